@@ -1,0 +1,5 @@
+//! The gRPC adapters: request validation and conversion, the service, and error mapping.
+
+pub mod convert;
+pub mod service;
+pub mod status;

@@ -1,0 +1,277 @@
+//! Typed, layered configuration: defaults → TOML file → `OTN_*` environment → flags.
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use serde::Deserialize;
+
+/// A secret string: never printed, never logged.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(v: impl Into<String>) -> Self {
+        Self(v.into())
+    }
+
+    /// The value, for the one place that must send it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// A Facebook page the service sends for (a tenant).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PageConfig {
+    /// The page id.
+    pub page_id: String,
+    /// The page access token used for the Send API.
+    pub access_token: Secret,
+    /// The app secret that signs webhooks (`X-Hub-Signature-256`).
+    pub app_secret: Secret,
+    /// The verify token of the webhook subscription handshake.
+    pub verify_token: Secret,
+    /// The page's own region (ISO 3166-1 alpha-2), if it matters for policy.
+    #[serde(default)]
+    pub region: Option<String>,
+    /// Send API calls per second for this page.
+    #[serde(default = "default_rate")]
+    pub rate_limit_per_sec: u32,
+}
+
+fn default_rate() -> u32 {
+    300
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// gRPC listen address (`OTN_GRPC_ADDR`).
+    #[serde(default = "d_grpc")]
+    pub grpc_addr: SocketAddr,
+    /// Webhook HTTP listen address (`OTN_HTTP_ADDR`).
+    #[serde(default = "d_http")]
+    pub http_addr: SocketAddr,
+    /// Database URL (`OTN_DATABASE_URL`): `sqlite://path?mode=rwc` or `postgres://…`.
+    #[serde(default = "d_db")]
+    pub database_url: String,
+    /// Connection pool size.
+    #[serde(default = "d_pool")]
+    pub database_max_connections: u32,
+    /// Graph API base URL (`OTN_GRAPH_API_BASE`).
+    #[serde(default = "d_graph")]
+    pub graph_api_base: String,
+    /// Graph API version path segment.
+    #[serde(default = "d_version")]
+    pub graph_api_version: String,
+    /// Timeout of one Graph API call, in milliseconds.
+    #[serde(default = "d_timeout")]
+    pub graph_timeout_ms: u64,
+    /// A replacement policy file (the built-in rules otherwise).
+    #[serde(default)]
+    pub policy_file: Option<PathBuf>,
+    /// `text` or `json` (`OTN_LOG_FORMAT`).
+    #[serde(default)]
+    pub log_format: LogFormat,
+    /// How long shutdown waits for in-flight work, in seconds.
+    #[serde(default = "d_grace")]
+    pub shutdown_grace_secs: u64,
+    /// Largest webhook body accepted, in bytes.
+    #[serde(default = "d_body")]
+    pub webhook_body_limit: usize,
+    /// Pages; with none, a sandbox page backed by the local simulator is started.
+    #[serde(default)]
+    pub pages: Vec<PageConfig>,
+}
+
+fn d_grpc() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 50051))
+}
+fn d_http() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8080))
+}
+fn d_db() -> String {
+    "sqlite://otn.db?mode=rwc".into()
+}
+fn d_pool() -> u32 {
+    16
+}
+fn d_graph() -> String {
+    "https://graph.facebook.com".into()
+}
+fn d_version() -> String {
+    "v23.0".into()
+}
+fn d_timeout() -> u64 {
+    10_000
+}
+fn d_grace() -> u64 {
+    10
+}
+fn d_body() -> usize {
+    1 << 20
+}
+
+/// Values given on the command line (they win over everything else).
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub config_file: Option<PathBuf>,
+    pub grpc_addr: Option<String>,
+    pub http_addr: Option<String>,
+    pub database_url: Option<String>,
+}
+
+/// The environment variables read, and the keys they set.
+const ENV: &[(&str, &str)] = &[
+    ("OTN_GRPC_ADDR", "grpc_addr"),
+    ("OTN_HTTP_ADDR", "http_addr"),
+    ("OTN_DATABASE_URL", "database_url"),
+    ("OTN_GRAPH_API_BASE", "graph_api_base"),
+    ("OTN_GRAPH_API_VERSION", "graph_api_version"),
+    ("OTN_LOG_FORMAT", "log_format"),
+    ("OTN_POLICY_FILE", "policy_file"),
+];
+
+impl Config {
+    /// Loads the configuration: defaults, then the file (`--config` or `OTN_CONFIG`), then
+    /// `OTN_*` variables, then flags. Unknown keys are an error.
+    pub fn load(flags: &Overrides, env: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
+        let file = flags
+            .config_file
+            .clone()
+            .or_else(|| env("OTN_CONFIG").map(PathBuf::from));
+        let mut table = match &file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| format!("config file {}: {e}", path.display()))?;
+                text.parse::<toml::Table>()
+                    .map_err(|e| format!("config file {}: {e}", path.display()))?
+            }
+            None => toml::Table::new(),
+        };
+        for (var, key) in ENV {
+            if let Some(v) = env(var) {
+                table.insert((*key).into(), toml::Value::String(v));
+            }
+        }
+        for (key, v) in [
+            ("grpc_addr", &flags.grpc_addr),
+            ("http_addr", &flags.http_addr),
+            ("database_url", &flags.database_url),
+        ] {
+            if let Some(v) = v {
+                table.insert(key.into(), toml::Value::String(v.clone()));
+            }
+        }
+        let config: Config = table
+            .try_into()
+            .map_err(|e: toml::de::Error| format!("configuration: {e}"))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        let mut seen = std::collections::HashSet::new();
+        for p in &self.pages {
+            if !seen.insert(&p.page_id) {
+                return Err(format!("configuration: page {} is listed twice", p.page_id));
+            }
+            if p.rate_limit_per_sec == 0 {
+                return Err(format!(
+                    "configuration: page {} has rate_limit_per_sec 0",
+                    p.page_id
+                ));
+            }
+        }
+        if self.graph_timeout_ms == 0 {
+            return Err("configuration: graph_timeout_ms must be positive".into());
+        }
+        Ok(())
+    }
+
+    /// The Graph API call timeout.
+    pub fn graph_timeout(&self) -> Duration {
+        Duration::from_millis(self.graph_timeout_ms)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env_of(vars: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |k| {
+            vars.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn defaults_apply_without_any_source() {
+        let c = Config::load(&Overrides::default(), env_of(&[])).unwrap();
+        assert_eq!(c.grpc_addr.to_string(), "127.0.0.1:50051");
+        assert_eq!(c.http_addr.to_string(), "127.0.0.1:8080");
+        assert!(c.pages.is_empty());
+    }
+
+    #[test]
+    fn file_then_env_then_flags_win_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("otn.toml");
+        std::fs::write(
+            &path,
+            "grpc_addr = \"127.0.0.1:1\"\nhttp_addr = \"127.0.0.1:2\"\n\
+             [[pages]]\npage_id = \"p1\"\naccess_token = \"tok\"\napp_secret = \"s\"\nverify_token = \"v\"\n",
+        )
+        .unwrap();
+        let flags = Overrides {
+            config_file: Some(path),
+            http_addr: Some("127.0.0.1:4".into()),
+            ..Default::default()
+        };
+        let c = Config::load(
+            &flags,
+            env_of(&[
+                ("OTN_GRPC_ADDR", "127.0.0.1:3"),
+                ("OTN_HTTP_ADDR", "127.0.0.1:5"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.grpc_addr.port(), 3);
+        assert_eq!(c.http_addr.port(), 4);
+        assert_eq!(c.pages[0].rate_limit_per_sec, 300);
+        assert!(!format!("{c:?}").contains("tok"));
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("otn.toml");
+        std::fs::write(&path, "grpc_adr = \"127.0.0.1:1\"\n").unwrap();
+        let flags = Overrides {
+            config_file: Some(path),
+            ..Default::default()
+        };
+        let err = Config::load(&flags, env_of(&[])).unwrap_err();
+        assert!(err.contains("grpc_adr"), "{err}");
+    }
+}

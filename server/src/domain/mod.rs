@@ -1,0 +1,6 @@
+//! The domain: validated values, grants and recipients, and the dated platform policy.
+
+pub mod event;
+pub mod grant;
+pub mod policy;
+pub mod types;

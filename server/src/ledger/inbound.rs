@@ -1,0 +1,131 @@
+//! Webhook ingestion: opt-ins become grants, STOP/RESUME change them, interactions open windows.
+//! Every step is idempotent, so Meta's duplicate and out-of-order deliveries are harmless.
+
+use super::{Ledger, optin::PAYLOAD_PREFIX};
+use crate::domain::grant::NewGrant;
+use crate::domain::types::{PageId, Psid, Token, TopicKey};
+use crate::error::Result;
+use crate::messenger::webhook::Inbound;
+
+impl Ledger {
+    /// Applies the events of one webhook body, in order. Events for pages that are not
+    /// configured are skipped.
+    pub async fn ingest(&self, events: Vec<Inbound>) -> Result<()> {
+        for ev in events {
+            match ev {
+                Inbound::OptIn {
+                    page_id,
+                    psid,
+                    at_ms,
+                    kind,
+                    token,
+                    payload,
+                    title,
+                    ..
+                } => {
+                    if self.pages.get(&page_id).is_err() {
+                        tracing::warn!(page_id, "opt-in for an unconfigured page skipped");
+                        continue;
+                    }
+                    let Some(grant) = self
+                        .grant_from_opt_in(&page_id, &psid, at_ms, kind, &token, &payload, title)
+                        .await?
+                    else {
+                        continue;
+                    };
+                    let (g, replayed) = self.record_opt_in(grant).await?;
+                    tracing::info!(
+                        grant_id = g.id,
+                        page_id,
+                        topic = g.topic_key,
+                        replayed,
+                        "opt-in recorded"
+                    );
+                }
+                Inbound::NotificationStatus {
+                    token: Some(token),
+                    stop,
+                    at_ms,
+                    ..
+                } => {
+                    let changed = self.store.set_stopped(&token, stop, at_ms).await?;
+                    tracing::info!(stop, changed, "notification status applied");
+                }
+                Inbound::NotificationStatus { token: None, .. } => {
+                    tracing::warn!("notification status without a token skipped");
+                }
+                Inbound::Interaction {
+                    page_id,
+                    psid,
+                    at_ms,
+                    ..
+                } => {
+                    if self.pages.get(&page_id).is_err() {
+                        continue;
+                    }
+                    self.store
+                        .record_interaction(&page_id, &psid, at_ms, self.now())
+                        .await?;
+                }
+                Inbound::Delivery { .. } | Inbound::Read { .. } => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Works out the topic of an opt-in: from the opt-in request named in the payload, or
+    /// the payload itself used as a topic key (opt-ins asked for outside this service).
+    #[allow(clippy::too_many_arguments)]
+    async fn grant_from_opt_in(
+        &self,
+        page_id: &str,
+        psid: &str,
+        at_ms: i64,
+        kind: crate::domain::grant::GrantKind,
+        token: &str,
+        payload: &str,
+        title: Option<String>,
+    ) -> Result<Option<NewGrant>> {
+        let (Ok(page), Ok(person), Ok(token)) = (
+            PageId::parse("page", page_id),
+            Psid::parse("psid", psid),
+            Token::parse("token", token),
+        ) else {
+            tracing::warn!(page_id, "malformed opt-in skipped");
+            return Ok(None);
+        };
+        let known = match payload.strip_prefix(PAYLOAD_PREFIX) {
+            Some(id) => self.store.opt_in_by_id(id).await?,
+            None => None,
+        };
+        let (topic_key, topic_title, caller_payload) = match known {
+            Some(row) => (row.topic_key, row.title, row.payload),
+            None => match TopicKey::parse("payload", payload) {
+                Ok(key) => {
+                    let title = title.unwrap_or_else(|| key.as_str().chars().take(65).collect());
+                    (key.into_string(), title, String::new())
+                }
+                Err(_) => {
+                    tracing::warn!(page_id, "opt-in whose payload names no topic skipped");
+                    return Ok(None);
+                }
+            },
+        };
+        let Ok(topic_key) = TopicKey::parse("topic", &topic_key) else {
+            return Ok(None);
+        };
+        Ok(Some(NewGrant {
+            page_id: page,
+            psid: person,
+            topic_key,
+            topic_title,
+            kind,
+            token,
+            payload: caller_payload,
+            opted_in_ms: at_ms,
+            // Expiry follows the dated policy: Meta still sends token_expiry_timestamp for
+            // marketing tokens, which have not expired since 2023-08-10.
+            expires_ms: None,
+        }))
+    }
+}

@@ -1,0 +1,106 @@
+//! Grant state changes requested by callers or by Meta: revoke, stop and resume.
+
+use sea_orm::{ConnectionTrait, Value};
+
+use super::{Store, marks};
+use crate::domain::grant::{GrantState, GrantView};
+use crate::error::Result;
+
+/// What to revoke.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RevokeTarget {
+    /// One grant.
+    Grant(i64),
+    /// Every usable grant of a person on a topic.
+    Topic {
+        page_id: String,
+        psid: String,
+        topic_key: String,
+    },
+}
+
+impl Store {
+    /// Revokes usable (active or stopped) grants; returns those revoked now. Grants reserved by
+    /// a queued delivery are left to that delivery (cancel the notification to free them).
+    pub async fn revoke(&self, target: &RevokeTarget, now_ms: i64) -> Result<Vec<GrantView>> {
+        let (clause, mut values): (&str, Vec<Value>) = match target {
+            RevokeTarget::Grant(id) => ("id = ?", vec![(*id).into()]),
+            RevokeTarget::Topic {
+                page_id,
+                psid,
+                topic_key,
+            } => (
+                "recipient_id = (SELECT id FROM recipients WHERE page_id = ? AND psid = ?) \
+                 AND topic_id = (SELECT id FROM topics WHERE page_id = ? AND topic_key = ?)",
+                vec![
+                    page_id.clone().into(),
+                    psid.clone().into(),
+                    page_id.clone().into(),
+                    topic_key.clone().into(),
+                ],
+            ),
+        };
+        let mut all: Vec<Value> = vec![(GrantState::Revoked as i32).into(), now_ms.into()];
+        all.append(&mut values);
+        all.push((GrantState::Active as i32).into());
+        all.push((GrantState::Stopped as i32).into());
+        let w = self.write().await?;
+        let rows = w
+            .txn
+            .query_all_raw(self.stmt(
+                &format!(
+                    "UPDATE grants SET state = ?, state_changed_at = ? WHERE {clause} \
+                     AND state IN (?, ?) RETURNING id"
+                ),
+                all,
+            ))
+            .await?;
+        w.commit().await?;
+        let ids: Vec<i64> = rows
+            .iter()
+            .map(|r| r.try_get("", "id"))
+            .collect::<Result<_, _>>()?;
+        self.grants_by_ids(&ids).await
+    }
+
+    /// Grants by id.
+    pub async fn grants_by_ids(&self, ids: &[i64]) -> Result<Vec<GrantView>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.grants_where(
+            &format!("g.id IN ({})", marks(ids.len())),
+            ids.iter().map(|i| Value::from(*i)).collect(),
+        )
+        .await
+    }
+
+    /// Applies a STOP (`stop`) or RESUME from Meta, made at `at_ms`, to the grant with this
+    /// token. An event older than the grant's last state change is ignored, so duplicate and
+    /// out-of-order webhooks are harmless.
+    pub async fn set_stopped(&self, token: &str, stop: bool, at_ms: i64) -> Result<bool> {
+        let (to, from) = if stop {
+            (GrantState::Stopped, GrantState::Active)
+        } else {
+            (GrantState::Active, GrantState::Stopped)
+        };
+        let w = self.write().await?;
+        let n = w
+            .txn
+            .execute_raw(self.stmt(
+                "UPDATE grants SET state = ?, state_changed_at = ? \
+                 WHERE token = ? AND state = ? AND state_changed_at <= ?",
+                vec![
+                    (to as i32).into(),
+                    at_ms.into(),
+                    token.into(),
+                    (from as i32).into(),
+                    at_ms.into(),
+                ],
+            ))
+            .await?
+            .rows_affected();
+        w.commit().await?;
+        Ok(n > 0)
+    }
+}
