@@ -236,7 +236,7 @@ async fn list(
             ..Default::default()
         })
         .await
-        .unwrap()
+        .expect("list eligible")
         .into_inner()
 }
 
@@ -249,7 +249,7 @@ async fn list_explained(app: &mut common::TestApp, topic: &str) -> pb::ListEligi
             ..Default::default()
         })
         .await
-        .unwrap()
+        .expect("list eligible")
         .into_inner()
 }
 

@@ -88,10 +88,8 @@ impl NotificationService for Api {
         let opted_in = ms_of(&mut v, "opt_in_time", &r.opt_in_time);
         let expires = ms_of(&mut v, "expire_time", &r.expire_time);
         let now = self.ledger.clock.now_ms();
-        if let (Some(o), Some(e)) = (opted_in.or(Some(now)), expires) {
-            if e <= o {
-                v.push("expire_time", "must be after opt_in_time");
-            }
+        if expires.is_some_and(|e| e <= opted_in.unwrap_or(now)) {
+            v.push("expire_time", "must be after opt_in_time");
         }
         if opted_in.is_some_and(|o| o > now + 60_000) {
             v.push("opt_in_time", "must not be in the future");

@@ -4,14 +4,31 @@
 use super::{Ledger, optin::PAYLOAD_PREFIX};
 use crate::domain::grant::NewGrant;
 use crate::domain::types::{PageId, Psid, Token, TopicKey};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::messenger::webhook::Inbound;
 
 impl Ledger {
     /// Applies the events of one webhook body, in order. Events for pages that are not
     /// configured are skipped.
+    ///
+    /// An event the service can never accept (a token recorded for someone else, a malformed
+    /// id) is logged and skipped so it cannot block the rest of the batch; only failures worth
+    /// a retry (storage) fail the call, and Meta then delivers the body again.
     pub async fn ingest(&self, events: Vec<Inbound>) -> Result<()> {
         for ev in events {
+            match self.ingest_one(ev).await {
+                Ok(()) => {}
+                Err(e @ (Error::Internal(_) | Error::Unavailable { .. } | Error::Aborted(_))) => {
+                    return Err(e);
+                }
+                Err(e) => tracing::warn!(error = %e, "webhook event skipped"),
+            }
+        }
+        Ok(())
+    }
+
+    async fn ingest_one(&self, ev: Inbound) -> Result<()> {
+        {
             match ev {
                 Inbound::OptIn {
                     page_id,
@@ -25,13 +42,13 @@ impl Ledger {
                 } => {
                     if self.pages.get(&page_id).is_err() {
                         tracing::warn!(page_id, "opt-in for an unconfigured page skipped");
-                        continue;
+                        return Ok(());
                     }
                     let Some(grant) = self
                         .grant_from_opt_in(&page_id, &psid, at_ms, kind, &token, &payload, title)
                         .await?
                     else {
-                        continue;
+                        return Ok(());
                     };
                     let (g, replayed) = self.record_opt_in(grant).await?;
                     tracing::info!(
@@ -43,12 +60,17 @@ impl Ledger {
                     );
                 }
                 Inbound::NotificationStatus {
+                    page_id,
+                    psid,
                     token: Some(token),
                     stop,
                     at_ms,
-                    ..
                 } => {
-                    let changed = self.store.set_stopped(&token, stop, at_ms).await?;
+                    self.pages.get(&page_id)?;
+                    let changed = self
+                        .store
+                        .set_stopped(&page_id, &psid, &token, stop, at_ms)
+                        .await?;
                     tracing::info!(stop, changed, "notification status applied");
                 }
                 Inbound::NotificationStatus { token: None, .. } => {
@@ -60,11 +82,12 @@ impl Ledger {
                     at_ms,
                     ..
                 } => {
-                    if self.pages.get(&page_id).is_err() {
-                        continue;
-                    }
+                    self.pages.get(&page_id)?;
+                    // Meta's clock may run slightly ahead of ours: an interaction is never
+                    // later than now, or the window would look closed until our clock caught up.
+                    let now = self.now();
                     self.store
-                        .record_interaction(&page_id, &psid, at_ms, self.now())
+                        .record_interaction(&page_id, &psid, at_ms.min(now), now)
                         .await?;
                 }
                 Inbound::Delivery { .. } | Inbound::Read { .. } => {}
@@ -95,7 +118,16 @@ impl Ledger {
             return Ok(None);
         };
         let known = match payload.strip_prefix(PAYLOAD_PREFIX) {
-            Some(id) => self.store.opt_in_by_id(id).await?,
+            Some(id) => match self.store.opt_in_by_id(id).await? {
+                Some(row) if row.page_id == page_id && row.psid == psid => Some(row),
+                _ => {
+                    tracing::warn!(
+                        page_id,
+                        "opt-in naming an unknown or foreign request skipped"
+                    );
+                    return Ok(None);
+                }
+            },
             None => None,
         };
         let (topic_key, topic_title, caller_payload) = match known {

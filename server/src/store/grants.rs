@@ -78,7 +78,14 @@ impl Store {
     /// Applies a STOP (`stop`) or RESUME from Meta, made at `at_ms`, to the grant with this
     /// token. An event older than the grant's last state change is ignored, so duplicate and
     /// out-of-order webhooks are harmless.
-    pub async fn set_stopped(&self, token: &str, stop: bool, at_ms: i64) -> Result<bool> {
+    pub async fn set_stopped(
+        &self,
+        page_id: &str,
+        psid: &str,
+        token: &str,
+        stop: bool,
+        at_ms: i64,
+    ) -> Result<bool> {
         let (to, from) = if stop {
             (GrantState::Stopped, GrantState::Active)
         } else {
@@ -89,18 +96,71 @@ impl Store {
             .txn
             .execute_raw(self.stmt(
                 "UPDATE grants SET state = ?, state_changed_at = ? \
-                 WHERE token = ? AND state = ? AND state_changed_at <= ?",
+                 WHERE token = ? AND state = ? AND state_changed_at <= ? AND page_id = ? \
+                 AND recipient_id = (SELECT id FROM recipients WHERE page_id = ? AND psid = ?)",
                 vec![
                     (to as i32).into(),
                     at_ms.into(),
                     token.into(),
                     (from as i32).into(),
                     at_ms.into(),
+                    page_id.into(),
+                    page_id.into(),
+                    psid.into(),
                 ],
             ))
             .await?
             .rows_affected();
+        if n == 0 {
+            // Maybe the opt-in has not arrived yet: keep the latest status for the token, and
+            // apply it when the grant is recorded.
+            w.txn
+                .execute_raw(self.stmt(
+                    "INSERT INTO token_statuses (token, page_id, psid, stopped, at) \
+                     VALUES (?, ?, ?, ?, ?) ON CONFLICT (token) DO UPDATE SET \
+                     stopped = excluded.stopped, at = excluded.at \
+                     WHERE token_statuses.at < excluded.at",
+                    vec![
+                        token.into(),
+                        page_id.into(),
+                        psid.into(),
+                        i32::from(stop).into(),
+                        at_ms.into(),
+                    ],
+                ))
+                .await?;
+        }
         w.commit().await?;
         Ok(n > 0)
+    }
+
+    /// Applies a STOP that arrived before the grant's opt-in (inside the recording
+    /// transaction).
+    pub(crate) async fn apply_early_stop(
+        &self,
+        c: &impl ConnectionTrait,
+        grant_id: i64,
+        page_id: &str,
+        psid: &str,
+        token: &str,
+        opted_in_ms: i64,
+    ) -> Result<()> {
+        c.execute_raw(self.stmt(
+            "UPDATE grants SET state = ?, state_changed_at = \
+             (SELECT at FROM token_statuses WHERE token = ?) WHERE id = ? AND EXISTS \
+             (SELECT 1 FROM token_statuses WHERE token = ? AND page_id = ? AND psid = ? \
+              AND stopped = 1 AND at >= ?)",
+            vec![
+                (GrantState::Stopped as i32).into(),
+                token.into(),
+                grant_id.into(),
+                token.into(),
+                page_id.into(),
+                psid.into(),
+                opted_in_ms.into(),
+            ],
+        ))
+        .await?;
+        Ok(())
     }
 }

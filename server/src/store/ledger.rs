@@ -302,6 +302,12 @@ impl Store {
             .await?;
         w.txn
             .execute_raw(self.stmt(
+                "DELETE FROM token_statuses WHERE page_id = ? AND psid = ?",
+                vec![page_id.into(), psid.into()],
+            ))
+            .await?;
+        w.txn
+            .execute_raw(self.stmt(
                 "UPDATE events SET psid = NULL, grant_id = NULL, message_id = NULL \
                  WHERE page_id = ? AND psid = ?",
                 vec![page_id.into(), psid.into()],
@@ -360,6 +366,15 @@ impl Store {
             return replay_or_conflict(existing, g);
         };
         let id: i64 = row.try_get("", "id")?;
+        self.apply_early_stop(
+            &w.txn,
+            id,
+            g.page_id.as_str(),
+            g.psid.as_str(),
+            g.token.expose(),
+            g.opted_in_ms,
+        )
+        .await?;
         let mut ev = NewEvent::new(EventKind::OptInRecorded, g.page_id.as_str());
         ev.topic_key = Some(g.topic_key.to_string());
         ev.psid = Some(g.psid.to_string());

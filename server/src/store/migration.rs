@@ -10,7 +10,7 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(M0001Ledger)]
+        vec![Box::new(M0001Ledger), Box::new(M0002TokenStatus)]
     }
 }
 
@@ -28,8 +28,13 @@ async fn run(manager: &SchemaManager<'_>, statements: &[&str]) -> Result<(), DbE
 }
 
 /// Pages, recipients, tags, topics, grants, opt-in requests and the event log.
-#[derive(DeriveMigrationName)]
 struct M0001Ledger;
+
+impl MigrationName for M0001Ledger {
+    fn name(&self) -> &str {
+        "m0001_ledger"
+    }
+}
 
 #[async_trait::async_trait]
 impl MigrationTrait for M0001Ledger {
@@ -129,5 +134,34 @@ impl MigrationTrait for M0001Ledger {
             ],
         )
         .await
+    }
+}
+
+/// STOP/RESUME that arrived before the opt-in they refer to (webhooks come out of order).
+struct M0002TokenStatus;
+
+impl MigrationName for M0002TokenStatus {
+    fn name(&self) -> &str {
+        "m0002_token_status"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M0002TokenStatus {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        run(
+            manager,
+            &["CREATE TABLE token_statuses (
+                token TEXT PRIMARY KEY,
+                page_id TEXT NOT NULL,
+                psid TEXT NOT NULL,
+                stopped INTEGER NOT NULL,
+                at BIGINT NOT NULL)"],
+        )
+        .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        run(manager, &["DROP TABLE token_statuses"]).await
     }
 }

@@ -72,7 +72,15 @@ impl Store {
 
     /// Applies pending migrations. On PostgreSQL an advisory lock, held on a dedicated
     /// one-connection pool, makes replicas that start together migrate one at a time.
+    ///
+    /// SQLite is the embedded, single-server backend: migrations are serialised within the
+    /// process only.
     pub async fn migrate(url: &str) -> Result<()> {
+        static SQLITE_MIGRATIONS: Mutex<()> = Mutex::const_new(());
+        let _local = match url.starts_with("sqlite:") {
+            true => Some(SQLITE_MIGRATIONS.lock().await),
+            false => None,
+        };
         let db = connect(url, 1).await?;
         let pg = db.get_database_backend() == DatabaseBackend::Postgres;
         if pg {

@@ -82,7 +82,7 @@ impl GraphError {
     pub fn bad_access_token() -> Self {
         Self::new(
             CODE_ACCESS_TOKEN,
-            Some(463),
+            None,
             "Error validating access token: the access token is invalid for this page.",
         )
     }

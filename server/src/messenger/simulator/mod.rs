@@ -154,7 +154,8 @@ fn millis(d: Duration) -> u64 {
 }
 
 impl Simulator {
-    /// Binds `addr` (port 0 allowed), then serves in a background task; ready when this returns.
+    /// Binds `addr` (port 0 allowed), then serves in a background task until [`Simulator::shutdown`];
+    /// ready when this returns.
     pub async fn start(addr: SocketAddr, config: SimulatorConfig) -> std::io::Result<Simulator> {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let local = listener.local_addr()?;

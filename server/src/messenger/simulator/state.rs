@@ -80,7 +80,7 @@ pub(super) struct Page {
 }
 
 impl Page {
-    /// Counts one call at `now_ms`; returns the number of calls in the current second.
+    /// Counts one call at `now_ms`; returns the (approximate) number of calls in the current second.
     pub fn count_call(&self, now_ms: i64) -> u32 {
         let sec = now_ms.div_euclid(1000);
         if self.window_sec.swap(sec, Ordering::AcqRel) != sec {
