@@ -3,6 +3,8 @@
 //! simulator, a controllable clock, and a typed gRPC client.
 #![allow(dead_code)]
 
+pub mod meta;
+
 use std::sync::Arc;
 
 use otn::v1::notification_service_client::NotificationServiceClient;
@@ -149,4 +151,55 @@ pub fn reason(status: &tonic::Status) -> String {
         .error_info()
         .map(|i| i.reason.clone())
         .unwrap_or_default()
+}
+
+pub fn opt_in_req(request_id: &str, psid: &str, title: &str) -> otn::v1::RequestOptInRequest {
+    otn::v1::RequestOptInRequest {
+        request_id: request_id.into(),
+        page_id: PAGE.into(),
+        psid: psid.into(),
+        topic_key: "back-in-stock:sku-123".into(),
+        title: title.into(),
+        payload: "sku=123".into(),
+    }
+}
+
+pub async fn list(
+    app: &mut TestApp,
+    topic: &str,
+    page_size: i32,
+    token: &str,
+) -> otn::v1::ListEligibleResponse {
+    app.client
+        .list_eligible(otn::v1::ListEligibleRequest {
+            page_id: PAGE.into(),
+            topic_key: topic.into(),
+            page_size,
+            page_token: token.into(),
+            ..Default::default()
+        })
+        .await
+        .expect("list eligible")
+        .into_inner()
+}
+
+pub async fn list_explained(app: &mut TestApp, topic: &str) -> otn::v1::ListEligibleResponse {
+    app.client
+        .list_eligible(otn::v1::ListEligibleRequest {
+            page_id: PAGE.into(),
+            topic_key: topic.into(),
+            explain_exclusions: true,
+            ..Default::default()
+        })
+        .await
+        .expect("list eligible")
+        .into_inner()
+}
+
+pub fn exclusion(l: &otn::v1::ListEligibleResponse, r: otn::v1::ExclusionReason) -> i64 {
+    l.exclusions
+        .iter()
+        .find(|e| e.reason == r as i32)
+        .map(|e| e.count)
+        .unwrap_or(0)
 }

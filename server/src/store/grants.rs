@@ -1,10 +1,49 @@
 //! Grant state changes requested by callers or by Meta: revoke, stop and resume.
 
-use sea_orm::{ConnectionTrait, Value};
+use sea_orm::{ConnectionTrait, FromQueryResult, Value};
 
 use super::{Store, marks};
-use crate::domain::grant::{GrantState, GrantView};
-use crate::error::Result;
+use crate::domain::grant::{GrantKind, GrantState, GrantView};
+use crate::error::{Error, Result};
+
+#[derive(FromQueryResult)]
+struct GrantRow {
+    id: i64,
+    page_id: String,
+    psid: String,
+    topic_key: String,
+    kind: i32,
+    payload: String,
+    opted_in_at: i64,
+    expires_at: Option<i64>,
+    state: i32,
+    state_changed_at: i64,
+}
+
+/// The SELECT that turns grant rows into views (joined with their person and topic).
+pub const GRANT_SELECT: &str = "SELECT g.id, g.page_id, r.psid, t.topic_key, g.kind, g.payload, \
+     g.opted_in_at, g.expires_at, g.state, g.state_changed_at \
+     FROM grants g JOIN recipients r ON r.id = g.recipient_id JOIN topics t ON t.id = g.topic_id";
+
+impl TryFrom<GrantRow> for GrantView {
+    type Error = Error;
+    fn try_from(r: GrantRow) -> Result<Self> {
+        Ok(GrantView {
+            id: r.id,
+            page_id: r.page_id,
+            psid: r.psid,
+            topic_key: r.topic_key,
+            kind: GrantKind::from_i32(r.kind)
+                .ok_or_else(|| Error::Internal(format!("grant {} has kind {}", r.id, r.kind)))?,
+            payload: r.payload,
+            opted_in_ms: r.opted_in_at,
+            expires_ms: r.expires_at,
+            state: GrantState::from_i32(r.state)
+                .ok_or_else(|| Error::Internal(format!("grant {} has state {}", r.id, r.state)))?,
+            state_changed_ms: r.state_changed_at,
+        })
+    }
+}
 
 /// What to revoke.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -162,5 +201,39 @@ impl Store {
         ))
         .await?;
         Ok(())
+    }
+}
+
+/// Grant reads, joined with their person and topic.
+impl Store {
+    pub(crate) async fn grant_by_token(&self, token: &str) -> Result<Option<GrantView>> {
+        let row = GrantRow::find_by_statement(self.stmt(
+            &format!("{GRANT_SELECT} WHERE g.token = ?"),
+            vec![token.into()],
+        ))
+        .one(self.db())
+        .await?;
+        row.map(GrantView::try_from).transpose()
+    }
+
+    /// One grant by id.
+    pub async fn grant(&self, id: i64) -> Result<Option<GrantView>> {
+        let row = GrantRow::find_by_statement(
+            self.stmt(&format!("{GRANT_SELECT} WHERE g.id = ?"), vec![id.into()]),
+        )
+        .one(self.db())
+        .await?;
+        row.map(GrantView::try_from).transpose()
+    }
+
+    /// Grants matching a WHERE clause over `g`, `r` and `t`, soonest-expiring first.
+    pub async fn grants_where(&self, clause: &str, values: Vec<Value>) -> Result<Vec<GrantView>> {
+        let rows = GrantRow::find_by_statement(self.stmt(
+            &format!("{GRANT_SELECT} WHERE {clause} ORDER BY r.id, g.expires_at, g.id"),
+            values,
+        ))
+        .all(self.db())
+        .await?;
+        rows.into_iter().map(GrantView::try_from).collect()
     }
 }
