@@ -11,7 +11,9 @@ use tokio_util::sync::CancellationToken;
 use crate::api::service::Api;
 use crate::clock::SharedClock;
 use crate::config::{Config, PageConfig, Secret};
+use crate::dispatch::{DispatchConfig, Dispatcher};
 use crate::domain::policy::Policy;
+use crate::events;
 use crate::ledger::{Ledger, Pages};
 use crate::messenger::{graph::GraphClient, http, simulator};
 use crate::store::Store;
@@ -48,7 +50,16 @@ fn random_secret() -> String {
 }
 
 /// Binds both listeners, migrates the database, and starts serving.
-pub async fn start(mut config: Config, clock: SharedClock) -> anyhow::Result<Running> {
+pub async fn start(config: Config, clock: SharedClock) -> anyhow::Result<Running> {
+    start_with(config, clock, DispatchConfig::default()).await
+}
+
+/// Like [`start`], with dispatch tuning (tests shorten leases and backoff).
+pub async fn start_with(
+    mut config: Config,
+    clock: SharedClock,
+    dispatch: DispatchConfig,
+) -> anyhow::Result<Running> {
     let policy = match &config.policy_file {
         Some(path) => Policy::parse(&std::fs::read_to_string(path)?).map_err(anyhow::Error::msg)?,
         None => Policy::builtin(),
@@ -118,7 +129,7 @@ pub async fn start(mut config: Config, clock: SharedClock) -> anyhow::Result<Run
         .register_encoded_file_descriptor_set(otn::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1()?;
-    let api = NotificationServiceServer::new(Api::new(ledger.clone()));
+    let api = NotificationServiceServer::new(Api::new(ledger.clone(), shutdown.clone()));
     let grpc = tonic::transport::Server::builder()
         .layer(tower_http::trace::TraceLayer::new_for_grpc())
         .add_service(health_service)
@@ -133,7 +144,7 @@ pub async fn start(mut config: Config, clock: SharedClock) -> anyhow::Result<Run
         http::router(ledger.clone(), config.webhook_body_limit),
     )
     .with_graceful_shutdown(shutdown.clone().cancelled_owned());
-    let tasks = vec![
+    let mut tasks = vec![
         tokio::spawn(async move {
             if let Err(e) = grpc.await {
                 tracing::error!(error = %e, "gRPC server failed");
@@ -145,6 +156,12 @@ pub async fn start(mut config: Config, clock: SharedClock) -> anyhow::Result<Run
             }
         }),
     ];
+    tasks.extend(events::listener::spawn(
+        config.database_url.clone(),
+        ledger.store.bus.clone(),
+        shutdown.clone(),
+    ));
+    tasks.push(Dispatcher::new(ledger.clone(), dispatch).spawn(shutdown.clone()));
     tracing::info!(%grpc_addr, %http_addr, "otn serving");
     Ok(Running {
         grpc_addr,

@@ -240,7 +240,7 @@ mod tests {
         std::fs::write(
             &path,
             "grpc_addr = \"127.0.0.1:1\"\nhttp_addr = \"127.0.0.1:2\"\n\
-             [[pages]]\npage_id = \"p1\"\naccess_token = \"tok\"\napp_secret = \"s\"\nverify_token = \"v\"\n",
+             [[pages]]\npage_id = \"p1\"\naccess_token = \"pagetoken-7f3a\"\napp_secret = \"s\"\nverify_token = \"v\"\n",
         )
         .unwrap();
         let flags = Overrides {
@@ -259,7 +259,7 @@ mod tests {
         assert_eq!(c.grpc_addr.port(), 3);
         assert_eq!(c.http_addr.port(), 4);
         assert_eq!(c.pages[0].rate_limit_per_sec, 300);
-        assert!(!format!("{c:?}").contains("tok"));
+        assert!(!format!("{c:?}").contains("pagetoken-7f3a"));
     }
 
     #[test]

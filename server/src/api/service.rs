@@ -1,38 +1,31 @@
 //! The NotificationService adapter: convert the request, call the ledger, convert back.
 
-use std::pin::Pin;
-
 use otn::v1::{self as pb, notification_service_server::NotificationService};
 use tonic::{Request, Response, Status};
 
 use super::convert::{self, ms_of, page_psid};
+use super::{send, stream};
 use crate::domain::grant::NewGrant;
 use crate::domain::types::{
     Payload, Region, RequestId, Title, Token, TopicKey, Violations, checked, parse_tags,
 };
+use crate::error::Error;
 use crate::ledger::{Ledger, OptInInput};
 use crate::store::grants::RevokeTarget;
+use tokio_util::sync::CancellationToken;
 
 /// The gRPC service.
 #[derive(Debug, Clone)]
 pub struct Api {
     ledger: Ledger,
+    shutdown: CancellationToken,
 }
 
 impl Api {
-    /// Serves `ledger`.
-    pub fn new(ledger: Ledger) -> Self {
-        Self { ledger }
+    /// Serves `ledger`; streams end when `shutdown` is cancelled.
+    pub fn new(ledger: Ledger, shutdown: CancellationToken) -> Self {
+        Self { ledger, shutdown }
     }
-}
-
-type EventStream =
-    Pin<Box<dyn futures::Stream<Item = Result<pb::StreamDeliveryEventsResponse, Status>> + Send>>;
-
-fn not_yet(what: &str) -> Status {
-    Status::unimplemented(format!(
-        "{what} arrives with the sending side of the service"
-    ))
 }
 
 #[tonic::async_trait]
@@ -248,33 +241,62 @@ impl NotificationService for Api {
         }))
     }
 
+    #[tracing::instrument(skip_all, fields(page_id = %req.get_ref().page_id))]
     async fn send_notification(
         &self,
-        _req: Request<pb::SendNotificationRequest>,
+        req: Request<pb::SendNotificationRequest>,
     ) -> Result<Response<pb::SendNotificationResponse>, Status> {
-        Err(not_yet("SendNotification"))
+        let input = send::send_input(req.get_ref())?;
+        let (row, replayed) = self.ledger.send_notification(input).await?;
+        let (row, counts) = self.ledger.notification(&row.id).await?;
+        Ok(Response::new(pb::SendNotificationResponse {
+            notification: Some(send::notification(&row, &counts)),
+            replayed,
+        }))
     }
 
     async fn get_notification(
         &self,
-        _req: Request<pb::GetNotificationRequest>,
+        req: Request<pb::GetNotificationRequest>,
     ) -> Result<Response<pb::GetNotificationResponse>, Status> {
-        Err(not_yet("GetNotification"))
+        let id = notification_id(&req.get_ref().notification_id)?;
+        let (row, counts) = self.ledger.notification(&id).await?;
+        Ok(Response::new(pb::GetNotificationResponse {
+            notification: Some(send::notification(&row, &counts)),
+        }))
     }
 
     async fn cancel_notification(
         &self,
-        _req: Request<pb::CancelNotificationRequest>,
+        req: Request<pb::CancelNotificationRequest>,
     ) -> Result<Response<pb::CancelNotificationResponse>, Status> {
-        Err(not_yet("CancelNotification"))
+        let id = notification_id(&req.get_ref().notification_id)?;
+        let (row, counts, n) = self.ledger.cancel(&id).await?;
+        Ok(Response::new(pb::CancelNotificationResponse {
+            notification: Some(send::notification(&row, &counts)),
+            cancelled_deliveries: n as i64,
+        }))
     }
 
-    type StreamDeliveryEventsStream = EventStream;
+    type StreamDeliveryEventsStream = stream::DeliveryEventStream;
 
     async fn stream_delivery_events(
         &self,
-        _req: Request<pb::StreamDeliveryEventsRequest>,
+        req: Request<pb::StreamDeliveryEventsRequest>,
     ) -> Result<Response<Self::StreamDeliveryEventsStream>, Status> {
-        Err(not_yet("StreamDeliveryEvents"))
+        let s = stream::stream_delivery_events(
+            &self.ledger.store,
+            self.shutdown.clone(),
+            req.into_inner(),
+        )
+        .await?;
+        Ok(Response::new(s))
     }
+}
+
+fn notification_id(id: &str) -> Result<String, Status> {
+    if id.is_empty() || id.len() > 64 || !id.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+        return Err(Error::field("notification_id", "is not a notification id").into());
+    }
+    Ok(id.to_string())
 }

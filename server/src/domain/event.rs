@@ -22,6 +22,7 @@ pub enum Path {
     None = 0,
     Grant = 1,
     Window = 2,
+    Tag = 3,
 }
 
 /// Why a send failed, as Meta said it.

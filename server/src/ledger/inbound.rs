@@ -5,7 +5,7 @@ use super::{Ledger, optin::PAYLOAD_PREFIX};
 use crate::domain::grant::NewGrant;
 use crate::domain::types::{PageId, Psid, Token, TopicKey};
 use crate::error::{Error, Result};
-use crate::messenger::webhook::Inbound;
+use crate::messenger::webhook::{Inbound, interaction};
 
 impl Ledger {
     /// Applies the events of one webhook body, in order. Events for pages that are not
@@ -80,17 +80,39 @@ impl Ledger {
                     page_id,
                     psid,
                     at_ms,
-                    ..
+                    kind,
                 } => {
                     self.pages.get(&page_id)?;
                     // Meta's clock may run slightly ahead of ours: an interaction is never
                     // later than now, or the window would look closed until our clock caught up.
                     let now = self.now();
+                    let at = at_ms.min(now);
                     self.store
-                        .record_interaction(&page_id, &psid, at_ms.min(now), now)
+                        .record_interaction(&page_id, &psid, at, now)
+                        .await?;
+                    if matches!(kind, interaction::MESSAGE | interaction::POSTBACK) {
+                        self.engaged(&page_id, &psid, at).await?;
+                    }
+                }
+                Inbound::Delivery {
+                    page_id,
+                    psid,
+                    mids,
+                    watermark,
+                } => {
+                    self.store
+                        .mark_delivered(&page_id, &psid, &mids, watermark, self.now())
                         .await?;
                 }
-                Inbound::Delivery { .. } | Inbound::Read { .. } => {}
+                Inbound::Read {
+                    page_id,
+                    psid,
+                    watermark,
+                } => {
+                    self.store
+                        .mark_read(&page_id, &psid, watermark, self.now())
+                        .await?;
+                }
             }
         }
         Ok(())
@@ -159,5 +181,54 @@ impl Ledger {
             // marketing tokens, which have not expired since 2023-08-10.
             expires_ms: None,
         }))
+    }
+}
+
+/// How long after a notification a message or postback counts as engagement with it.
+const ENGAGEMENT_WINDOW_MS: i64 = 7 * 24 * 3_600_000;
+
+impl Ledger {
+    /// Records engagement with the latest notification; with rolling consent, asks for the
+    /// next opt-in on the same topic at once (in the background: the webhook answers fast).
+    async fn engaged(&self, page_id: &str, psid: &str, at_ms: i64) -> Result<()> {
+        let Some(e) = self
+            .store
+            .record_engagement(page_id, psid, at_ms, ENGAGEMENT_WINDOW_MS, self.now())
+            .await?
+        else {
+            return Ok(());
+        };
+        let Some(title) = e.rolling_title else {
+            return Ok(());
+        };
+        let (Ok(request_id), Ok(page), Ok(person), Ok(topic), Ok(title), Ok(payload)) = (
+            crate::domain::types::RequestId::parse(
+                "request_id",
+                &format!("rolling-{}", e.delivery_id),
+            ),
+            PageId::parse("page_id", page_id),
+            Psid::parse("psid", psid),
+            TopicKey::parse("topic_key", &e.topic_key),
+            crate::domain::types::Title::parse("title", &title),
+            crate::domain::types::Payload::parse("payload", ""),
+        ) else {
+            return Ok(());
+        };
+        let input = super::OptInInput {
+            request_id,
+            page_id: page,
+            psid: person,
+            topic_key: topic,
+            title,
+            payload,
+        };
+        let me = self.clone();
+        tokio::spawn(async move {
+            match me.request_opt_in(input).await {
+                Ok((row, _)) => tracing::info!(opt_in_request_id = row.id, "rolling consent asked"),
+                Err(e) => tracing::warn!(error = %e, "rolling consent request not sent"),
+            }
+        });
+        Ok(())
     }
 }

@@ -3,6 +3,7 @@
 
 mod inbound;
 mod optin;
+pub mod send;
 
 use std::{collections::HashMap, sync::Arc};
 

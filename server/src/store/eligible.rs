@@ -6,21 +6,10 @@ use std::collections::HashMap;
 use sea_orm::{ConnectionTrait, FromQueryResult};
 
 use super::{Store, sql::Sql};
+use crate::domain::decide::reason;
 use crate::domain::grant::{EligibleQuery, GrantState, GrantView, RecipientView, TagFilter};
 use crate::domain::types::Region;
 use crate::error::Result;
-
-/// Exclusion reasons (numbers match `otn.v1.ExclusionReason`).
-pub mod reason {
-    pub const EXPIRED: i32 = 2;
-    pub const STOPPED: i32 = 3;
-    pub const CONSUMED: i32 = 4;
-    pub const RESERVED: i32 = 5;
-    pub const REVOKED: i32 = 6;
-    pub const INVALID: i32 = 7;
-    pub const TAG_FILTER: i32 = 8;
-    pub const REGION_FILTER: i32 = 9;
-}
 
 /// One eligible person and their usable grants, soonest-expiring first.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,7 +36,7 @@ fn usable(sql: &mut Sql, now_ms: i64) {
 }
 
 /// The tag condition over `r`, or None when the filter is empty.
-fn tag_condition(sql: &mut Sql, f: &TagFilter) -> bool {
+pub(crate) fn tag_condition(sql: &mut Sql, f: &TagFilter) -> bool {
     if f.is_empty() {
         return false;
     }
@@ -76,7 +65,7 @@ fn tag_condition(sql: &mut Sql, f: &TagFilter) -> bool {
     true
 }
 
-fn region_condition(sql: &mut Sql, regions: &[Region]) -> bool {
+pub(crate) fn region_condition(sql: &mut Sql, regions: &[Region]) -> bool {
     if regions.is_empty() {
         return false;
     }

@@ -2,22 +2,28 @@
 
 use sea_orm::{ConnectionTrait, FromQueryResult, Value};
 
-use super::Store;
+use super::{Store, WriteTxn};
 use crate::domain::event::{Event, EventKind, Failure, NewEvent, Path};
 use crate::error::Result;
+use crate::events::bus::PG_CHANNEL;
 
 /// Appends `events` inside the caller's transaction and returns them with their sequence
 /// numbers. The counter row stays locked until the transaction ends, so a later sequence
 /// number is never visible before an earlier one.
+///
+/// On PostgreSQL a `NOTIFY` carrying the last sequence number is queued in the same
+/// transaction, so every replica's subscribers wake when (and only if) it commits.
 pub async fn append(
     store: &Store,
-    txn: &impl ConnectionTrait,
+    w: &mut WriteTxn<'_>,
     events: Vec<NewEvent>,
     now_ms: i64,
 ) -> Result<Vec<Event>> {
     if events.is_empty() {
         return Ok(Vec::new());
     }
+    w.appended = true;
+    let txn = &w.txn;
     let n = events.len() as i64;
     let row = txn
         .query_one_raw(store.stmt(
@@ -27,6 +33,13 @@ pub async fn append(
         .await?
         .ok_or_else(|| crate::error::Error::Internal("event counter row missing".into()))?;
     let last: i64 = row.try_get("", "last_seq")?;
+    if store.backend() == sea_orm::DatabaseBackend::Postgres {
+        txn.execute_raw(store.stmt(
+            "SELECT pg_notify(?, ?)",
+            vec![PG_CHANNEL.into(), last.to_string().into()],
+        ))
+        .await?;
+    }
     let first = last - n + 1;
     let stored: Vec<Event> = events
         .into_iter()
@@ -126,6 +139,7 @@ impl From<EventRow> for Event {
                 path: match r.path {
                     1 => Path::Grant,
                     2 => Path::Window,
+                    3 => Path::Tag,
                     _ => Path::None,
                 },
                 rule: r.rule,

@@ -340,7 +340,8 @@ impl Store {
         ev.topic_key = Some(g.topic_key.to_string());
         ev.psid = Some(g.psid.to_string());
         ev.grant_id = Some(id);
-        events::append(self, &w.txn, vec![ev], now_ms).await?;
+        let mut w = w;
+        events::append(self, &mut w, vec![ev], now_ms).await?;
         w.commit().await?;
         let view = self
             .grant(id)
@@ -366,11 +367,16 @@ fn replay_or_conflict(existing: GrantView, g: &NewGrant) -> Result<(GrantView, b
     }
 }
 
-/// Erases a person's deliveries (the table arrives with sending; none before).
+/// Erases a person's deliveries.
 pub(crate) async fn erase_deliveries(
-    _store: &Store,
-    _c: &impl ConnectionTrait,
-    _recipient_id: i64,
+    store: &Store,
+    c: &impl ConnectionTrait,
+    recipient_id: i64,
 ) -> Result<u64> {
-    Ok(0)
+    Ok(c.execute_raw(store.stmt(
+        "DELETE FROM deliveries WHERE recipient_id = ?",
+        vec![recipient_id.into()],
+    ))
+    .await?
+    .rows_affected())
 }

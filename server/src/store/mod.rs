@@ -1,12 +1,17 @@
 //! Storage behind one repository type: connection, migrations, and the queries of each concern.
 
+pub mod cancel;
+pub mod completion;
+pub mod deliveries;
 pub mod eligible;
 pub mod entities;
 pub mod events;
 pub mod grants;
 pub mod ledger;
 pub mod migration;
+pub mod notifications;
 pub mod optins;
+pub mod receipts;
 pub mod sql;
 
 use std::{sync::Arc, time::Duration};
@@ -19,6 +24,7 @@ use sea_orm_migration::MigratorTrait;
 use tokio::sync::{Mutex, MutexGuard};
 
 use crate::error::Result;
+use crate::events::bus::EventBus;
 
 /// Lock key of the migration advisory lock on PostgreSQL ("otn-migr").
 const MIGRATION_LOCK_KEY: i64 = 0x6f74_6e2d_6d69_6772;
@@ -27,6 +33,8 @@ const MIGRATION_LOCK_KEY: i64 = 0x6f74_6e2d_6d69_6772;
 #[derive(Clone, Debug)]
 pub struct Store {
     db: DatabaseConnection,
+    /// Woken after every commit that appended events.
+    pub bus: EventBus,
     backend: DatabaseBackend,
     /// SQLite has one writer; serialising write transactions in-process avoids SQLITE_BUSY
     /// on lock upgrades. Unused on PostgreSQL.
@@ -66,6 +74,7 @@ impl Store {
         Self {
             db,
             backend,
+            bus: EventBus::new(),
             write_lock: Arc::new(Mutex::new(())),
         }
     }
@@ -122,7 +131,12 @@ impl Store {
             _ => None,
         };
         let txn = self.db.begin().await?;
-        Ok(WriteTxn { txn, _guard: guard })
+        Ok(WriteTxn {
+            txn,
+            bus: self.bus.clone(),
+            appended: false,
+            _guard: guard,
+        })
     }
 
     /// Builds a statement for this backend from SQL written with `?` placeholders.
@@ -134,13 +148,20 @@ impl Store {
 /// A write transaction and, on SQLite, the in-process writer lock.
 pub struct WriteTxn<'a> {
     pub txn: DatabaseTransaction,
+    bus: EventBus,
+    /// Set by `events::append`: subscribers are woken after the commit.
+    pub(crate) appended: bool,
     _guard: Option<MutexGuard<'a, ()>>,
 }
 
 impl WriteTxn<'_> {
-    /// Commits.
+    /// Commits, then wakes event subscribers if events were appended.
     pub async fn commit(self) -> Result<()> {
-        Ok(self.txn.commit().await?)
+        self.txn.commit().await?;
+        if self.appended {
+            self.bus.wake();
+        }
+        Ok(())
     }
 }
 

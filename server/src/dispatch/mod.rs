@@ -1,0 +1,278 @@
+//! Durable dispatch: workers claim due deliveries under leases, send them through the per-page
+//! limiter with bounded concurrency, and record outcomes in batches.
+
+pub mod limiter;
+pub mod outcome;
+
+use std::{collections::HashMap, sync::Arc, time::Duration};
+
+use serde_json::{Value, json};
+use tokio::sync::{Semaphore, mpsc};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::domain::grant::GrantKind;
+use crate::domain::send::send_body;
+use crate::ledger::Ledger;
+use crate::store::completion::{Completed, Outcome};
+use crate::store::deliveries::Claimed;
+use limiter::Limiters;
+use outcome::{PageAction, RetryPolicy};
+
+/// Dispatch tuning.
+#[derive(Debug, Clone, Copy)]
+pub struct DispatchConfig {
+    /// Deliveries claimed per round.
+    pub batch: u64,
+    /// Send API calls in flight at once (all pages).
+    pub concurrency: usize,
+    /// How long a claim is held before another worker may take it over.
+    pub lease: Duration,
+    /// How often an idle worker looks for due deliveries (wake-ups come sooner).
+    pub idle_poll: Duration,
+    /// How long a page pauses after Meta rejects its access token.
+    pub page_pause: Duration,
+    pub retry: RetryPolicy,
+}
+
+impl Default for DispatchConfig {
+    fn default() -> Self {
+        Self {
+            batch: 256,
+            concurrency: 256,
+            lease: Duration::from_secs(30),
+            idle_poll: Duration::from_millis(200),
+            page_pause: Duration::from_secs(60),
+            retry: RetryPolicy {
+                max_attempts: 8,
+                base: Duration::from_millis(500),
+                max: Duration::from_secs(60),
+            },
+        }
+    }
+}
+
+/// The dispatcher of one process.
+pub struct Dispatcher {
+    ledger: Ledger,
+    config: DispatchConfig,
+    limiters: Limiters,
+    paused: std::sync::Mutex<HashMap<String, i64>>,
+}
+
+impl Dispatcher {
+    /// A dispatcher over the ledger's store, pages and Graph client.
+    pub fn new(ledger: Ledger, config: DispatchConfig) -> Arc<Self> {
+        let limiters = Limiters::new(
+            ledger
+                .pages
+                .all()
+                .map(|p| (p.page_id.clone(), p.rate_limit_per_sec)),
+        );
+        Arc::new(Self {
+            ledger,
+            config,
+            limiters,
+            paused: Default::default(),
+        })
+    }
+
+    fn paused_pages(&self, now_ms: i64) -> Vec<String> {
+        let mut paused = self.paused.lock().unwrap_or_else(|p| p.into_inner());
+        paused.retain(|_, until| *until > now_ms);
+        paused.keys().cloned().collect()
+    }
+
+    fn pause(&self, page_id: &str, d: Duration) {
+        let until = self.ledger.clock.now_ms() + d.as_millis() as i64;
+        tracing::warn!(page_id, pause_ms = d.as_millis() as u64, "page paused");
+        let mut paused = self.paused.lock().unwrap_or_else(|p| p.into_inner());
+        paused.insert(page_id.to_string(), until);
+    }
+
+    /// Runs until `shutdown`; then stops claiming, lets in-flight sends finish, and records
+    /// every outcome before returning.
+    pub fn spawn(self: Arc<Self>, shutdown: CancellationToken) -> JoinHandle<()> {
+        let (tx, rx) = mpsc::channel::<Completed>(self.config.concurrency * 4);
+        let completer = tokio::spawn(complete_loop(self.ledger.clone(), rx));
+        tokio::spawn(async move {
+            self.claim_loop(tx, shutdown).await;
+            if let Err(e) = completer.await {
+                tracing::error!(error = %e, "completion task failed");
+            }
+        })
+    }
+
+    async fn claim_loop(self: Arc<Self>, tx: mpsc::Sender<Completed>, shutdown: CancellationToken) {
+        let permits = Arc::new(Semaphore::new(self.config.concurrency));
+        let mut wake = self.ledger.store.bus.subscribe();
+        while !shutdown.is_cancelled() {
+            let free = permits.available_permits() as u64;
+            let now = self.ledger.clock.now_ms();
+            let claimed = if free == 0 {
+                Vec::new()
+            } else {
+                let lease = self.config.lease.as_millis() as i64;
+                match self
+                    .ledger
+                    .store
+                    .claim(
+                        now,
+                        lease,
+                        free.min(self.config.batch),
+                        &self.paused_pages(now),
+                    )
+                    .await
+                {
+                    Ok(c) => c,
+                    Err(e) => {
+                        tracing::error!(error = %e, "claiming deliveries failed");
+                        Vec::new()
+                    }
+                }
+            };
+            let full = claimed.len() as u64 == free.min(self.config.batch) && free > 0;
+            for c in claimed {
+                let Ok(permit) = permits.clone().acquire_owned().await else {
+                    return;
+                };
+                let me = self.clone();
+                let tx = tx.clone();
+                let stop = shutdown.clone();
+                tokio::spawn(async move {
+                    let done = me.send_one(c, &stop).await;
+                    let _ = tx.send(done).await;
+                    drop(permit);
+                });
+            }
+            if full {
+                tokio::task::yield_now().await;
+                continue;
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = wake.changed() => {}
+                _ = tokio::time::sleep(self.config.idle_poll) => {}
+                _ = permits.acquire() , if free == 0 => {}
+            }
+        }
+        // Wait for in-flight sends; their outcomes reach the completer before it stops.
+        let _ = permits.acquire_many(self.config.concurrency as u32).await;
+    }
+
+    async fn send_one(&self, c: Claimed, shutdown: &CancellationToken) -> Completed {
+        let reusable = c
+            .kind
+            .and_then(GrantKind::from_i32)
+            .is_some_and(|k| self.ledger.policy.reusable(k));
+        let now = || self.ledger.clock.now_ms();
+        let (Ok(page), Some(limiter)) = (
+            self.ledger.pages.get(&c.page_id),
+            self.limiters.get(&c.page_id),
+        ) else {
+            let outcome = Outcome::Requeue {
+                at_ms: now() + 60_000,
+            };
+            return Completed {
+                claimed: c,
+                outcome,
+                reusable,
+            };
+        };
+        tokio::select! {
+            _ = limiter.acquire() => {}
+            _ = shutdown.cancelled() => {
+                return Completed { claimed: c, outcome: Outcome::Requeue { at_ms: now() }, reusable };
+            }
+        }
+        let body = match self.body(&c) {
+            Some(b) => b,
+            None => {
+                let failure = crate::domain::event::Failure {
+                    reason: "GRANT_MISSING".into(),
+                    code: 0,
+                    subcode: 0,
+                    message: "the delivery's grant has no token".into(),
+                };
+                let grant = crate::store::completion::GrantAfter::Release;
+                return Completed {
+                    claimed: c,
+                    outcome: Outcome::Failed { failure, grant },
+                    reusable,
+                };
+            }
+        };
+        let result = self.ledger.graph.send(&page.access_token, &body).await;
+        let (outcome, action) = outcome::decide(
+            &c,
+            result,
+            &self.config.retry,
+            now(),
+            self.config.page_pause,
+        );
+        if let PageAction::Pause(d) = action {
+            self.pause(&c.page_id, d);
+        }
+        Completed {
+            claimed: c,
+            outcome,
+            reusable,
+        }
+    }
+
+    fn body(&self, c: &Claimed) -> Option<Value> {
+        let message: Value = serde_json::from_str(&c.message).ok()?;
+        match c.path {
+            1 => {
+                let token = c.token.as_deref()?;
+                let field = match c.kind.and_then(GrantKind::from_i32) {
+                    Some(GrantKind::MarketingMessages) => "notification_messages_token",
+                    _ => "one_time_notif_token",
+                };
+                Some(send_body(
+                    json!({ field: token }),
+                    None,
+                    None,
+                    &message,
+                    c.id,
+                ))
+            }
+            3 => {
+                let tag = c.rule.strip_prefix("tag.")?;
+                Some(send_body(
+                    json!({ "id": c.psid }),
+                    Some("MESSAGE_TAG"),
+                    Some(tag),
+                    &message,
+                    c.id,
+                ))
+            }
+            _ => Some(send_body(
+                json!({ "id": c.psid }),
+                Some("UPDATE"),
+                None,
+                &message,
+                c.id,
+            )),
+        }
+    }
+}
+
+/// Records outcomes in batches: whatever has arrived (up to 512) goes in one transaction.
+async fn complete_loop(ledger: Ledger, mut rx: mpsc::Receiver<Completed>) {
+    let mut batch = Vec::with_capacity(512);
+    while rx.recv_many(&mut batch, 512).await > 0 {
+        loop {
+            match ledger.store.complete(&batch, ledger.clock.now_ms()).await {
+                Ok(()) => break,
+                Err(e) => {
+                    // The claims stay leased; if this process dies they are retried as
+                    // ambiguous, which the grant tokens make safe.
+                    tracing::error!(error = %e, n = batch.len(), "recording outcomes failed; retrying");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+            }
+        }
+        batch.clear();
+    }
+}

@@ -1,0 +1,281 @@
+//! Subscriber streams over the durable event log: one reader task and bounded buffer each.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use futures::Stream;
+use tokio::sync::{mpsc, watch};
+use tokio_stream::wrappers::ReceiverStream;
+pub use tokio_util::sync::CancellationToken;
+
+use crate::domain::event::Event;
+use crate::error::Result;
+use crate::store::{Store, events::EventFilter};
+
+/// Where a subscription starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Start {
+    /// With the first event after this sequence number (0 = the whole log).
+    After(i64),
+    /// With the first event committed after the subscription was made.
+    Now,
+}
+
+/// Tuning of a subscription. The defaults suit the gRPC stream.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Events read from the log per query.
+    pub batch: u64,
+    /// Events buffered between the reader task and the consumer.
+    pub buffer: usize,
+    /// The log is read at least this often even without a wake-up, so a missed wake-up
+    /// only delays events, never loses them.
+    pub poll: Duration,
+    /// Consecutive failed reads (retried with backoff) before the stream ends with the error.
+    pub max_failures: u32,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            batch: 500,
+            buffer: 256,
+            poll: Duration::from_secs(1),
+            max_failures: 6,
+        }
+    }
+}
+
+/// One read of the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Batch {
+    /// The matching events after the old cursor, oldest first.
+    pub events: Vec<Event>,
+    /// The new cursor: every event up to it has been seen (matching or not).
+    pub cursor: i64,
+    /// The batch was full: read again at once.
+    pub more: bool,
+}
+
+/// Reads up to `limit` events after `cursor` that match `filter`, and how far that read got.
+///
+/// The committed head is read first. Sequence order is commit order, so once the head is
+/// known every event up to it is visible; a read that returns fewer than `limit` events has
+/// therefore seen everything up to the head, and the cursor moves there even if nothing
+/// matched.
+pub async fn read_batch(
+    store: &Store,
+    filter: &EventFilter,
+    cursor: i64,
+    limit: u64,
+) -> Result<Batch> {
+    let limit = limit.max(1);
+    let head = store.last_event_seq().await?;
+    if head <= cursor {
+        return Ok(Batch {
+            events: Vec::new(),
+            cursor,
+            more: false,
+        });
+    }
+    let events = store.events_after(cursor, filter, limit).await?;
+    let more = events.len() as u64 >= limit;
+    let last = events.last().map_or(cursor, |e| e.seq);
+    let cursor = match more {
+        true => last,
+        false => cursor.max(head).max(last),
+    };
+    Ok(Batch {
+        events,
+        cursor,
+        more,
+    })
+}
+
+/// The events of one subscription. Ends (returns `None`) when shutdown is cancelled; yields
+/// an error, then ends, only when the log could not be read after several retries. Dropping
+/// it stops its reader task.
+#[derive(Debug)]
+pub struct EventStream {
+    inner: ReceiverStream<Result<Event>>,
+}
+
+impl Stream for EventStream {
+    type Item = Result<Event>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        Pin::new(&mut self.inner).poll_next(cx)
+    }
+}
+
+/// Subscribes with the default [`Options`]. Wake-ups come from `store.bus`.
+pub async fn subscribe(
+    store: &Store,
+    shutdown: CancellationToken,
+    filter: EventFilter,
+    start: Start,
+) -> Result<EventStream> {
+    subscribe_with(store, shutdown, filter, start, Options::default()).await
+}
+
+/// Subscribes: the starting cursor is fixed now (for [`Start::Now`], the log's head at this
+/// call), then a reader task streams every later event that matches `filter`, in order.
+///
+/// A subscriber shares no buffer with anyone: its task reads the log after its own cursor,
+/// pushes the events into its own bounded channel and, when the channel is full, simply stops
+/// reading until the consumer catches up. Writers never wait for subscribers, a slow
+/// subscriber never delays another one, and nothing is dropped: the log is the buffer.
+/// Wake-ups come from `store.bus`; without one the log is still read every `options.poll`.
+pub async fn subscribe_with(
+    store: &Store,
+    shutdown: CancellationToken,
+    filter: EventFilter,
+    start: Start,
+    options: Options,
+) -> Result<EventStream> {
+    let cursor = match start {
+        Start::After(n) => n.max(0),
+        Start::Now => store.last_event_seq().await?,
+    };
+    let (tx, rx) = mpsc::channel(options.buffer.max(1));
+    let reader = Reader {
+        wake: Some(store.bus.subscribe()),
+        store: store.clone(),
+        filter,
+        cursor,
+        options,
+        shutdown,
+        tx,
+    };
+    tokio::spawn(reader.run());
+    Ok(EventStream {
+        inner: ReceiverStream::new(rx),
+    })
+}
+
+/// The per-subscriber task.
+struct Reader {
+    store: Store,
+    filter: EventFilter,
+    cursor: i64,
+    options: Options,
+    shutdown: CancellationToken,
+    tx: mpsc::Sender<Result<Event>>,
+    /// `None` once the bus is gone: the task then relies on the poll interval alone.
+    wake: Option<watch::Receiver<u64>>,
+}
+
+/// Why the task stops.
+struct Stop;
+
+impl Reader {
+    async fn run(mut self) {
+        let mut failures = 0u32;
+        loop {
+            // Wake-ups from here on are noticed by the wait below, even if they arrive
+            // while the log is being read.
+            if let Some(w) = self.wake.as_mut() {
+                w.borrow_and_update();
+            }
+            let read = tokio::select! {
+                biased;
+                _ = self.shutdown.cancelled() => return,
+                _ = self.tx.closed() => return,
+                r = read_batch(&self.store, &self.filter, self.cursor, self.options.batch) => r,
+            };
+            match read {
+                Ok(batch) => {
+                    failures = 0;
+                    for event in batch.events {
+                        if self.send(Ok(event)).await.is_err() {
+                            return;
+                        }
+                    }
+                    self.cursor = batch.cursor;
+                    if batch.more {
+                        continue;
+                    }
+                    if self.wait().await.is_err() {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    failures += 1;
+                    if failures >= self.options.max_failures {
+                        tracing::error!(error = %e, cursor = self.cursor, "event stream gives up reading the log");
+                        let _ = self.send(Err(e)).await;
+                        return;
+                    }
+                    let delay = retry_delay(failures, self.options.poll);
+                    tracing::warn!(error = %e, cursor = self.cursor, retry_in_ms = delay.as_millis() as u64, "event stream read failed; retrying");
+                    if self.pause(delay).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Hands one item to the consumer, waiting while its buffer is full.
+    async fn send(&self, item: Result<Event>) -> Result<(), Stop> {
+        tokio::select! {
+            biased;
+            _ = self.shutdown.cancelled() => Err(Stop),
+            r = self.tx.send(item) => r.map_err(|_| Stop),
+        }
+    }
+
+    /// Caught up: waits for a wake-up, the poll interval, shutdown or the consumer leaving.
+    async fn wait(&mut self) -> Result<(), Stop> {
+        tokio::select! {
+            biased;
+            _ = self.shutdown.cancelled() => Err(Stop),
+            _ = self.tx.closed() => Err(Stop),
+            _ = woken(&mut self.wake) => Ok(()),
+            _ = tokio::time::sleep(self.options.poll) => Ok(()),
+        }
+    }
+
+    /// Sleeps before a retry, unless shutdown comes first or the consumer leaves.
+    async fn pause(&self, delay: Duration) -> Result<(), Stop> {
+        tokio::select! {
+            biased;
+            _ = self.shutdown.cancelled() => Err(Stop),
+            _ = self.tx.closed() => Err(Stop),
+            _ = tokio::time::sleep(delay) => Ok(()),
+        }
+    }
+}
+
+/// Resolves on the next wake-up; never, once the bus is gone (polling takes over).
+async fn woken(wake: &mut Option<watch::Receiver<u64>>) {
+    if let Some(w) = wake.as_mut() {
+        if w.changed().await.is_ok() {
+            return;
+        }
+        *wake = None;
+    }
+    std::future::pending::<()>().await
+}
+
+/// 200 ms, doubling per failure, at most five seconds or the poll interval if longer.
+fn retry_delay(failures: u32, poll: Duration) -> Duration {
+    let cap = poll.max(Duration::from_secs(5));
+    Duration::from_millis(200)
+        .saturating_mul(1u32 << failures.saturating_sub(1).min(16))
+        .min(cap)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_back_off_up_to_a_cap() {
+        let poll = Duration::from_secs(1);
+        assert_eq!(retry_delay(1, poll), Duration::from_millis(200));
+        assert_eq!(retry_delay(2, poll), Duration::from_millis(400));
+        assert_eq!(retry_delay(40, poll), Duration::from_secs(5));
+    }
+}

@@ -1,0 +1,150 @@
+//! Delivery and read receipts (by mid, or by watermark) and engagement after a notification.
+
+use sea_orm::{ConnectionTrait, QueryResult};
+
+use super::notifications::delivery_state as ds;
+use super::{Store, events, sql::Sql};
+use crate::domain::event::{EventKind, NewEvent, Path};
+use crate::error::Result;
+
+/// A delivery the person engaged with, and the notification's rolling-consent title.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Engaged {
+    pub delivery_id: i64,
+    pub topic_key: String,
+    pub rolling_title: Option<String>,
+}
+
+const RETURNING: &str =
+    " RETURNING id, notification_id, page_id, psid, topic_key, grant_id, path, rule, message_id";
+
+fn event_of(r: &QueryResult, kind: EventKind) -> Result<NewEvent> {
+    let mut ev = NewEvent::new(kind, r.try_get::<String>("", "page_id")?);
+    ev.topic_key = Some(r.try_get("", "topic_key")?);
+    ev.notification_id = Some(r.try_get("", "notification_id")?);
+    ev.delivery_id = Some(r.try_get::<i64>("", "id")?.to_string());
+    ev.psid = Some(r.try_get("", "psid")?);
+    ev.grant_id = r.try_get("", "grant_id")?;
+    ev.message_id = r
+        .try_get::<Option<String>>("", "message_id")?
+        .filter(|m| !m.is_empty());
+    ev.path = match r.try_get::<i32>("", "path")? {
+        1 => Path::Grant,
+        2 => Path::Window,
+        _ => Path::Tag,
+    };
+    ev.rule = Some(r.try_get("", "rule")?);
+    Ok(ev)
+}
+
+impl Store {
+    async fn receipt(&self, mut s: Sql, kind: EventKind, now_ms: i64) -> Result<u64> {
+        s.push(RETURNING);
+        let mut w = self.write().await?;
+        let rows = w.txn.query_all_raw(self.stmt(&s.text, s.values)).await?;
+        let evs = rows
+            .iter()
+            .map(|r| event_of(r, kind))
+            .collect::<Result<Vec<_>>>()?;
+        events::append(self, &mut w, evs, now_ms).await?;
+        w.commit().await?;
+        Ok(rows.len() as u64)
+    }
+
+    /// Marks sent messages delivered: those named by `mids`, or when Meta gives none, every
+    /// message to the person sent at or before `watermark`. Repeats change nothing.
+    pub async fn mark_delivered(
+        &self,
+        page_id: &str,
+        psid: &str,
+        mids: &[String],
+        watermark: i64,
+        now_ms: i64,
+    ) -> Result<u64> {
+        let mut s = Sql::new("UPDATE deliveries SET state = ");
+        s.bind(ds::DELIVERED)
+            .push(" WHERE page_id = ")
+            .bind(page_id)
+            .push(" AND psid = ")
+            .bind(psid)
+            .push(" AND state = ")
+            .bind(ds::SENT);
+        if mids.is_empty() {
+            s.push(" AND sent_at <= ").bind(watermark);
+        } else {
+            s.push(" AND message_id IN (").bind_list(mids).push(")");
+        }
+        self.receipt(s, EventKind::Delivered, now_ms).await
+    }
+
+    /// Marks every message to the person sent at or before `watermark` read.
+    pub async fn mark_read(
+        &self,
+        page_id: &str,
+        psid: &str,
+        watermark: i64,
+        now_ms: i64,
+    ) -> Result<u64> {
+        let mut s = Sql::new("UPDATE deliveries SET state = ");
+        s.bind(ds::READ)
+            .push(" WHERE page_id = ")
+            .bind(page_id)
+            .push(" AND psid = ")
+            .bind(psid)
+            .push(" AND state IN (")
+            .bind_list(&[ds::SENT, ds::DELIVERED])
+            .push(") AND sent_at <= ")
+            .bind(watermark);
+        self.receipt(s, EventKind::Read, now_ms).await
+    }
+
+    /// Records that the person engaged (message or postback at `at_ms`) after the latest
+    /// notification sent to them within `within_ms`; once per delivery.
+    pub async fn record_engagement(
+        &self,
+        page_id: &str,
+        psid: &str,
+        at_ms: i64,
+        within_ms: i64,
+        now_ms: i64,
+    ) -> Result<Option<Engaged>> {
+        let mut s = Sql::new("UPDATE deliveries SET engaged_at = ");
+        s.bind(at_ms)
+            .push(" WHERE id = (SELECT id FROM deliveries WHERE page_id = ")
+            .bind(page_id)
+            .push(" AND psid = ")
+            .bind(psid)
+            .push(" AND state IN (")
+            .bind_list(&[ds::SENT, ds::DELIVERED, ds::READ])
+            .push(") AND engaged_at IS NULL AND sent_at <= ")
+            .bind(at_ms)
+            .push(" AND sent_at >= ")
+            .bind(at_ms - within_ms)
+            .push(" ORDER BY sent_at DESC, id DESC LIMIT 1)")
+            .push(RETURNING);
+        let mut w = self.write().await?;
+        let Some(row) = w.txn.query_one_raw(self.stmt(&s.text, s.values)).await? else {
+            return Ok(None);
+        };
+        let ev = event_of(&row, EventKind::Engaged)?;
+        let notification_id: String = row.try_get("", "notification_id")?;
+        let title = w
+            .txn
+            .query_one_raw(self.stmt(
+                "SELECT rolling_title FROM notifications WHERE id = ?",
+                vec![notification_id.into()],
+            ))
+            .await?
+            .map(|r| r.try_get::<Option<String>>("", "rolling_title"))
+            .transpose()?
+            .flatten();
+        let engaged = Engaged {
+            delivery_id: row.try_get("", "id")?,
+            topic_key: row.try_get("", "topic_key")?,
+            rolling_title: title,
+        };
+        events::append(self, &mut w, vec![ev], now_ms).await?;
+        w.commit().await?;
+        Ok(Some(engaged))
+    }
+}
