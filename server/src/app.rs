@@ -50,16 +50,7 @@ fn random_secret() -> String {
 }
 
 /// Binds both listeners, migrates the database, and starts serving.
-pub async fn start(config: Config, clock: SharedClock) -> anyhow::Result<Running> {
-    start_with(config, clock, DispatchConfig::default()).await
-}
-
-/// Like [`start`], with dispatch tuning (tests shorten leases and backoff).
-pub async fn start_with(
-    mut config: Config,
-    clock: SharedClock,
-    dispatch: DispatchConfig,
-) -> anyhow::Result<Running> {
+pub async fn start(mut config: Config, clock: SharedClock) -> anyhow::Result<Running> {
     let policy = match &config.policy_file {
         Some(path) => Policy::parse(&std::fs::read_to_string(path)?).map_err(anyhow::Error::msg)?,
         None => Policy::builtin(),
@@ -161,7 +152,10 @@ pub async fn start_with(
         ledger.store.bus.clone(),
         shutdown.clone(),
     ));
-    tasks.push(Dispatcher::new(ledger.clone(), dispatch).spawn(shutdown.clone()));
+    tasks.push(
+        Dispatcher::new(ledger.clone(), DispatchConfig::from(&config.dispatch))
+            .spawn(shutdown.clone()),
+    );
     tracing::info!(%grpc_addr, %http_addr, "otn serving");
     Ok(Running {
         grpc_addr,

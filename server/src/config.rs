@@ -97,9 +97,49 @@ pub struct Config {
     /// Largest webhook body accepted, in bytes.
     #[serde(default = "d_body")]
     pub webhook_body_limit: usize,
+    /// Dispatch tuning (`[dispatch]`).
+    #[serde(default)]
+    pub dispatch: DispatchSettings,
     /// Pages; with none, a sandbox page backed by the local simulator is started.
     #[serde(default)]
     pub pages: Vec<PageConfig>,
+}
+
+/// How deliveries are dispatched.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DispatchSettings {
+    /// Deliveries claimed per round.
+    pub batch: u64,
+    /// Send API calls in flight at once, all pages together.
+    pub concurrency: usize,
+    /// How long a claim is held before another worker may take it over (ms).
+    pub lease_ms: u64,
+    /// Attempts before a retryable failure is given up.
+    pub max_attempts: i32,
+    /// First retry delay (ms); doubles per attempt, with jitter.
+    pub backoff_base_ms: u64,
+    /// Longest retry delay (ms).
+    pub backoff_max_ms: u64,
+    /// How often an idle worker looks for due deliveries (ms); wake-ups come sooner.
+    pub idle_poll_ms: u64,
+    /// How long a page pauses after Meta rejects its access token (ms).
+    pub page_pause_ms: u64,
+}
+
+impl Default for DispatchSettings {
+    fn default() -> Self {
+        Self {
+            batch: 256,
+            concurrency: 256,
+            lease_ms: 30_000,
+            max_attempts: 8,
+            backoff_base_ms: 500,
+            backoff_max_ms: 60_000,
+            idle_poll_ms: 200,
+            page_pause_ms: 60_000,
+        }
+    }
 }
 
 fn d_grpc() -> SocketAddr {
@@ -200,6 +240,10 @@ impl Config {
                     p.page_id
                 ));
             }
+        }
+        let d = &self.dispatch;
+        if d.batch == 0 || d.concurrency == 0 || d.lease_ms == 0 || d.max_attempts < 1 {
+            return Err("configuration: dispatch batch, concurrency, lease_ms and max_attempts must be positive".into());
         }
         if self.graph_timeout_ms == 0 {
             return Err("configuration: graph_timeout_ms must be positive".into());

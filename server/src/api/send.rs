@@ -199,7 +199,8 @@ pub fn notification(row: &NotificationRow, counts: &HashMap<i32, i64>) -> pb::No
         state: row.state,
         plan: Some(pb::SendPlan {
             grant_sends: plan.grant_sends,
-            window_sends: plan.window_sends + plan.tag_sends,
+            window_sends: plan.window_sends,
+            tag_sends: plan.tag_sends,
             exclusions: plan
                 .exclusions
                 .iter()

@@ -46,19 +46,13 @@ pub fn event_to_proto(e: &Event) -> pb::DeliveryEvent {
     }
 }
 
-/// A notification id filter: 1 to 64 letters, digits, `-` and `_` (server-issued ids are
-/// UUIDs).
+/// A notification id filter: server-issued ids are UUIDs, so 1 to 64 hex digits and `-`
+/// (the same syntax GetNotification accepts).
 fn notification_id(field: &str, v: &str) -> Result<String, FieldViolation> {
-    if v.len() > MAX_NOTIFICATION_ID
-        || !v
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_".contains(c))
-    {
+    if v.len() > MAX_NOTIFICATION_ID || !v.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
         return Err(FieldViolation::new(
             field,
-            format!(
-                "must be a notification id: at most {MAX_NOTIFICATION_ID} letters, digits, `-` and `_`"
-            ),
+            "is not a notification id (hex digits and `-`, at most 64)",
         ));
     }
     Ok(v.to_string())

@@ -11,6 +11,7 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::config::DispatchSettings;
 use crate::domain::grant::GrantKind;
 use crate::domain::send::send_body;
 use crate::ledger::Ledger;
@@ -35,18 +36,19 @@ pub struct DispatchConfig {
     pub retry: RetryPolicy,
 }
 
-impl Default for DispatchConfig {
-    fn default() -> Self {
+impl From<&DispatchSettings> for DispatchConfig {
+    fn from(d: &DispatchSettings) -> Self {
+        let ms = Duration::from_millis;
         Self {
-            batch: 256,
-            concurrency: 256,
-            lease: Duration::from_secs(30),
-            idle_poll: Duration::from_millis(200),
-            page_pause: Duration::from_secs(60),
+            batch: d.batch,
+            concurrency: d.concurrency,
+            lease: ms(d.lease_ms),
+            idle_poll: ms(d.idle_poll_ms),
+            page_pause: ms(d.page_pause_ms),
             retry: RetryPolicy {
-                max_attempts: 8,
-                base: Duration::from_millis(500),
-                max: Duration::from_secs(60),
+                max_attempts: d.max_attempts,
+                base: ms(d.backoff_base_ms),
+                max: ms(d.backoff_max_ms),
             },
         }
     }

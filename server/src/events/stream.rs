@@ -203,12 +203,21 @@ impl Reader {
                 Err(e) => {
                     failures += 1;
                     if failures >= self.options.max_failures {
-                        tracing::error!(error = %e, cursor = self.cursor, "event stream gives up reading the log");
+                        tracing::error!(
+                            error = %e,
+                            cursor = self.cursor,
+                            "event stream gives up reading the log"
+                        );
                         let _ = self.send(Err(e)).await;
                         return;
                     }
                     let delay = retry_delay(failures, self.options.poll);
-                    tracing::warn!(error = %e, cursor = self.cursor, retry_in_ms = delay.as_millis() as u64, "event stream read failed; retrying");
+                    tracing::warn!(
+                        error = %e,
+                        cursor = self.cursor,
+                        retry_in_ms = delay.as_millis() as u64,
+                        "event stream read failed; retrying"
+                    );
                     if self.pause(delay).await.is_err() {
                         return;
                     }

@@ -288,11 +288,22 @@ impl Store {
                 .entry(crate::domain::decide::reason::RESERVED)
                 .or_default() += lost as i64;
         }
+        if n.deliveries.is_empty() && matches!(r.state, state::SCHEDULED | state::DISPATCHING) {
+            // Every grant went to a concurrent send: nothing is left to do.
+            n.row.state = state::COMPLETED;
+            n.row.completed_at = Some(now_ms);
+        }
+        let r = &n.row;
         let plan = serde_json::to_string(&n.plan).map_err(|e| Error::Internal(e.to_string()))?;
         w.txn
             .execute_raw(self.stmt(
-                "UPDATE notifications SET plan = ? WHERE id = ?",
-                vec![plan.clone().into(), r.id.clone().into()],
+                "UPDATE notifications SET plan = ?, state = ?, completed_at = ? WHERE id = ?",
+                vec![
+                    plan.clone().into(),
+                    r.state.into(),
+                    r.completed_at.into(),
+                    r.id.clone().into(),
+                ],
             ))
             .await?;
         let mut evs = Vec::with_capacity(n.deliveries.len());
