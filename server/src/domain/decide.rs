@@ -77,7 +77,7 @@ pub fn decide(
                 refusal.get_or_insert((reason::REGION_POLICY, rule));
                 continue;
             }
-            Verdict::Allowed(region_rule) => {
+            Verdict::Allowed(_) => {
                 if policy.reusable(g.kind)
                     && let Some((cooldown, rule)) = policy.cooldown(g.kind, now_ms)
                     && g.last_sent_ms.is_some_and(|t| t + cooldown > now_ms)
@@ -85,11 +85,10 @@ pub fn decide(
                     refusal.get_or_insert((reason::COOLDOWN, rule.to_string()));
                     continue;
                 }
-                let rule = region_rule.unwrap_or_else(|| format!("grant.{}", g.kind.name()));
                 return Decision::Send {
                     path: Path::Grant,
                     grant_id: Some(g.id),
-                    rule,
+                    rule: format!("grant.{}", g.kind.name()),
                 };
             }
         }

@@ -215,6 +215,8 @@ impl Store {
             .bind_list(&[ds::QUEUED, ds::SENDING])
             .push("))");
         w.txn.execute_raw(self.stmt(&s.text, s.values)).await?;
+        let sent_ids = ids(&sent);
+        evs.extend(self.apply_early_receipts(&mut w, &sent_ids, now_ms).await?);
         events::append(self, &mut w, evs, now_ms).await?;
         w.commit().await
     }

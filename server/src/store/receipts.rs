@@ -3,7 +3,9 @@
 use sea_orm::{ConnectionTrait, QueryResult};
 
 use super::notifications::delivery_state as ds;
-use super::{Store, events, sql::Sql};
+use std::collections::HashSet;
+
+use super::{Store, WriteTxn, events, sql::Sql};
 use crate::domain::event::{EventKind, NewEvent, Path};
 use crate::error::Result;
 
@@ -38,7 +40,13 @@ fn event_of(r: &QueryResult, kind: EventKind) -> Result<NewEvent> {
 }
 
 impl Store {
-    async fn receipt(&self, mut s: Sql, kind: EventKind, now_ms: i64) -> Result<u64> {
+    async fn receipt(
+        &self,
+        mut s: Sql,
+        kind: EventKind,
+        early: Option<(&str, &str, &[String])>,
+        now_ms: i64,
+    ) -> Result<u64> {
         s.push(RETURNING);
         let mut w = self.write().await?;
         let rows = w.txn.query_all_raw(self.stmt(&s.text, s.values)).await?;
@@ -46,9 +54,67 @@ impl Store {
             .iter()
             .map(|r| event_of(r, kind))
             .collect::<Result<Vec<_>>>()?;
+        if let Some((page_id, psid, mids)) = early {
+            // A receipt can beat the recording of the send it confirms: keep the mids that
+            // matched nothing, and apply them when the send is recorded.
+            let matched: HashSet<&str> =
+                evs.iter().filter_map(|e| e.message_id.as_deref()).collect();
+            for mid in mids.iter().filter(|m| !matched.contains(m.as_str())) {
+                w.txn
+                    .execute_raw(self.stmt(
+                        "INSERT INTO early_receipts (message_id, page_id, psid, at) \
+                         VALUES (?, ?, ?, ?) ON CONFLICT (message_id) DO NOTHING",
+                        vec![
+                            mid.clone().into(),
+                            page_id.into(),
+                            psid.into(),
+                            now_ms.into(),
+                        ],
+                    ))
+                    .await?;
+            }
+        }
         events::append(self, &mut w, evs, now_ms).await?;
         w.commit().await?;
         Ok(rows.len() as u64)
+    }
+
+    /// Inside the transaction that records sends: marks delivered those whose receipt came
+    /// first, and forgets early receipts older than a day (mids of messages otn did not send).
+    pub(crate) async fn apply_early_receipts(
+        &self,
+        w: &mut WriteTxn<'_>,
+        sent: &[i64],
+        now_ms: i64,
+    ) -> Result<Vec<NewEvent>> {
+        let mut evs = Vec::new();
+        for chunk in sent.chunks(500) {
+            let mut s = Sql::new("UPDATE deliveries SET state = ");
+            s.bind(ds::DELIVERED)
+                .push(" WHERE id IN (")
+                .bind_list(chunk)
+                .push(") AND message_id IN (SELECT message_id FROM early_receipts)")
+                .push(RETURNING);
+            let rows = w.txn.query_all_raw(self.stmt(&s.text, s.values)).await?;
+            let found: Vec<NewEvent> = rows
+                .iter()
+                .map(|r| event_of(r, EventKind::Delivered))
+                .collect::<Result<_>>()?;
+            let mids: Vec<String> = found.iter().filter_map(|e| e.message_id.clone()).collect();
+            if !mids.is_empty() {
+                let mut d = Sql::new("DELETE FROM early_receipts WHERE message_id IN (");
+                d.bind_list(&mids).push(")");
+                w.txn.execute_raw(self.stmt(&d.text, d.values)).await?;
+            }
+            evs.extend(found);
+        }
+        w.txn
+            .execute_raw(self.stmt(
+                "DELETE FROM early_receipts WHERE at < ?",
+                vec![(now_ms - 86_400_000).into()],
+            ))
+            .await?;
+        Ok(evs)
     }
 
     /// Marks sent messages delivered: those named by `mids`, or when Meta gives none, every
@@ -74,7 +140,8 @@ impl Store {
         } else {
             s.push(" AND message_id IN (").bind_list(mids).push(")");
         }
-        self.receipt(s, EventKind::Delivered, now_ms).await
+        let early = (!mids.is_empty()).then_some((page_id, psid, mids));
+        self.receipt(s, EventKind::Delivered, early, now_ms).await
     }
 
     /// Marks every message to the person sent at or before `watermark` read.
@@ -95,7 +162,7 @@ impl Store {
             .bind_list(&[ds::SENT, ds::DELIVERED])
             .push(") AND sent_at <= ")
             .bind(watermark);
-        self.receipt(s, EventKind::Read, now_ms).await
+        self.receipt(s, EventKind::Read, None, now_ms).await
     }
 
     /// Records that the person engaged (message or postback at `at_ms`) after the latest
