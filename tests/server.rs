@@ -65,3 +65,56 @@ async fn shutdown_flips_health_and_stops_serving() {
     app.running.shutdown().await;
     assert!(channel(addr).await.is_err());
 }
+
+#[tokio::test]
+async fn with_no_page_configured_a_sandbox_page_sends_through_the_local_simulator() {
+    use otn::v1 as pb;
+    let world = common::World::new().await;
+    let mut config = world.config();
+    config.pages.clear();
+    config.graph_api_base = "http://127.0.0.1:9".into();
+    let running = otn_server::app::start(config, world.clock.clone())
+        .await
+        .unwrap();
+    let sim = running.simulator.clone().expect("sandbox simulator");
+    let page = otn_server::app::SANDBOX_PAGE_ID;
+    let mut client = pb::notification_service_client::NotificationServiceClient::new(
+        channel(running.grpc_addr).await.unwrap(),
+    );
+    let token = sim.issue_otn_token(page, "shopper");
+    client
+        .record_opt_in(pb::RecordOptInRequest {
+            page_id: page.into(),
+            psid: "shopper".into(),
+            topic_key: "back-in-stock:sku-1".into(),
+            token: token.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let n = client
+        .send_notification(pb::SendNotificationRequest {
+            request_id: "sandbox".into(),
+            page_id: page.into(),
+            topic_key: "back-in-stock:sku-1".into(),
+            content: Some(pb::Content {
+                body: Some(pb::content::Body::Text("It is back".into())),
+            }),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .notification
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while sim.accepted_for_token(&token) == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "sandbox send not accepted: {n:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(sim.accepted_for_token(&token), 1);
+    running.shutdown().await;
+}

@@ -24,6 +24,26 @@ pub enum Reason {
 }
 
 impl Reason {
+    /// Every reason.
+    pub const ALL: [Reason; 16] = [
+        Reason::InvalidField,
+        Reason::PageNotFound,
+        Reason::GrantNotFound,
+        Reason::RecipientNotFound,
+        Reason::NotificationNotFound,
+        Reason::OutsideWindow,
+        Reason::OptInRecentlyRequested,
+        Reason::RequestIdReused,
+        Reason::TokenConflict,
+        Reason::InvalidPageToken,
+        Reason::GraphApiRefused,
+        Reason::GraphApiUnavailable,
+        Reason::PagePaused,
+        Reason::NotificationFinal,
+        Reason::RegionNotAllowed,
+        Reason::ShuttingDown,
+    ];
+
     /// The reason string, equal to the `otn.v1.ErrorReason` value name without its prefix.
     pub fn as_str(self) -> &'static str {
         match self {

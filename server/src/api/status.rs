@@ -72,25 +72,7 @@ mod tests {
 
     #[test]
     fn every_reason_is_a_reason_of_the_contract() {
-        use Reason::*;
-        for r in [
-            InvalidField,
-            PageNotFound,
-            GrantNotFound,
-            RecipientNotFound,
-            NotificationNotFound,
-            OutsideWindow,
-            OptInRecentlyRequested,
-            RequestIdReused,
-            TokenConflict,
-            InvalidPageToken,
-            GraphApiRefused,
-            GraphApiUnavailable,
-            PagePaused,
-            NotificationFinal,
-            RegionNotAllowed,
-            ShuttingDown,
-        ] {
+        for r in Reason::ALL {
             assert!(
                 otn::v1::ErrorReason::from_reason(r.as_str()).is_some(),
                 "{r:?}"

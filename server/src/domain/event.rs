@@ -25,6 +25,18 @@ pub enum Path {
     Tag = 3,
 }
 
+impl Path {
+    /// From the stored or wire number.
+    pub fn from_i32(v: i32) -> Self {
+        match v {
+            1 => Path::Grant,
+            2 => Path::Window,
+            3 => Path::Tag,
+            _ => Path::None,
+        }
+    }
+}
+
 /// Why a send failed, as Meta said it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Failure {

@@ -2,9 +2,10 @@
 
 use sea_orm::ConnectionTrait;
 
+use super::deliveries::{RETURNING, event_of};
 use super::notifications::{delivery_state as ds, state as ns};
 use super::{Store, events, sql::Sql};
-use crate::domain::event::{EventKind, NewEvent, Path};
+use crate::domain::event::EventKind;
 use crate::domain::grant::GrantState;
 use crate::error::Result;
 
@@ -20,26 +21,13 @@ impl Store {
             .bind(id)
             .push(" AND state = ")
             .bind(ds::QUEUED)
-            .push(" RETURNING id, page_id, psid, topic_key, grant_id, path, rule");
+            .push(RETURNING);
         let rows = w.txn.query_all_raw(self.stmt(&s.text, s.values)).await?;
         let mut grants = Vec::new();
         let mut evs = Vec::new();
         for r in &rows {
-            let grant_id: Option<i64> = r.try_get("", "grant_id")?;
-            grants.extend(grant_id);
-            let mut ev = NewEvent::new(EventKind::Cancelled, r.try_get::<String>("", "page_id")?);
-            ev.topic_key = Some(r.try_get("", "topic_key")?);
-            ev.notification_id = Some(id.to_string());
-            ev.delivery_id = Some(r.try_get::<i64>("", "id")?.to_string());
-            ev.psid = Some(r.try_get("", "psid")?);
-            ev.grant_id = grant_id;
-            ev.path = match r.try_get::<i32>("", "path")? {
-                1 => Path::Grant,
-                2 => Path::Window,
-                _ => Path::Tag,
-            };
-            ev.rule = Some(r.try_get("", "rule")?);
-            evs.push(ev);
+            grants.extend(r.try_get::<Option<i64>>("", "grant_id")?);
+            evs.push(event_of(r, EventKind::Cancelled)?);
         }
         for chunk in grants.chunks(500) {
             let mut s = Sql::new("UPDATE grants SET state = ");

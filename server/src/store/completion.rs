@@ -62,12 +62,7 @@ fn event(c: &Claimed, kind: EventKind) -> NewEvent {
     ev.delivery_id = Some(c.id.to_string());
     ev.psid = Some(c.psid.clone());
     ev.grant_id = c.grant_id;
-    ev.path = match c.path {
-        1 => Path::Grant,
-        2 => Path::Window,
-        3 => Path::Tag,
-        _ => Path::None,
-    };
+    ev.path = Path::from_i32(c.path);
     ev.rule = Some(c.rule.clone());
     ev
 }

@@ -1,10 +1,11 @@
 //! The dispatch queue: claiming due deliveries under leases (SKIP LOCKED on PostgreSQL), and
 //! the data each send needs.
 
-use sea_orm::{ConnectionTrait, DatabaseBackend, FromQueryResult};
+use sea_orm::{ConnectionTrait, DatabaseBackend, FromQueryResult, QueryResult};
 
 use super::notifications::{delivery_state as ds, state as ns};
 use super::{Store, sql::Sql};
+use crate::domain::event::{EventKind, NewEvent, Path};
 use crate::error::Result;
 
 /// One claimed delivery, with what its Send API call needs. `token` is a secret.
@@ -107,4 +108,24 @@ impl Store {
         w.commit().await?;
         Ok(claimed)
     }
+}
+
+/// The columns a delivery event is built from, for `UPDATE deliveries … RETURNING`.
+pub(crate) const RETURNING: &str =
+    " RETURNING id, notification_id, page_id, psid, topic_key, grant_id, path, rule, message_id";
+
+/// The event of `kind` about the delivery in a row returned with [`RETURNING`].
+pub(crate) fn event_of(r: &QueryResult, kind: EventKind) -> Result<NewEvent> {
+    let mut ev = NewEvent::new(kind, r.try_get::<String>("", "page_id")?);
+    ev.topic_key = Some(r.try_get("", "topic_key")?);
+    ev.notification_id = Some(r.try_get("", "notification_id")?);
+    ev.delivery_id = Some(r.try_get::<i64>("", "id")?.to_string());
+    ev.psid = Some(r.try_get("", "psid")?);
+    ev.grant_id = r.try_get("", "grant_id")?;
+    ev.message_id = r
+        .try_get::<Option<String>>("", "message_id")?
+        .filter(|m| !m.is_empty());
+    ev.path = Path::from_i32(r.try_get("", "path")?);
+    ev.rule = Some(r.try_get("", "rule")?);
+    Ok(ev)
 }

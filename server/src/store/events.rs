@@ -136,12 +136,7 @@ impl From<EventRow> for Event {
                 psid: r.psid,
                 grant_id: r.grant_id,
                 message_id: r.message_id,
-                path: match r.path {
-                    1 => Path::Grant,
-                    2 => Path::Window,
-                    3 => Path::Tag,
-                    _ => Path::None,
-                },
+                path: Path::from_i32(r.path),
                 rule: r.rule,
                 failure: r
                     .failure

@@ -1,12 +1,13 @@
 //! Delivery and read receipts (by mid, or by watermark) and engagement after a notification.
 
-use sea_orm::{ConnectionTrait, QueryResult};
+use sea_orm::ConnectionTrait;
 
 use super::notifications::delivery_state as ds;
 use std::collections::HashSet;
 
+use super::deliveries::{RETURNING, event_of};
 use super::{Store, WriteTxn, events, sql::Sql};
-use crate::domain::event::{EventKind, NewEvent, Path};
+use crate::domain::event::{EventKind, NewEvent};
 use crate::error::Result;
 
 /// A delivery the person engaged with, and the notification's rolling-consent title.
@@ -15,28 +16,6 @@ pub struct Engaged {
     pub delivery_id: i64,
     pub topic_key: String,
     pub rolling_title: Option<String>,
-}
-
-const RETURNING: &str =
-    " RETURNING id, notification_id, page_id, psid, topic_key, grant_id, path, rule, message_id";
-
-fn event_of(r: &QueryResult, kind: EventKind) -> Result<NewEvent> {
-    let mut ev = NewEvent::new(kind, r.try_get::<String>("", "page_id")?);
-    ev.topic_key = Some(r.try_get("", "topic_key")?);
-    ev.notification_id = Some(r.try_get("", "notification_id")?);
-    ev.delivery_id = Some(r.try_get::<i64>("", "id")?.to_string());
-    ev.psid = Some(r.try_get("", "psid")?);
-    ev.grant_id = r.try_get("", "grant_id")?;
-    ev.message_id = r
-        .try_get::<Option<String>>("", "message_id")?
-        .filter(|m| !m.is_empty());
-    ev.path = match r.try_get::<i32>("", "path")? {
-        1 => Path::Grant,
-        2 => Path::Window,
-        _ => Path::Tag,
-    };
-    ev.rule = Some(r.try_get("", "rule")?);
-    Ok(ev)
 }
 
 impl Store {
