@@ -1,0 +1,21 @@
+//! An inventory service's "back in stock" alert: `cargo run -p otn-sdk --example back_in_stock -- [SKU] [MAX]`.
+
+use otn_sdk::examples::{self, back_in_stock};
+
+#[tokio::main]
+async fn main() -> Result<(), examples::BoxError> {
+    let sku = examples::arg(1, "sku-123");
+    let max: u32 = examples::arg(2, "40").parse()?;
+    let restock = std::process::id().to_string();
+    let done = back_in_stock::run(
+        &examples::url_from_env(),
+        &examples::page_from_env(),
+        &sku,
+        &restock,
+        max,
+        &mut std::io::stdout(),
+    )
+    .await?;
+    println!("done: {}", done.notification_id);
+    Ok(())
+}

@@ -1,0 +1,18 @@
+//! A pricing service's "price drop" alert: `cargo run -p otn-sdk --example price_drop -- [SKU] [WAS] [NOW]`.
+
+use otn_sdk::examples::{self, price_drop};
+
+#[tokio::main]
+async fn main() -> Result<(), examples::BoxError> {
+    let done = price_drop::run(
+        &examples::url_from_env(),
+        &examples::page_from_env(),
+        &examples::arg(1, "sku-9"),
+        &examples::arg(2, "49 EUR"),
+        &examples::arg(3, "39 EUR"),
+        &mut std::io::stdout(),
+    )
+    .await?;
+    println!("done: {}", done.notification_id);
+    Ok(())
+}

@@ -1,0 +1,241 @@
+//! The command line of otnctl (clap derive): global flags, subcommands and their help.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use otn_sdk::prost_types::Timestamp;
+
+const ABOUT: &str = "Operate the otn service: record and list opt-ins, send notifications, follow \
+                     delivery events.";
+
+const LONG_ABOUT: &str = "\
+otnctl is the operator's and developer's hands on otn, the one-time-notification service for \
+Facebook Messenger. It talks gRPC to the server at --url (or OTN_URL) and sends --api-key (or \
+OTN_API_KEY) as a bearer token when given.
+
+Output is a table for people, or one JSON object (per line, for streams) with --output json. \
+Exit codes: 0 ok, 2 usage, 3 invalid argument, 4 not found, 5 failed precondition or already \
+exists, 6 unavailable (server unreachable), 1 anything else. Errors go to stderr with their \
+reason and the fields at fault.";
+
+const EXAMPLES: &str = "\
+Examples:
+  # Who can be told that sku-123 is back, and why the others cannot
+  otnctl opt-ins list --page sandbox-page --topic back-in-stock:sku-123 --explain
+
+  # What a send would do, without sending
+  otnctl send --page sandbox-page --topic back-in-stock:sku-123 --text 'Back in stock!' --dry-run
+
+  # Send to at most 40 people and follow it to the end (a progress bar on a terminal)
+  otnctl send --page sandbox-page --topic back-in-stock:sku-123 --text 'Back in stock!' --max 40 --wait
+
+  # Tail delivery events as JSON lines, resuming after event 1200
+  otnctl --output json events tail --page sandbox-page --after 1200";
+
+/// How results are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    /// Aligned columns for people.
+    Table,
+    /// JSON: one object, or one object per line for streams.
+    Json,
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "otnctl",
+    version,
+    about = ABOUT,
+    long_about = LONG_ABOUT,
+    after_help = EXAMPLES,
+    propagate_version = true
+)]
+pub struct Cli {
+    /// The server's gRPC URL.
+    #[arg(long, global = true, env = "OTN_URL", default_value = otn_sdk::DEFAULT_URL)]
+    pub url: String,
+    /// An API key, sent as `authorization: Bearer <key>`.
+    #[arg(long, global = true, env = "OTN_API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
+    /// How to print results.
+    #[arg(long, global = true, value_enum, default_value_t = Output::Table)]
+    pub output: Output,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Record, list and revoke opt-ins (grants).
+    #[command(subcommand)]
+    OptIns(OptIns),
+    /// Send a text notification on a topic (or plan one with --dry-run).
+    #[command(
+        after_help = "Examples:\n  otnctl send --page P --topic back-in-stock:sku-1 --text 'Back!' --dry-run\n  otnctl send --page P --topic back-in-stock:sku-1 --text 'Back!' --max 40 --wait"
+    )]
+    Send(SendArgs),
+    /// Show or cancel a notification.
+    #[command(subcommand)]
+    Notifications(Notifications),
+    /// Follow the delivery-event log.
+    #[command(subcommand)]
+    Events(Events),
+}
+
+/// The kind of consent recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Kind {
+    /// A Messenger one-time notification token: one message within a year.
+    OneTime,
+    /// A Marketing Messages token: reusable, with a cooldown.
+    Marketing,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OptIns {
+    /// Record a grant (normally the webhook does this). Replaying the same token is harmless.
+    Record {
+        /// The page.
+        #[arg(long)]
+        page: String,
+        /// The person (page-scoped id).
+        #[arg(long)]
+        psid: String,
+        /// The topic key, for example back-in-stock:sku-123.
+        #[arg(long)]
+        topic: String,
+        /// The token Meta issued.
+        #[arg(long)]
+        token: String,
+        /// The kind of consent.
+        #[arg(long, value_enum, default_value_t = Kind::OneTime)]
+        kind: Kind,
+    },
+    /// List the people who can be sent a message on a topic now.
+    #[command(
+        after_help = "Examples:\n  otnctl opt-ins list --page P --topic back-in-stock:sku-1 --tag vip --explain\n  otnctl --output json opt-ins list --page P --topic T --all"
+    )]
+    List {
+        /// The page.
+        #[arg(long)]
+        page: String,
+        /// The topic key.
+        #[arg(long)]
+        topic: String,
+        /// Only people with every one of these tags (repeatable).
+        #[arg(long = "tag", value_name = "TAG")]
+        tags: Vec<String>,
+        /// Only people with at least one of these tags (repeatable).
+        #[arg(long = "any-tag", value_name = "TAG")]
+        any_tags: Vec<String>,
+        /// Only people in these regions, ISO 3166-1 alpha-2 (repeatable).
+        #[arg(long = "region", value_name = "CC")]
+        regions: Vec<String>,
+        /// People per page (1 to 1000; default 100).
+        #[arg(long, value_name = "N")]
+        page_size: Option<i32>,
+        /// Follow every page instead of printing the first.
+        #[arg(long)]
+        all: bool,
+        /// Also count the people left out, per reason.
+        #[arg(long)]
+        explain: bool,
+    },
+    /// Revoke one grant (--grant), or every usable grant of a person on a topic.
+    Revoke {
+        /// The grant id.
+        #[arg(long, required_unless_present = "page", conflicts_with_all = ["page", "psid", "topic"])]
+        grant: Option<String>,
+        /// The page (with --psid and --topic).
+        #[arg(long, requires_all = ["psid", "topic"])]
+        page: Option<String>,
+        /// The person.
+        #[arg(long, requires = "page")]
+        psid: Option<String>,
+        /// The topic key.
+        #[arg(long, requires = "page")]
+        topic: Option<String>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct SendArgs {
+    /// The page to send from.
+    #[arg(long)]
+    pub page: String,
+    /// The topic whose grants are spent.
+    #[arg(long)]
+    pub topic: String,
+    /// The message, 1 to 2000 characters.
+    #[arg(long)]
+    pub text: String,
+    /// At most this many recipients, oldest opt-in first.
+    #[arg(long = "max", value_name = "N")]
+    pub max: Option<u32>,
+    /// Plan only: print the counts per path and per exclusion reason; send nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Also send (spending no grant) to people inside their 24-hour window.
+    #[arg(long)]
+    pub include_window: bool,
+    /// Only people with every one of these tags (repeatable).
+    #[arg(long = "tag", value_name = "TAG")]
+    pub tags: Vec<String>,
+    /// Send at this time (RFC 3339, for example 2026-05-01T09:00:00Z).
+    #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
+    pub schedule: Option<Timestamp>,
+    /// The idempotency key (default: a new UUID); reuse it to retry safely.
+    #[arg(long, value_name = "ID")]
+    pub request_id: Option<String>,
+    /// Follow the notification until it is final (default when stdout is a terminal).
+    #[arg(long, conflicts_with_all = ["no_wait", "dry_run"])]
+    pub wait: bool,
+    /// Print the notification and return at once.
+    #[arg(long)]
+    pub no_wait: bool,
+}
+
+fn parse_time(s: &str) -> Result<Timestamp, String> {
+    s.parse::<Timestamp>()
+        .map_err(|e| format!("not an RFC 3339 time ({e}); for example 2026-05-01T09:00:00Z"))
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Notifications {
+    /// Show a notification: state, plan and delivery counts.
+    Show {
+        /// The notification id.
+        id: String,
+    },
+    /// Cancel what has not been sent yet; reserved grants are returned.
+    Cancel {
+        /// The notification id.
+        id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Events {
+    /// Follow the live delivery-event log (reconnecting and resuming by itself).
+    #[command(
+        after_help = "Examples:\n  otnctl events tail --page P --topic back-in-stock:sku-1\n  otnctl --output json events tail --after 1200 --limit 50"
+    )]
+    Tail {
+        /// Only events of this page.
+        #[arg(long)]
+        page: Option<String>,
+        /// Only events of this topic.
+        #[arg(long)]
+        topic: Option<String>,
+        /// Only events of this notification.
+        #[arg(long)]
+        notification: Option<String>,
+        /// Start after this sequence number (0: the whole log).
+        #[arg(long, value_name = "SEQ", conflicts_with = "from_now")]
+        after: Option<i64>,
+        /// Only events from now on.
+        #[arg(long)]
+        from_now: bool,
+        /// Exit after this many events.
+        #[arg(long, value_name = "N")]
+        limit: Option<usize>,
+    },
+}
