@@ -1,7 +1,11 @@
-//! The otn gRPC contract: messages, client and server stubs generated from proto/otn/v1.
+//! The otn gRPC contract: messages, client and server stubs generated from proto/otn/v1, and its
+//! input rules (the limits table and the checks that read it).
 //!
 //! The `client` and `server` features select which stubs are generated. tonic and prost are
-//! re-exported so the server and SDK always build against the same versions.
+//! re-exported so the server and SDK always build against the same versions. [`limits`] is
+//! generated from `proto/otn/v1/limits.json`, the one table of the contract's numbers that the
+//! Python and TypeScript clients generate theirs from too; [`rules`] holds the checks the server
+//! applies and the Rust SDK applies before sending.
 
 pub use prost;
 pub use prost_types;
@@ -28,6 +32,13 @@ pub mod v1 {
         }
     }
 }
+
+/// The contract's input limits (generated from `proto/otn/v1/limits.json`).
+pub mod limits {
+    include!(concat!(env!("OUT_DIR"), "/limits.rs"));
+}
+
+pub mod rules;
 
 /// The encoded file descriptor set of the contract, for gRPC reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] =

@@ -1,25 +1,43 @@
 #!/usr/bin/env bash
-# Checks the TypeScript client: npm ci, stubs fresh against proto/, tsc build, then the
-# end-to-end tests against $OTN_SERVER_BIN.
+# Checks the TypeScript client (@otn/client): npm ci; the generated code (ts-proto stubs and the
+# limits module) fresh against proto/; the package built as an artefact with `npm pack`; that
+# tarball installed into a fresh, clean directory; and the whole test suite run from there against
+# the installed package and $OTN_SERVER_BIN. Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")"
+ROOT="$(cd ../.. && pwd)"
 TMP="$(mktemp -d)"
 trap 'rm -rf "$TMP"' EXIT
-export NO_COLOR=1 npm_config_fund=false npm_config_audit=false
+export NO_COLOR=1 npm_config_fund=false npm_config_audit=false npm_config_update_notifier=false
 : "${OTN_SERVER_BIN:?set OTN_SERVER_BIN to the otn-server binary to test against}"
+case "$OTN_SERVER_BIN" in /*) ;; *) OTN_SERVER_BIN="$ROOT/$OTN_SERVER_BIN" ;; esac
+[ -x "$OTN_SERVER_BIN" ] || { echo "FATAL: no server binary at $OTN_SERVER_BIN" >&2; exit 1; }
+export OTN_SERVER_BIN
+
+step() { printf '\n--> typescript: %s\n' "$*"; }
+# Runs a command quietly; on failure prints its output and what failed, and exits.
+quiet() {
+  local what="$1"
+  shift
+  if ! "$@" >"$TMP/step.log" 2>&1; then
+    cat "$TMP/step.log" >&2
+    echo "FATAL: $what failed" >&2
+    exit 1
+  fi
+}
+
+step "toolchain"
 if ! command -v npm >/dev/null 2>&1; then
   apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null
 fi
 echo "node: $(node --version), npm: $(npm --version 2>/dev/null)"
+quiet "npm ci in sdk/typescript" npm ci --no-audit --no-fund
+[ -x node_modules/.bin/tsc ] && [ -x node_modules/.bin/buf ] \
+  || { echo "FATAL: npm ci did not install the toolchain" >&2; exit 1; }
 
-if ! npm ci --no-audit --no-fund >"$TMP/npm-ci.log" 2>&1; then
-  cat "$TMP/npm-ci.log" >&2
-  echo "FATAL: npm ci failed in sdk/typescript" >&2
-  exit 1
-fi
-[ -x node_modules/.bin/tsc ] || { echo "FATAL: npm ci did not install the toolchain" >&2; exit 1; }
-
-npm run --silent generate -- -o "$TMP/ts"
+step "generated code is fresh (npm run generate: buf + the limits module)"
+quiet "npm run generate" npm run --silent generate -- -o "$TMP/ts"
+[ -f "$TMP/ts/src/gen/limits.ts" ] || { echo "FATAL: generate wrote no src/gen/limits.ts" >&2; exit 1; }
 if ! diff -r src/gen "$TMP/ts/src/gen" >"$TMP/ts.diff"; then
   diff -rq src/gen "$TMP/ts/src/gen" || true
   cut -c1-160 "$TMP/ts.diff" | head -40
@@ -28,5 +46,52 @@ if ! diff -r src/gen "$TMP/ts/src/gen" >"$TMP/ts.diff"; then
 fi
 echo "typescript stubs: fresh"
 
-npm run --silent build
-node --test --test-reporter=spec dist/test/end-to-end.test.js
+step "npm pack (prepack builds dist/ with tsc)"
+quiet "npm pack" npm pack --pack-destination "$TMP"
+version="$(node -p 'require("./package.json").version')"
+tarball="$TMP/otn-client-$version.tgz"
+[ -f "$tarball" ] || { ls -la "$TMP" >&2; echo "FATAL: npm pack wrote no $tarball" >&2; exit 1; }
+tar -tzf "$tarball" >"$TMP/contents"
+for f in package/package.json package/README.md package/dist/src/index.js package/dist/src/index.d.ts \
+  package/dist/src/gen/limits.js; do
+  grep -qx "$f" "$TMP/contents" || { echo "FATAL: $f is not in the package" >&2; exit 1; }
+done
+if grep -E '^package/(dist/test|dist/examples|src|test|node_modules)/' "$TMP/contents"; then
+  echo "FATAL: the package holds files it should not (above)" >&2
+  exit 1
+fi
+echo "artefact: $(basename "$tarball") ($(wc -l <"$TMP/contents") files)"
+
+step "install the tarball into a clean directory"
+CLEAN="$TMP/clean"
+mkdir -p "$CLEAN"
+(cd "$CLEAN" && quiet "npm init" npm init -y && quiet "npm install of the tarball" npm install --no-audit --no-fund "$tarball")
+resolved="$(cd "$CLEAN" && node -p 'require.resolve("@otn/client")')"
+case "$resolved" in
+  "$CLEAN/node_modules/@otn/client/"*) ;;
+  *) echo "FATAL: @otn/client resolves to $resolved, not the clean install" >&2; exit 1 ;;
+esac
+installed="$(cd "$CLEAN" && node -p 'require("@otn/client/package.json").version')"
+[ "$installed" = "$version" ] || { echo "FATAL: installed $installed, packed $version" >&2; exit 1; }
+echo "installed: @otn/client@$installed at ${resolved#"$CLEAN/"}"
+
+# The compiled tests and example, run from the clean directory: `@otn/client` is the install.
+mkdir -p "$CLEAN/test" "$CLEAN/examples"
+cp dist/test/*.js "$CLEAN/test/"
+cp dist/examples/*.js "$CLEAN/examples/"
+if grep -lE "require\(\"\.\.?/(\.\./)*src" "$CLEAN"/test/*.js "$CLEAN"/examples/*.js; then
+  echo "FATAL: the files above import the sources, not @otn/client" >&2
+  exit 1
+fi
+
+step "tests against the installed package (server: $OTN_SERVER_BIN)"
+if ! (cd "$CLEAN" && OTN_REPO_ROOT="$ROOT" node --test --test-reporter=spec test/*.test.js) | tee "$TMP/tests.log"; then
+  grep -E '^ℹ (tests|pass|fail|cancelled|skipped|todo) ' "$TMP/tests.log" >&2 || true
+  echo "FATAL: typescript tests failed" >&2
+  exit 1
+fi
+for line in "ℹ fail 0" "ℹ cancelled 0" "ℹ skipped 0" "ℹ todo 0"; do
+  grep -qx "$line" "$TMP/tests.log" || { echo "FATAL: the test run did not report '$line'" >&2; exit 1; }
+done
+grep -qE '^ℹ tests [1-9][0-9]*$' "$TMP/tests.log" || { echo "FATAL: no test ran" >&2; exit 1; }
+echo "typescript client: OK ($(grep -E '^ℹ tests ' "$TMP/tests.log" | cut -d' ' -f3) tests)"

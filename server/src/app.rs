@@ -1,33 +1,34 @@
-//! Build, serve, drain: binds the gRPC and webhook listeners, wires every part, and shuts down
+//! Build, serve, drain: binds the gRPC and HTTP listeners, wires every room, and shuts down
 //! cleanly (health NOT_SERVING, cancel, drain under a timeout).
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use otn::v1::notification_service_server::NotificationServiceServer;
 use tokio::{net::TcpListener, task::JoinHandle};
-use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
 
-use crate::api::service::Api;
+use crate::api::{grpc::Api, webhook};
 use crate::clock::SharedClock;
-use crate::config::{Config, PageConfig, Secret};
+use crate::config::Config;
 use crate::dispatch::{DispatchConfig, Dispatcher};
 use crate::domain::policy::Policy;
-use crate::events;
-use crate::ledger::{Ledger, Pages};
-use crate::messenger::{graph::GraphClient, http, simulator};
-use crate::store::Store;
+use crate::events::Events;
+use crate::messenger::{errors::Classifier, graph::GraphClient};
+use crate::service::{Consent, Deps, Pages, Sending};
+use crate::store::{Store, listener};
 
 /// The sandbox page's id, used when no page is configured.
 pub const SANDBOX_PAGE_ID: &str = "sandbox-page";
 
 /// A running service.
 pub struct Running {
+    /// Where gRPC is served.
     pub grpc_addr: SocketAddr,
+    /// Where the webhook (and health) is served.
     pub http_addr: SocketAddr,
-    pub ledger: Ledger,
-    /// The local simulator behind the sandbox page, when no page is configured.
-    pub simulator: Option<simulator::Simulator>,
+    deps: Arc<Deps>,
+    #[cfg(feature = "sandbox")]
+    sandbox: Option<crate::sandbox::Sandbox>,
     shutdown: CancellationToken,
     health: tonic_health::server::HealthReporter,
     tasks: Vec<JoinHandle<()>>,
@@ -43,12 +44,6 @@ impl std::fmt::Debug for Running {
     }
 }
 
-fn random_secret() -> String {
-    use rand::Rng;
-    let bytes: [u8; 16] = rand::rng().random();
-    hex::encode(bytes)
-}
-
 /// Binds both listeners, migrates the database, and starts serving.
 pub async fn start(mut config: Config, clock: SharedClock) -> anyhow::Result<Running> {
     let policy = match &config.policy_file {
@@ -60,58 +55,45 @@ pub async fn start(mut config: Config, clock: SharedClock) -> anyhow::Result<Run
     let grpc_addr = grpc_listener.local_addr()?;
     let http_addr = http_listener.local_addr()?;
 
-    let mut sim = None;
+    #[cfg(feature = "sandbox")]
+    let sandbox = match config.pages.is_empty() {
+        true => Some(crate::sandbox::Sandbox::start(&mut config, &clock, http_addr).await?),
+        false => None,
+    };
     if config.pages.is_empty() {
-        let page = PageConfig {
-            page_id: SANDBOX_PAGE_ID.into(),
-            access_token: Secret::new(random_secret()),
-            app_secret: Secret::new(random_secret()),
-            verify_token: Secret::new(random_secret()),
-            region: None,
-            rate_limit_per_sec: 300,
-        };
-        let s = simulator::Simulator::start(
-            SocketAddr::from(([127, 0, 0, 1], 0)),
-            simulator::SimulatorConfig {
-                clock: clock.clone(),
-                webhook_url: Some(format!("http://{http_addr}{}", http::WEBHOOK_PATH)),
-                app_secret: page.app_secret.expose().to_string(),
-                ..simulator::SimulatorConfig::new(clock.clone())
-            },
-        )
-        .await?;
-        s.add_page(&page.page_id, page.access_token.expose());
-        tracing::warn!(
-            page_id = SANDBOX_PAGE_ID,
-            simulator = %s.base_url(),
-            "no page configured: serving a SANDBOX page whose Graph API is the local simulator"
-        );
-        config.graph_api_base = s.base_url();
-        config.pages.push(page);
-        sim = Some(s);
+        anyhow::bail!("no page is configured (and this build has no sandbox)");
     }
 
     Store::migrate(&config.database_url).await?;
     let store = Store::open(&config.database_url, config.database_max_connections).await?;
-    let pages: Vec<(String, Option<String>)> = config
+    let page_rows: Vec<(String, Option<String>)> = config
         .pages
         .iter()
         .map(|p| (p.page_id.clone(), p.region.clone()))
         .collect();
-    store.ensure_pages(&pages, clock.now_ms()).await?;
+    store.ensure_pages(&page_rows, clock.now_ms()).await?;
     let graph = GraphClient::new(
         &config.graph_api_base,
         &config.graph_api_version,
         config.graph_timeout(),
     )
     .map_err(anyhow::Error::msg)?;
-    let ledger = Ledger::new(
-        store,
+    let classifier = Classifier::new(
+        config.messenger.spent_token_subcodes.clone(),
+        config.messenger.invalid_token_subcodes.clone(),
+    );
+    let pages = Arc::new(Pages::new(config.pages.clone()));
+    let deps = Deps::new(
+        store.clone(),
         clock,
         Arc::new(policy),
         graph,
-        Arc::new(Pages::new(config.pages.clone())),
+        classifier,
+        pages,
     );
+    let consent = Consent::new(deps.clone());
+    let sending = Sending::new(deps.clone());
+    let events = Events::new(store.clone());
 
     let shutdown = CancellationToken::new();
     let (health, health_service) = tonic_health::server::health_reporter();
@@ -120,21 +102,32 @@ pub async fn start(mut config: Config, clock: SharedClock) -> anyhow::Result<Run
         .register_encoded_file_descriptor_set(otn::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1()?;
-    let api = NotificationServiceServer::new(Api::new(ledger.clone(), shutdown.clone()));
+    let api = NotificationServiceServer::new(Api::new(
+        consent.clone(),
+        sending,
+        events,
+        shutdown.clone(),
+    ));
+    let incoming =
+        tonic::transport::server::TcpIncoming::from(grpc_listener).with_nodelay(Some(true));
     let grpc = tonic::transport::Server::builder()
         .layer(tower_http::trace::TraceLayer::new_for_grpc())
         .add_service(health_service)
         .add_service(reflection)
         .add_service(api)
-        .serve_with_incoming_shutdown(
-            TcpListenerStream::new(grpc_listener),
-            shutdown.clone().cancelled_owned(),
-        );
-    let webhook = axum::serve(
-        http_listener,
-        http::router(ledger.clone(), config.webhook_body_limit),
-    )
-    .with_graceful_shutdown(shutdown.clone().cancelled_owned());
+        .serve_with_incoming_shutdown(incoming, shutdown.clone().cancelled_owned());
+    let router = webhook::router(consent)
+        .route("/healthz", axum::routing::get(|| async { "ok" }))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            config.webhook_body_limit,
+        ));
+    #[cfg(feature = "sandbox")]
+    let router = match &sandbox {
+        Some(s) => router.merge(s.control_routes()),
+        None => router,
+    };
+    let http = axum::serve(http_listener, router)
+        .with_graceful_shutdown(shutdown.clone().cancelled_owned());
     let mut tasks = vec![
         tokio::spawn(async move {
             if let Err(e) = grpc.await {
@@ -142,26 +135,27 @@ pub async fn start(mut config: Config, clock: SharedClock) -> anyhow::Result<Run
             }
         }),
         tokio::spawn(async move {
-            if let Err(e) = webhook.await {
-                tracing::error!(error = %e, "webhook server failed");
+            if let Err(e) = http.await {
+                tracing::error!(error = %e, "HTTP server failed");
             }
         }),
     ];
-    tasks.extend(events::listener::spawn(
+    tasks.extend(listener::spawn(
         config.database_url.clone(),
-        ledger.store.bus.clone(),
+        store.bus().clone(),
         shutdown.clone(),
     ));
     tasks.push(
-        Dispatcher::new(ledger.clone(), DispatchConfig::from(&config.dispatch))
+        Dispatcher::new(deps.clone(), DispatchConfig::from(&config.dispatch))
             .spawn(shutdown.clone()),
     );
     tracing::info!(%grpc_addr, %http_addr, "otn serving");
     Ok(Running {
         grpc_addr,
         http_addr,
-        ledger,
-        simulator: sim,
+        deps,
+        #[cfg(feature = "sandbox")]
+        sandbox,
         shutdown,
         health,
         tasks,
@@ -180,12 +174,35 @@ impl Running {
         if tokio::time::timeout(self.grace, drain).await.is_err() {
             tracing::warn!("shutdown grace period passed; stopping anyway");
         }
-        self.ledger.store.db().clone().close().await.ok();
+        self.deps.store().close().await;
+        #[cfg(feature = "sandbox")]
+        if let Some(s) = self.sandbox {
+            s.stop().await;
+        }
         tracing::info!("otn stopped");
     }
 
     /// A token cancelled when shutdown begins.
     pub fn shutdown_token(&self) -> CancellationToken {
         self.shutdown.clone()
+    }
+
+    /// The sandbox's Messenger simulator, when the server runs the sandbox page.
+    #[cfg(feature = "sandbox")]
+    pub fn sandbox(&self) -> Option<&otn_simulator::Simulator> {
+        self.sandbox
+            .as_ref()
+            .map(crate::sandbox::Sandbox::simulator)
+    }
+
+    /// The sequence of the last event committed to the log.
+    pub async fn last_event_sequence(&self) -> anyhow::Result<i64> {
+        Ok(self.deps.store().last_event_seq().await?)
+    }
+
+    /// The app secret of a configured page (tests sign webhooks with it).
+    pub fn app_secret(&self, page_id: &str) -> Option<String> {
+        let page = self.deps.pages().get(page_id).ok()?;
+        Some(page.app_secret.expose().to_string())
     }
 }

@@ -74,6 +74,6 @@ impl Clock for ManualClock {
 }
 
 /// Converts epoch milliseconds to a UTC date-time.
-pub fn from_ms(ms: i64) -> DateTime<Utc> {
+pub(crate) fn from_ms(ms: i64) -> DateTime<Utc> {
     Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
 }

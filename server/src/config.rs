@@ -100,6 +100,9 @@ pub struct Config {
     /// Dispatch tuning (`[dispatch]`).
     #[serde(default)]
     pub dispatch: DispatchSettings,
+    /// What Meta's unverified answers mean (`[messenger]`).
+    #[serde(default)]
+    pub messenger: MessengerSettings,
     /// Pages; with none, a sandbox page backed by the local simulator is started.
     #[serde(default)]
     pub pages: Vec<PageConfig>,
@@ -138,6 +141,28 @@ impl Default for DispatchSettings {
             backoff_max_ms: 60_000,
             idle_poll_ms: 200,
             page_pause_ms: 60_000,
+        }
+    }
+}
+
+/// What the service reads into Meta's answers where Meta does not document them (section 4 of
+/// the platform notes): which code-100 subcodes mean a spent single-use token (after an
+/// ambiguous attempt, the message went out) and which an unknown or expired one (the grant is
+/// dead). The defaults are the sandbox simulator's; set them to what your app observes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MessengerSettings {
+    /// Subcodes of error 100 that mean "this one-time token was already used".
+    pub spent_token_subcodes: Vec<i32>,
+    /// Subcodes of error 100 that mean "this token is unknown or expired".
+    pub invalid_token_subcodes: Vec<i32>,
+}
+
+impl Default for MessengerSettings {
+    fn default() -> Self {
+        Self {
+            spent_token_subcodes: vec![2018310],
+            invalid_token_subcodes: vec![2018311, 2018312],
         }
     }
 }

@@ -1,97 +1,21 @@
-//! The service's one error enum; `api::status` maps it to a gRPC Status with google.rpc details.
+//! The service's one error enum; `api::grpc::status` maps it to a gRPC Status with google.rpc
+//! details. Reasons are the generated `otn.v1.ErrorReason`: there is no second list.
 
 use std::time::Duration;
 
-/// A stable reason carried in google.rpc.ErrorInfo (the names of `otn.v1.ErrorReason`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Reason {
-    InvalidField,
-    PageNotFound,
-    GrantNotFound,
-    RecipientNotFound,
-    NotificationNotFound,
-    OutsideWindow,
-    OptInRecentlyRequested,
-    RequestIdReused,
-    TokenConflict,
-    InvalidPageToken,
-    GraphApiRefused,
-    GraphApiUnavailable,
-    PagePaused,
-    NotificationFinal,
-    RegionNotAllowed,
-    ShuttingDown,
-}
-
-impl Reason {
-    /// Every reason.
-    pub const ALL: [Reason; 16] = [
-        Reason::InvalidField,
-        Reason::PageNotFound,
-        Reason::GrantNotFound,
-        Reason::RecipientNotFound,
-        Reason::NotificationNotFound,
-        Reason::OutsideWindow,
-        Reason::OptInRecentlyRequested,
-        Reason::RequestIdReused,
-        Reason::TokenConflict,
-        Reason::InvalidPageToken,
-        Reason::GraphApiRefused,
-        Reason::GraphApiUnavailable,
-        Reason::PagePaused,
-        Reason::NotificationFinal,
-        Reason::RegionNotAllowed,
-        Reason::ShuttingDown,
-    ];
-
-    /// The reason string, equal to the `otn.v1.ErrorReason` value name without its prefix.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Reason::InvalidField => "INVALID_FIELD",
-            Reason::PageNotFound => "PAGE_NOT_FOUND",
-            Reason::GrantNotFound => "GRANT_NOT_FOUND",
-            Reason::RecipientNotFound => "RECIPIENT_NOT_FOUND",
-            Reason::NotificationNotFound => "NOTIFICATION_NOT_FOUND",
-            Reason::OutsideWindow => "OUTSIDE_WINDOW",
-            Reason::OptInRecentlyRequested => "OPT_IN_RECENTLY_REQUESTED",
-            Reason::RequestIdReused => "REQUEST_ID_REUSED",
-            Reason::TokenConflict => "TOKEN_CONFLICT",
-            Reason::InvalidPageToken => "INVALID_PAGE_TOKEN",
-            Reason::GraphApiRefused => "GRAPH_API_REFUSED",
-            Reason::GraphApiUnavailable => "GRAPH_API_UNAVAILABLE",
-            Reason::PagePaused => "PAGE_PAUSED",
-            Reason::NotificationFinal => "NOTIFICATION_FINAL",
-            Reason::RegionNotAllowed => "REGION_NOT_ALLOWED",
-            Reason::ShuttingDown => "SHUTTING_DOWN",
-        }
-    }
-}
-
-/// One bad field of a request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FieldViolation {
-    /// The field path, for example `content.button_template.buttons[1].title`.
-    pub field: String,
-    /// What is wrong, for a human.
-    pub description: String,
-}
-
-impl FieldViolation {
-    /// A violation of `field`.
-    pub fn new(field: impl Into<String>, description: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            description: description.into(),
-        }
-    }
-}
+pub(crate) use otn::rules::Violation as FieldViolation;
+pub(crate) use otn::v1::ErrorReason as Reason;
 
 /// Every way a call can fail.
 #[derive(Debug, thiserror::Error)]
-pub enum Error {
-    /// The request is malformed; nothing was changed.
-    #[error("invalid request: {}", describe(.0))]
-    Invalid(Vec<FieldViolation>),
+pub(crate) enum Error {
+    /// The request is malformed; nothing was changed. `reason` is INVALID_FIELD, or
+    /// INVALID_PAGE_TOKEN for a page token of another query.
+    #[error("invalid request: {}", describe(.violations))]
+    Invalid {
+        reason: Reason,
+        violations: Vec<FieldViolation>,
+    },
     /// Something named by the request does not exist.
     #[error("{message}")]
     NotFound { reason: Reason, message: String },
@@ -108,6 +32,25 @@ pub enum Error {
     /// A concurrent call holds the same key; retry.
     #[error("{0}")]
     Aborted(String),
+    /// The request names something outside what still exists (a pruned event sequence).
+    #[error("{message}")]
+    #[expect(dead_code, reason = "retention prunes the event log (issue 12)")]
+    OutOfRange {
+        reason: Reason,
+        message: String,
+        metadata: Vec<(String, String)>,
+    },
+    /// The caller did not say who they are, or said it wrongly.
+    #[error("{message}")]
+    #[expect(dead_code, reason = "API keys (issue 11)")]
+    Unauthenticated { reason: Reason, message: String },
+    /// The caller may not do this.
+    #[error("{message}")]
+    PermissionDenied {
+        reason: Reason,
+        message: String,
+        metadata: Vec<(String, String)>,
+    },
     /// A dependency is unavailable; retry after the delay, if given.
     #[error("{message}")]
     Unavailable {
@@ -130,12 +73,15 @@ fn describe(violations: &[FieldViolation]) -> String {
 
 impl Error {
     /// A single-field validation error.
-    pub fn field(field: impl Into<String>, description: impl Into<String>) -> Self {
-        Error::Invalid(vec![FieldViolation::new(field, description)])
+    pub(crate) fn field(field: impl Into<String>, description: impl Into<String>) -> Self {
+        Error::Invalid {
+            reason: Reason::InvalidField,
+            violations: vec![FieldViolation::new(field, description)],
+        }
     }
 
     /// A precondition failure without metadata.
-    pub fn precondition(reason: Reason, message: impl Into<String>) -> Self {
+    pub(crate) fn precondition(reason: Reason, message: impl Into<String>) -> Self {
         Error::FailedPrecondition {
             reason,
             message: message.into(),
@@ -144,11 +90,35 @@ impl Error {
     }
 
     /// A not-found error.
-    pub fn not_found(reason: Reason, message: impl Into<String>) -> Self {
+    pub(crate) fn not_found(reason: Reason, message: impl Into<String>) -> Self {
         Error::NotFound {
             reason,
             message: message.into(),
         }
+    }
+
+    /// Whether a retry of the same work may succeed (storage trouble, a dependency, a race),
+    /// as opposed to a request that can never be accepted.
+    pub(crate) fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            Error::Internal(_) | Error::Unavailable { .. } | Error::Aborted(_)
+        )
+    }
+}
+
+impl From<Vec<FieldViolation>> for Error {
+    fn from(violations: Vec<FieldViolation>) -> Self {
+        Error::Invalid {
+            reason: Reason::InvalidField,
+            violations,
+        }
+    }
+}
+
+impl From<FieldViolation> for Error {
+    fn from(v: FieldViolation) -> Self {
+        Error::from(vec![v])
     }
 }
 
@@ -158,14 +128,5 @@ impl From<sea_orm::DbErr> for Error {
     }
 }
 
-impl From<sea_orm::TransactionError<Error>> for Error {
-    fn from(e: sea_orm::TransactionError<Error>) -> Self {
-        match e {
-            sea_orm::TransactionError::Connection(db) => db.into(),
-            sea_orm::TransactionError::Transaction(e) => e,
-        }
-    }
-}
-
 /// The service's result type.
-pub type Result<T, E = Error> = std::result::Result<T, E>;
+pub(crate) type Result<T, E = Error> = std::result::Result<T, E>;

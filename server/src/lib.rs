@@ -1,14 +1,22 @@
 //! otn-server: the consent ledger, policy, dispatch and Messenger webhook behind a gRPC API.
+//!
+//! The library's public surface is what the binary, the test kit and the benchmark start the
+//! service with: [`app`] (start, shut down), [`config`] and [`clock`]. Everything else is
+//! private to the crate.
 
-pub mod api;
+mod api;
 pub mod app;
 pub mod clock;
 pub mod config;
-pub mod dispatch;
-pub mod domain;
-pub mod error;
-pub mod events;
-pub mod ledger;
-pub mod messenger;
-pub mod store;
-pub mod telemetry;
+mod dispatch;
+mod domain;
+mod error;
+mod events;
+mod messenger;
+#[cfg(feature = "sandbox")]
+mod sandbox;
+mod service;
+mod store;
+mod telemetry;
+
+pub use telemetry::init as init_telemetry;

@@ -1,7 +1,7 @@
 //! The otn-server binary: load configuration, start, and stop on SIGTERM or Ctrl-C.
 
 use clap::Parser;
-use otn_server::{app, clock::SystemClock, config, telemetry};
+use otn_server::{app, clock::SystemClock, config};
 
 /// otn: opt-in one-time notifications on Messenger, as a gRPC service.
 #[derive(Debug, Parser)]
@@ -57,7 +57,7 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
-    telemetry::init(config.log_format);
+    otn_server::init_telemetry(config.log_format);
     let running = match app::start(config, std::sync::Arc::new(SystemClock)).await {
         Ok(r) => r,
         Err(e) => {

@@ -1,23 +1,95 @@
-"""Python client of otn.v1.NotificationService (opt-in one-time notifications on Messenger).
+"""Python SDK of otn.v1.NotificationService (opt-in one-time notifications on Messenger).
 
-    from otn_client import Client, OtnError, v1
+    from otn_client import Client, AsyncClient, OtnError, RetryPolicy, v1
 
-``v1`` holds every message and enum of the contract (generated from proto/otn/v1).
+``v1`` holds every message and enum of the contract (generated from proto/otn/v1); ``limits``
+holds the server's input limits (generated from proto/otn/v1/limits.json).
 """
 
+from ._base import DEFAULT_CHANNEL_OPTIONS, DEFAULT_TARGET, SANDBOX_PAGE_ID
+from ._gen import limits
 from ._gen.otn import v1
-from .client import DEFAULT_TARGET, SANDBOX_PAGE_ID, Client, DeliveryEventStream
-from .errors import ERROR_DOMAIN, FieldViolation, OtnError
+from .aio import AsyncClient
+from .client import Client
+from .errors import (
+    ERROR_DOMAIN,
+    ERRORS_BY_CODE,
+    Aborted,
+    AlreadyExists,
+    Cancelled,
+    DataLoss,
+    DeadlineExceeded,
+    FailedPrecondition,
+    FieldViolation,
+    Internal,
+    InvalidArgument,
+    NotFound,
+    OtnError,
+    OtnUsageError,
+    OtnValidationError,
+    OutOfRange,
+    PermissionDenied,
+    ResourceExhausted,
+    Unauthenticated,
+    Unavailable,
+    Unimplemented,
+    Unknown,
+    error_class,
+    reason_of,
+)
+from .retry import DEFAULT_RETRY, DEFAULT_STREAM_RETRY, NO_RETRY, RetryPolicy, retryable_codes
+from .stream import AsyncDeliveryEventStream, DeliveryEventStream
+from .validate import (
+    check_request_opt_in,
+    check_send_notification,
+    request_opt_in_violations,
+    send_notification_violations,
+)
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "Client",
+    "AsyncClient",
     "DeliveryEventStream",
+    "AsyncDeliveryEventStream",
+    "RetryPolicy",
+    "DEFAULT_RETRY",
+    "DEFAULT_STREAM_RETRY",
+    "NO_RETRY",
+    "retryable_codes",
     "OtnError",
+    "OtnUsageError",
+    "OtnValidationError",
+    "InvalidArgument",
+    "NotFound",
+    "AlreadyExists",
+    "FailedPrecondition",
+    "PermissionDenied",
+    "Unauthenticated",
+    "Unavailable",
+    "Aborted",
+    "DeadlineExceeded",
+    "OutOfRange",
+    "Internal",
+    "ResourceExhausted",
+    "Cancelled",
+    "Unknown",
+    "Unimplemented",
+    "DataLoss",
+    "ERRORS_BY_CODE",
+    "error_class",
+    "reason_of",
     "FieldViolation",
     "ERROR_DOMAIN",
+    "send_notification_violations",
+    "request_opt_in_violations",
+    "check_send_notification",
+    "check_request_opt_in",
     "DEFAULT_TARGET",
+    "DEFAULT_CHANNEL_OPTIONS",
     "SANDBOX_PAGE_ID",
+    "limits",
     "v1",
+    "__version__",
 ]

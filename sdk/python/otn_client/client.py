@@ -1,70 +1,44 @@
-"""A thin, synchronous client of otn.v1.NotificationService.
+"""The synchronous client of otn.v1.NotificationService.
 
-Every method takes either a request message (positional) or the request's fields as keyword
-arguments (nested messages may be given as dicts, timestamps as ``datetime``), and returns the
-response message of the contract. Failures raise :class:`otn_client.OtnError`.
+Every method takes the request's fields as typed keyword arguments (nested messages as messages
+or dicts, timestamps as ``Timestamp`` or ``datetime``, enums as values or names) or the request
+message itself, plus ``timeout=`` (seconds, per attempt), and returns the response message of
+the contract. Failures raise the :class:`otn_client.OtnError` subclass of their gRPC code.
 """
 
 from __future__ import annotations
 
-import uuid
-from typing import Any, Iterator, List, Optional, Sequence, Tuple
+import time
+from typing import Any, Iterator, NoReturn, Optional, Sequence, Tuple, Type, TypeVar, Union, cast
 
 import grpc
 
+from . import _requests
+from ._base import DEFAULT_TARGET, ClientBase, MessageLike, TimeLike
 from ._gen.otn.v1 import resources_pb2, sending_pb2, service_pb2, service_pb2_grpc
 from .errors import OtnError
+from .retry import DEFAULT_RETRY, DEFAULT_STREAM_RETRY, RetryPolicy, retryable_codes
+from .stream import DeliveryEventStream
 
-DEFAULT_TARGET = "127.0.0.1:50051"
-SANDBOX_PAGE_ID = "sandbox-page"
-
-
-class DeliveryEventStream:
-    """An iterator over ``otn.v1.DeliveryEvent`` from StreamDeliveryEvents.
-
-    The stream is live: it does not end by itself. Stop it with :meth:`cancel` (or leave a
-    ``with`` block); ``last_sequence`` is what to resume from (``after_sequence=``).
-    """
-
-    def __init__(self, call: Any) -> None:
-        self._call = call
-        self._cancelled = False
-        self.last_sequence = 0
-
-    def __iter__(self) -> "DeliveryEventStream":
-        return self
-
-    def __next__(self) -> sending_pb2.DeliveryEvent:
-        try:
-            msg = next(self._call)
-        except grpc.RpcError as e:
-            if self._cancelled and e.code() == grpc.StatusCode.CANCELLED:
-                raise StopIteration from None
-            raise OtnError.from_rpc_error(e) from None
-        self.last_sequence = msg.event.sequence
-        return msg.event
-
-    def cancel(self) -> None:
-        self._cancelled = True
-        self._call.cancel()
-
-    def __enter__(self) -> "DeliveryEventStream":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.cancel()
+F = _requests.call_fields
+R = TypeVar("R")
 
 
-class Client:
+class Client(ClientBase):
     """Client("127.0.0.1:50051", api_key=None, timeout=10.0)
 
     Args:
         target: ``host:port`` of the gRPC endpoint.
-        api_key: when set, sent on every call as ``authorization: Bearer <api_key>``.
-        timeout: default deadline in seconds of unary calls (streams have none unless given).
-        credentials: ``grpc.ChannelCredentials`` for TLS; plaintext when omitted.
-        channel: an existing ``grpc.Channel`` to use instead (target/credentials are ignored).
+        api_key: sent on every call as ``authorization: Bearer <api_key>``.
+        timeout: default deadline of each unary attempt, in seconds (streams have none unless given).
+        credentials: ``grpc.ChannelCredentials`` (``grpc.ssl_channel_credentials()``) for TLS;
+            plaintext when omitted.
+        channel: an existing ``grpc.Channel`` (target, credentials and options are then unused).
         metadata: extra metadata sent on every call.
+        retry: how unary calls are retried (default: 4 attempts, see :class:`RetryPolicy`).
+        stream_retry: how the event stream reconnects (default: without bound).
+        validate: check SendNotification and RequestOptIn locally with the server's limits.
+        options: extra grpc channel options.
     """
 
     def __init__(
@@ -76,20 +50,21 @@ class Client:
         credentials: Optional[grpc.ChannelCredentials] = None,
         channel: Optional[grpc.Channel] = None,
         metadata: Sequence[Tuple[str, str]] = (),
+        retry: RetryPolicy = DEFAULT_RETRY,
+        stream_retry: RetryPolicy = DEFAULT_STREAM_RETRY,
+        validate: bool = True,
+        options: Sequence[Tuple[str, Any]] = (),
     ) -> None:
-        self.target = target
-        self.timeout = timeout
+        super().__init__(target, api_key, timeout, credentials=credentials, metadata=metadata, retry=retry,
+                         stream_retry=stream_retry, validate=validate, options=options)
         self._own_channel = channel is None
         if channel is None:
-            channel = (
-                grpc.secure_channel(target, credentials) if credentials else grpc.insecure_channel(target)
-            )
-        self.channel = channel
-        self.stub = service_pb2_grpc.NotificationServiceStub(channel)
-        md: List[Tuple[str, str]] = list(metadata)
-        if api_key:
-            md.append(("authorization", f"Bearer {api_key}"))
-        self._metadata = tuple(md)
+            if credentials is not None:
+                channel = grpc.secure_channel(target, credentials, options=self._options)
+            else:
+                channel = grpc.insecure_channel(target, options=self._options)
+        self.channel: grpc.Channel = channel
+        self.stub = service_pb2_grpc.NotificationServiceStub(channel)  # type: ignore[no-untyped-call]
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -107,132 +82,206 @@ class Client:
         """Blocks until the channel is connected (raises grpc.FutureTimeoutError)."""
         grpc.channel_ready_future(self.channel).result(timeout=timeout)
 
-    def _unary(self, method: Any, cls: Any, request: Any, fields: dict, timeout: Optional[float]) -> Any:
-        if request is None:
-            request = cls(**fields)
-        elif fields:
-            raise TypeError("give either a request message or keyword fields, not both")
-        try:
-            return method(
-                request,
-                timeout=self.timeout if timeout is None else timeout,
-                metadata=self._metadata,
-            )
-        except grpc.RpcError as e:
-            raise OtnError.from_rpc_error(e) from None
-
-    @staticmethod
-    def _with_request_id(request: Any, fields: dict) -> dict:
-        if request is None and not fields.get("request_id"):
-            fields["request_id"] = str(uuid.uuid4())
-        return fields
+    def _unary(self, rpc: str, request: Any, timeout: Optional[float], response: Type[R]) -> R:
+        method = getattr(self.stub, rpc)
+        per_attempt = _requests.check_timeout(timeout, self.timeout)
+        retryable = retryable_codes(rpc)
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return cast(R, method(request, timeout=per_attempt, metadata=self._metadata))
+            except grpc.RpcError as e:
+                error = OtnError.from_rpc_error(e)
+            delay = self.retry.delay_after(error, attempt, retryable)
+            if delay is None:
+                raise error from None
+            time.sleep(delay)
 
     # -- consent ledger ---------------------------------------------------------------------
 
-    def request_opt_in(self, request: Optional[service_pb2.RequestOptInRequest] = None, /, *,
-                       timeout: Optional[float] = None, **fields: Any) -> service_pb2.RequestOptInResponse:
-        """RequestOptIn (page_id, psid, topic_key, title, payload); request_id defaults to a uuid4."""
-        return self._unary(self.stub.RequestOptIn, service_pb2.RequestOptInRequest, request,
-                           self._with_request_id(request, fields), timeout)
+    def request_opt_in(
+        self, request: Optional[service_pb2.RequestOptInRequest] = None, /, *, request_id: Optional[str] = None,
+        page_id: Optional[str] = None, psid: Optional[str] = None, topic_key: Optional[str] = None,
+        title: Optional[str] = None, payload: Optional[str] = None,
+        template: Optional[Union[service_pb2.OptInTemplate, str]] = None, marketing: Optional[MessageLike] = None,
+        timeout: Optional[float] = None, **unknown: NoReturn,
+    ) -> service_pb2.RequestOptInResponse:
+        """RequestOptIn: asks a person inside their 24-hour window. ``request_id`` defaults to a
+        uuid4 (kept across retries); validated locally first."""
+        req = self._prepare("RequestOptIn", request, F(locals()), unknown)
+        return self._unary("RequestOptIn", req, timeout, service_pb2.RequestOptInResponse)
 
-    def record_opt_in(self, request: Optional[service_pb2.RecordOptInRequest] = None, /, *,
-                      timeout: Optional[float] = None, **fields: Any) -> service_pb2.RecordOptInResponse:
-        """RecordOptIn (page_id, psid, topic_key, token, ...); kind defaults to ONE_TIME_NOTIFICATION."""
-        if request is None:
-            fields.setdefault("kind", resources_pb2.GRANT_KIND_ONE_TIME_NOTIFICATION)
-        return self._unary(self.stub.RecordOptIn, service_pb2.RecordOptInRequest, request, fields, timeout)
+    def record_opt_in(
+        self, request: Optional[service_pb2.RecordOptInRequest] = None, /, *, page_id: Optional[str] = None,
+        psid: Optional[str] = None, topic_key: Optional[str] = None, topic_title: Optional[str] = None,
+        kind: Optional[Union[resources_pb2.GrantKind, str]] = None, token: Optional[str] = None,
+        payload: Optional[str] = None, opt_in_time: Optional[TimeLike] = None,
+        expire_time: Optional[TimeLike] = None, timeout: Optional[float] = None, **unknown: NoReturn,
+    ) -> service_pb2.RecordOptInResponse:
+        """RecordOptIn: records a grant (idempotent on the token); ``kind`` defaults to
+        GRANT_KIND_ONE_TIME_NOTIFICATION."""
+        req = self._prepare("RecordOptIn", request, F(locals()), unknown)
+        return self._unary("RecordOptIn", req, timeout, service_pb2.RecordOptInResponse)
 
-    def list_eligible(self, request: Optional[service_pb2.ListEligibleRequest] = None, /, *,
-                      timeout: Optional[float] = None, **fields: Any) -> service_pb2.ListEligibleResponse:
-        """One page of ListEligible (page_id, topic_key, tag_filter, regions, page_size, page_token)."""
-        return self._unary(self.stub.ListEligible, service_pb2.ListEligibleRequest, request, fields, timeout)
+    def list_eligible(
+        self, request: Optional[service_pb2.ListEligibleRequest] = None, /, *, page_id: Optional[str] = None,
+        topic_key: Optional[str] = None, tag_filter: Optional[MessageLike] = None,
+        regions: Optional[Sequence[str]] = None, page_size: Optional[int] = None, page_token: Optional[str] = None,
+        explain_exclusions: Optional[bool] = None, include_total_size: Optional[bool] = None,
+        timeout: Optional[float] = None, **unknown: NoReturn,
+    ) -> service_pb2.ListEligibleResponse:
+        """One page of ListEligible (follow ``next_page_token``, or use :meth:`iter_eligible`)."""
+        req = self._prepare("ListEligible", request, F(locals()), unknown)
+        return self._unary("ListEligible", req, timeout, service_pb2.ListEligibleResponse)
 
-    def iter_eligible(self, request: Optional[service_pb2.ListEligibleRequest] = None, /, *,
-                      timeout: Optional[float] = None, **fields: Any) -> Iterator[service_pb2.EligibleRecipient]:
-        """Every EligibleRecipient of every page (follows next_page_token)."""
-        req = service_pb2.ListEligibleRequest()
-        req.CopyFrom(request if request is not None else service_pb2.ListEligibleRequest(**fields))
+    def iter_eligible_pages(
+        self, request: Optional[service_pb2.ListEligibleRequest] = None, /, *, page_id: Optional[str] = None,
+        topic_key: Optional[str] = None, tag_filter: Optional[MessageLike] = None,
+        regions: Optional[Sequence[str]] = None, page_size: Optional[int] = None, page_token: Optional[str] = None,
+        explain_exclusions: Optional[bool] = None, include_total_size: Optional[bool] = None,
+        timeout: Optional[float] = None, **unknown: NoReturn,
+    ) -> Iterator[service_pb2.ListEligibleResponse]:
+        """Every ListEligibleResponse page, in order (follows ``next_page_token``)."""
+        return self._pages(self._prepare("ListEligible", request, F(locals()), unknown), timeout)
+
+    def _pages(self, req: service_pb2.ListEligibleRequest,
+               timeout: Optional[float]) -> Iterator[service_pb2.ListEligibleResponse]:
         while True:
-            page = self.list_eligible(req, timeout=timeout)
-            yield from page.recipients
-            if not page.next_page_token:
-                return
-            req.page_token = page.next_page_token
-
-    def iter_eligible_pages(self, request: Optional[service_pb2.ListEligibleRequest] = None, /, *,
-                            timeout: Optional[float] = None,
-                            **fields: Any) -> Iterator[service_pb2.ListEligibleResponse]:
-        """Every ListEligibleResponse page, in order."""
-        req = service_pb2.ListEligibleRequest()
-        req.CopyFrom(request if request is not None else service_pb2.ListEligibleRequest(**fields))
-        while True:
-            page = self.list_eligible(req, timeout=timeout)
+            page = self._unary("ListEligible", req, timeout, service_pb2.ListEligibleResponse)
             yield page
             if not page.next_page_token:
                 return
             req.page_token = page.next_page_token
 
-    def record_interaction(self, request: Optional[service_pb2.RecordInteractionRequest] = None, /, *,
-                           timeout: Optional[float] = None,
-                           **fields: Any) -> service_pb2.RecordInteractionResponse:
-        """RecordInteraction (page_id, psid, kind, interaction_time)."""
-        return self._unary(self.stub.RecordInteraction, service_pb2.RecordInteractionRequest, request, fields,
-                           timeout)
+    def iter_eligible(
+        self, request: Optional[service_pb2.ListEligibleRequest] = None, /, *, page_id: Optional[str] = None,
+        topic_key: Optional[str] = None, tag_filter: Optional[MessageLike] = None,
+        regions: Optional[Sequence[str]] = None, page_size: Optional[int] = None, page_token: Optional[str] = None,
+        explain_exclusions: Optional[bool] = None, include_total_size: Optional[bool] = None,
+        timeout: Optional[float] = None, **unknown: NoReturn,
+    ) -> Iterator[service_pb2.EligibleRecipient]:
+        """Every EligibleRecipient of every page."""
+        pages = self._pages(self._prepare("ListEligible", request, F(locals()), unknown), timeout)
+        return (r for page in pages for r in page.recipients)
 
-    def update_recipient(self, request: Optional[service_pb2.UpdateRecipientRequest] = None, /, *,
-                         timeout: Optional[float] = None, **fields: Any) -> service_pb2.UpdateRecipientResponse:
-        """UpdateRecipient (page_id, psid, add_tags, remove_tags, region)."""
-        return self._unary(self.stub.UpdateRecipient, service_pb2.UpdateRecipientRequest, request, fields,
-                           timeout)
+    def record_interaction(
+        self, request: Optional[service_pb2.RecordInteractionRequest] = None, /, *,
+        page_id: Optional[str] = None, psid: Optional[str] = None,
+        kind: Optional[Union[resources_pb2.InteractionKind, str]] = None, interaction_time: Optional[TimeLike] = None,
+        timeout: Optional[float] = None, **unknown: NoReturn,
+    ) -> service_pb2.RecordInteractionResponse:
+        """RecordInteraction: opens the person's 24-hour window."""
+        req = self._prepare("RecordInteraction", request, F(locals()), unknown)
+        return self._unary("RecordInteraction", req, timeout, service_pb2.RecordInteractionResponse)
 
-    def revoke_grant(self, request: Optional[service_pb2.RevokeGrantRequest] = None, /, *,
-                     timeout: Optional[float] = None, **fields: Any) -> service_pb2.RevokeGrantResponse:
-        """RevokeGrant (grant_id, or page_id + psid + topic_key)."""
-        return self._unary(self.stub.RevokeGrant, service_pb2.RevokeGrantRequest, request, fields, timeout)
+    def update_recipient(
+        self, request: Optional[service_pb2.UpdateRecipientRequest] = None, /, *, page_id: Optional[str] = None,
+        psid: Optional[str] = None, add_tags: Optional[Sequence[str]] = None,
+        remove_tags: Optional[Sequence[str]] = None, region: Optional[str] = None,
+        timeout: Optional[float] = None, **unknown: NoReturn,
+    ) -> service_pb2.UpdateRecipientResponse:
+        """UpdateRecipient: tags to add/remove; ``region`` None keeps it, ``""`` clears it."""
+        req = self._prepare("UpdateRecipient", request, F(locals()), unknown)
+        return self._unary("UpdateRecipient", req, timeout, service_pb2.UpdateRecipientResponse)
 
-    def forget_recipient(self, request: Optional[service_pb2.ForgetRecipientRequest] = None, /, *,
-                         timeout: Optional[float] = None, **fields: Any) -> service_pb2.ForgetRecipientResponse:
-        """ForgetRecipient (page_id, psid)."""
-        return self._unary(self.stub.ForgetRecipient, service_pb2.ForgetRecipientRequest, request, fields,
-                           timeout)
+    def revoke_grant(
+        self, request: Optional[service_pb2.RevokeGrantRequest] = None, /, *, grant_id: Optional[str] = None,
+        page_id: Optional[str] = None, psid: Optional[str] = None, topic_key: Optional[str] = None,
+        timeout: Optional[float] = None, **unknown: NoReturn,
+    ) -> service_pb2.RevokeGrantResponse:
+        """RevokeGrant: ``grant_id``, or ``page_id`` + ``psid`` + ``topic_key``."""
+        req = self._prepare("RevokeGrant", request, F(locals()), unknown)
+        return self._unary("RevokeGrant", req, timeout, service_pb2.RevokeGrantResponse)
+
+    def assign_grant(
+        self, request: Optional[service_pb2.AssignGrantRequest] = None, /, *, grant_id: Optional[str] = None,
+        topic_key: Optional[str] = None, topic_title: Optional[str] = None, timeout: Optional[float] = None,
+        **unknown: NoReturn,
+    ) -> service_pb2.AssignGrantResponse:
+        """AssignGrant: moves a grant of the reserved topic ``otn:unassigned`` to a topic."""
+        req = self._prepare("AssignGrant", request, F(locals()), unknown)
+        return self._unary("AssignGrant", req, timeout, service_pb2.AssignGrantResponse)
+
+    def forget_recipient(
+        self, request: Optional[service_pb2.ForgetRecipientRequest] = None, /, *, page_id: Optional[str] = None,
+        psid: Optional[str] = None, timeout: Optional[float] = None, **unknown: NoReturn,
+    ) -> service_pb2.ForgetRecipientResponse:
+        """ForgetRecipient: erases a person on a page."""
+        req = self._prepare("ForgetRecipient", request, F(locals()), unknown)
+        return self._unary("ForgetRecipient", req, timeout, service_pb2.ForgetRecipientResponse)
 
     # -- sending ----------------------------------------------------------------------------
 
-    def send_notification(self, request: Optional[service_pb2.SendNotificationRequest] = None, /, *,
-                          timeout: Optional[float] = None,
-                          **fields: Any) -> service_pb2.SendNotificationResponse:
-        """SendNotification (page_id, topic_key, audience, content, options); request_id defaults to a uuid4.
+    def send_notification(
+        self, request: Optional[service_pb2.SendNotificationRequest] = None, /, *,
+        request_id: Optional[str] = None, page_id: Optional[str] = None, topic_key: Optional[str] = None,
+        audience: Optional[MessageLike] = None, content: Optional[MessageLike] = None,
+        options: Optional[MessageLike] = None, timeout: Optional[float] = None, **unknown: NoReturn,
+    ) -> service_pb2.SendNotificationResponse:
+        """SendNotification, e.g. ``send_notification(page_id=..., topic_key=...,
+        content={"text": "Back in stock!"}, options={"max_recipients": 10})``. ``request_id``
+        defaults to a uuid4 (kept across retries); validated locally first."""
+        req = self._prepare("SendNotification", request, F(locals()), unknown)
+        return self._unary("SendNotification", req, timeout, service_pb2.SendNotificationResponse)
 
-        e.g. ``send_notification(page_id=..., topic_key=..., content={"text": "Back in stock!"},
-        options={"max_recipients": 10})``
-        """
-        return self._unary(self.stub.SendNotification, service_pb2.SendNotificationRequest, request,
-                           self._with_request_id(request, fields), timeout)
+    def get_notification(
+        self, request: Optional[service_pb2.GetNotificationRequest] = None, /, *,
+        notification_id: Optional[str] = None, timeout: Optional[float] = None, **unknown: NoReturn,
+    ) -> service_pb2.GetNotificationResponse:
+        """GetNotification: the notification with its counts."""
+        req = self._prepare("GetNotification", request, F(locals()), unknown)
+        return self._unary("GetNotification", req, timeout, service_pb2.GetNotificationResponse)
 
-    def get_notification(self, request: Optional[service_pb2.GetNotificationRequest] = None, /, *,
-                         timeout: Optional[float] = None, **fields: Any) -> service_pb2.GetNotificationResponse:
-        """GetNotification (notification_id)."""
-        return self._unary(self.stub.GetNotification, service_pb2.GetNotificationRequest, request, fields,
-                           timeout)
+    def cancel_notification(
+        self, request: Optional[service_pb2.CancelNotificationRequest] = None, /, *,
+        notification_id: Optional[str] = None, timeout: Optional[float] = None, **unknown: NoReturn,
+    ) -> service_pb2.CancelNotificationResponse:
+        """CancelNotification: cancels what is still queued."""
+        req = self._prepare("CancelNotification", request, F(locals()), unknown)
+        return self._unary("CancelNotification", req, timeout, service_pb2.CancelNotificationResponse)
 
-    def cancel_notification(self, request: Optional[service_pb2.CancelNotificationRequest] = None, /, *,
-                            timeout: Optional[float] = None,
-                            **fields: Any) -> service_pb2.CancelNotificationResponse:
-        """CancelNotification (notification_id)."""
-        return self._unary(self.stub.CancelNotification, service_pb2.CancelNotificationRequest, request, fields,
-                           timeout)
+    def list_notifications(
+        self, request: Optional[service_pb2.ListNotificationsRequest] = None, /, *, page_id: Optional[str] = None,
+        states: Optional[Sequence[Union[sending_pb2.NotificationState, str]]] = None,
+        page_size: Optional[int] = None, page_token: Optional[str] = None, timeout: Optional[float] = None,
+        **unknown: NoReturn,
+    ) -> service_pb2.ListNotificationsResponse:
+        """One page of ListNotifications, newest first (or use :meth:`iter_notifications`)."""
+        req = self._prepare("ListNotifications", request, F(locals()), unknown)
+        return self._unary("ListNotifications", req, timeout, service_pb2.ListNotificationsResponse)
 
-    def stream_delivery_events(self, request: Optional[service_pb2.StreamDeliveryEventsRequest] = None, /, *,
-                               after_sequence: int = 0, timeout: Optional[float] = None,
-                               **fields: Any) -> DeliveryEventStream:
-        """StreamDeliveryEvents: iterate the returned stream for DeliveryEvents; cancel() it when done.
+    def iter_notifications(
+        self, request: Optional[service_pb2.ListNotificationsRequest] = None, /, *, page_id: Optional[str] = None,
+        states: Optional[Sequence[Union[sending_pb2.NotificationState, str]]] = None,
+        page_size: Optional[int] = None, page_token: Optional[str] = None, timeout: Optional[float] = None,
+        **unknown: NoReturn,
+    ) -> Iterator[sending_pb2.Notification]:
+        """Every Notification of every page, newest first."""
+        return self._notifications(self._prepare("ListNotifications", request, F(locals()), unknown), timeout)
 
-        Filters: page_id, topic_key, notification_id, from_now. ``timeout`` (seconds) bounds the
-        whole stream; none by default.
-        """
-        if request is None:
-            request = service_pb2.StreamDeliveryEventsRequest(after_sequence=after_sequence, **fields)
-        elif fields or after_sequence:
-            raise TypeError("give either a request message or keyword fields, not both")
-        call = self.stub.StreamDeliveryEvents(request, timeout=timeout, metadata=self._metadata)
-        return DeliveryEventStream(call)
+    def _notifications(self, req: service_pb2.ListNotificationsRequest,
+                       timeout: Optional[float]) -> Iterator[sending_pb2.Notification]:
+        while True:
+            page = self._unary("ListNotifications", req, timeout, service_pb2.ListNotificationsResponse)
+            yield from page.notifications
+            if not page.next_page_token:
+                return
+            req.page_token = page.next_page_token
+
+    def stream_delivery_events(
+        self, request: Optional[service_pb2.StreamDeliveryEventsRequest] = None, /, *,
+        page_id: Optional[str] = None, topic_key: Optional[str] = None, notification_id: Optional[str] = None,
+        after_sequence: Optional[int] = None, from_now: Optional[bool] = None, timeout: Optional[float] = None,
+        **unknown: NoReturn,
+    ) -> DeliveryEventStream:
+        """StreamDeliveryEvents as a live iterator of DeliveryEvent that reconnects and resumes
+        after ``last_sequence``; ``cancel()`` it (or leave its ``with`` block) to stop.
+        ``timeout`` bounds the whole stream, reconnections included; none by default."""
+        req = self._prepare("StreamDeliveryEvents", request, F(locals()), unknown)
+        bound = _requests.check_timeout(timeout, None)
+
+        def open_call(r: service_pb2.StreamDeliveryEventsRequest, remaining: Optional[float]) -> Any:
+            return self.stub.StreamDeliveryEvents(r, timeout=remaining, metadata=self._metadata)
+
+        return DeliveryEventStream(open_call, req, self.stream_retry, bound)

@@ -1,16 +1,55 @@
-"""OtnError: a failed call, with the google.rpc details the service sends decoded."""
+"""The exceptions of the SDK: one class per gRPC code, with the google.rpc details decoded.
+
+    OtnError                      a failed call (``.code``, ``.reason``, ``.field_violations``, …)
+    ├── InvalidArgument           INVALID_ARGUMENT
+    │   └── OtnValidationError    refused locally, before any network call
+    ├── NotFound, AlreadyExists, FailedPrecondition, PermissionDenied, Unauthenticated,
+    ├── Unavailable, Aborted, DeadlineExceeded, OutOfRange, Internal, ResourceExhausted,
+    └── Cancelled, Unknown, Unimplemented, DataLoss
+    OtnUsageError                 a wrong keyword, type or value in the call (TypeError, ValueError)
+"""
 
 from __future__ import annotations
 
-from typing import Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Sequence, Tuple, Type, cast
 
 import grpc
+from google.protobuf.message import DecodeError
 from google.rpc import error_details_pb2, status_pb2
-from grpc_status import rpc_status
+
+from ._gen.otn.v1 import errors_pb2
+
+if TYPE_CHECKING:
+    from typing_extensions import TypeAlias
 
 ERROR_DOMAIN = "otn.v1"
+REASON_PREFIX = "ERROR_REASON_"
+STATUS_DETAILS_KEY = "grpc-status-details-bin"
 
-FieldViolation = error_details_pb2.BadRequest.FieldViolation
+#: ``google.rpc.BadRequest.FieldViolation`` (``.field``, ``.description``).
+FieldViolation: TypeAlias = error_details_pb2.BadRequest.FieldViolation
+ErrorReason = errors_pb2.ErrorReason
+
+_CODES_BY_NUMBER = {c.value[0]: c for c in grpc.StatusCode}
+
+
+def reason_of(name: str) -> errors_pb2.ErrorReason:  # an int at run time
+    """The ErrorReason value of an ErrorInfo reason string (``"OUTSIDE_WINDOW"`` ->
+    ``ERROR_REASON_OUTSIDE_WINDOW``), looked up by name in the generated enum; unknown or empty ->
+    ``ERROR_REASON_UNSPECIFIED``."""
+    value = errors_pb2.ErrorReason.DESCRIPTOR.values_by_name.get(REASON_PREFIX + name) if name else None
+    return cast(errors_pb2.ErrorReason, value.number if value else errors_pb2.ERROR_REASON_UNSPECIFIED)
+
+
+class OtnUsageError(TypeError, ValueError):
+    """The call itself is wrong (unknown keyword, wrong type, bad value): a bug in the caller.
+
+    ``.field`` names the offending argument (dotted for nested messages) when there is one.
+    """
+
+    def __init__(self, message: str, field: Optional[str] = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class OtnError(Exception):
@@ -19,42 +58,58 @@ class OtnError(Exception):
     Attributes:
         code: the gRPC status code (``grpc.StatusCode``).
         message: the status message.
-        reason: ``google.rpc.ErrorInfo.reason`` (e.g. ``"INVALID_FIELD"``, ``"OUTSIDE_WINDOW"``),
-            or ``None`` when the status carried no ErrorInfo (e.g. UNIMPLEMENTED, transport errors).
+        reason: the ``otn.v1.ErrorReason`` of the ``google.rpc.ErrorInfo`` (compare with
+            ``v1.ERROR_REASON_OUTSIDE_WINDOW``); ``ERROR_REASON_UNSPECIFIED`` without one or when
+            this SDK's contract does not know the reason (``reason_name`` keeps the string).
+        reason_name: the raw ``ErrorInfo.reason`` string (``"OUTSIDE_WINDOW"``), ``""`` if none.
         domain: ``ErrorInfo.domain`` (``"otn.v1"`` for the service's own refusals).
         metadata: ``ErrorInfo.metadata`` (e.g. Meta's error code for GRAPH_API_REFUSED).
-        field_violations: ``google.rpc.BadRequest.field_violations`` (``.field``, ``.description``),
-            one per bad field for INVALID_ARGUMENT; empty otherwise.
-        retry_delay_seconds: ``google.rpc.RetryInfo.retry_delay`` in seconds, when sent (UNAVAILABLE).
-        details: every decoded detail message, in order.
+        field_violations: ``google.rpc.BadRequest`` violations (``.field``, ``.description``), one
+            per bad field for INVALID_ARGUMENT; empty otherwise.
+        retry_delay: ``google.rpc.RetryInfo.retry_delay`` in seconds, or ``None`` when not sent.
+        details: every detail message of the status, decoded where known, in order.
     """
+
+    #: The code this class stands for (``None`` on the base class).
+    grpc_code: Optional[grpc.StatusCode] = None
 
     def __init__(
         self,
         code: grpc.StatusCode,
         message: str,
         *,
-        reason: Optional[str] = None,
-        domain: Optional[str] = None,
+        reason_name: str = "",
+        domain: str = "",
         metadata: Optional[Dict[str, str]] = None,
-        field_violations: Optional[List[FieldViolation]] = None,
-        retry_delay_seconds: Optional[float] = None,
-        details: Optional[list] = None,
+        field_violations: Optional[Iterable[FieldViolation]] = None,
+        retry_delay: Optional[float] = None,
+        details: Optional[Sequence[Any]] = None,
     ) -> None:
-        super().__init__(f"{code.name}: {message}" + (f" [{reason}]" if reason else ""))
         self.code = code
         self.message = message
-        self.reason = reason
+        self.reason_name = reason_name
+        self.reason = reason_of(reason_name)
         self.domain = domain
-        self.metadata = dict(metadata or {})
-        self.field_violations = list(field_violations or [])
-        self.retry_delay_seconds = retry_delay_seconds
-        self.details = list(details or [])
+        self.metadata: Dict[str, str] = dict(metadata or {})
+        self.field_violations: List[FieldViolation] = list(field_violations or [])
+        self.retry_delay = retry_delay
+        self.details: List[Any] = list(details or [])
+        text = f"{code.name}: {message}"
+        if reason_name:
+            text += f" [{reason_name}]"
+        if self.field_violations:
+            text += " (" + "; ".join(f"{v.field}: {v.description}" for v in self.field_violations) + ")"
+        super().__init__(text)
 
     @property
     def fields(self) -> List[str]:
-        """The names of the bad fields (BadRequest), in order."""
+        """The paths of the bad fields (BadRequest), in order."""
         return [v.field for v in self.field_violations]
+
+    @property
+    def retry_delay_seconds(self) -> Optional[float]:
+        """Alias of :attr:`retry_delay` (0.1 name)."""
+        return self.retry_delay
 
     @property
     def unimplemented(self) -> bool:
@@ -62,53 +117,198 @@ class OtnError(Exception):
 
     @classmethod
     def from_rpc_error(cls, e: grpc.RpcError) -> "OtnError":
-        """Builds an OtnError from a grpc.RpcError (which is also a grpc.Call)."""
-        code = e.code() if hasattr(e, "code") else grpc.StatusCode.UNKNOWN
-        message = e.details() if hasattr(e, "details") else str(e)
-        status: Optional[status_pb2.Status] = None
-        try:
-            status = rpc_status.from_call(e)  # reads the grpc-status-details-bin trailer
-        except (ValueError, AttributeError):
-            status = None  # details absent, or inconsistent with the status: keep code/message
-        if status is None:
-            return cls(code or grpc.StatusCode.UNKNOWN, message or "")
-        return cls.from_status(status, code=code)
+        """The OtnError subclass of a ``grpc.RpcError`` (sync) or ``grpc.aio.AioRpcError``."""
+        code = _call(e, "code") or grpc.StatusCode.UNKNOWN
+        message = _call(e, "details") or ""
+        trailers = _call(e, "trailing_metadata") or ()
+        status = _status_of(trailers)
+        if status is None or status.code != code.value[0]:
+            return error_class(code)(code, message)
+        return from_status(status, code=code, message=message or status.message)
 
     @classmethod
     def from_status(cls, status: status_pb2.Status, code: Optional[grpc.StatusCode] = None) -> "OtnError":
-        """Builds an OtnError from a google.rpc.Status (its details are decoded)."""
-        if code is None:
-            code = next((c for c in grpc.StatusCode if c.value[0] == status.code), grpc.StatusCode.UNKNOWN)
-        reason = domain = None
-        metadata: Dict[str, str] = {}
-        violations: List[FieldViolation] = []
-        retry: Optional[float] = None
-        decoded = []
-        for any_ in status.details:
-            if any_.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
-                info = error_details_pb2.ErrorInfo()
-                any_.Unpack(info)
-                reason, domain, metadata = info.reason, info.domain, dict(info.metadata)
-                decoded.append(info)
-            elif any_.Is(error_details_pb2.BadRequest.DESCRIPTOR):
-                br = error_details_pb2.BadRequest()
-                any_.Unpack(br)
-                violations.extend(br.field_violations)
-                decoded.append(br)
-            elif any_.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
-                ri = error_details_pb2.RetryInfo()
-                any_.Unpack(ri)
-                retry = ri.retry_delay.seconds + ri.retry_delay.nanos / 1e9
-                decoded.append(ri)
-            else:
-                decoded.append(any_)
-        return cls(
-            code,
-            status.message,
-            reason=reason,
-            domain=domain,
-            metadata=metadata,
+        return from_status(status, code=code)
+
+
+def _call(e: Any, name: str) -> Any:
+    f = getattr(e, name, None)
+    try:
+        return f() if callable(f) else None
+    except Exception:  # a half-built error object: keep what can be read
+        return None
+
+
+def _status_of(trailers: Iterable[Tuple[str, Any]]) -> Optional[status_pb2.Status]:
+    for key, value in trailers:
+        if key == STATUS_DETAILS_KEY and isinstance(value, (bytes, bytearray)):
+            try:
+                return status_pb2.Status.FromString(bytes(value))
+            except DecodeError:
+                return None
+    return None
+
+
+def from_status(
+    status: status_pb2.Status, code: Optional[grpc.StatusCode] = None, message: Optional[str] = None
+) -> OtnError:
+    """The OtnError subclass of a ``google.rpc.Status``, its details decoded."""
+    if code is None:
+        code = _CODES_BY_NUMBER.get(status.code, grpc.StatusCode.UNKNOWN)
+    reason = domain = ""
+    metadata: Dict[str, str] = {}
+    violations: List[FieldViolation] = []
+    retry: Optional[float] = None
+    decoded: List[Any] = []
+    for any_ in status.details:
+        for kind in (error_details_pb2.ErrorInfo, error_details_pb2.BadRequest, error_details_pb2.RetryInfo):
+            if any_.Is(kind.DESCRIPTOR):
+                msg = kind()
+                any_.Unpack(msg)
+                break
+        else:
+            decoded.append(any_)
+            continue
+        decoded.append(msg)
+        if isinstance(msg, error_details_pb2.ErrorInfo):
+            reason, domain, metadata = msg.reason, msg.domain, dict(msg.metadata)
+        elif isinstance(msg, error_details_pb2.BadRequest):
+            violations.extend(msg.field_violations)
+        else:
+            retry = msg.retry_delay.seconds + msg.retry_delay.nanos / 1e9
+    if violations and not reason and code == grpc.StatusCode.INVALID_ARGUMENT:
+        reason = "INVALID_FIELD"
+    return error_class(code)(
+        code,
+        status.message if message is None else message,
+        reason_name=reason,
+        domain=domain,
+        metadata=metadata,
+        field_violations=violations,
+        retry_delay=retry,
+        details=decoded,
+    )
+
+
+class InvalidArgument(OtnError):
+    """INVALID_ARGUMENT: a field is malformed; ``field_violations`` names every bad field."""
+
+    grpc_code = grpc.StatusCode.INVALID_ARGUMENT
+
+
+class NotFound(OtnError):
+    """NOT_FOUND: no such page, grant, recipient or notification (see ``reason``)."""
+
+    grpc_code = grpc.StatusCode.NOT_FOUND
+
+
+class AlreadyExists(OtnError):
+    """ALREADY_EXISTS: a request_id reused with another body, or a token recorded elsewhere."""
+
+    grpc_code = grpc.StatusCode.ALREADY_EXISTS
+
+
+class FailedPrecondition(OtnError):
+    """FAILED_PRECONDITION: the state forbids it now (window closed, notification final, …)."""
+
+    grpc_code = grpc.StatusCode.FAILED_PRECONDITION
+
+
+class PermissionDenied(OtnError):
+    """PERMISSION_DENIED: the API key lacks the scope or the page."""
+
+    grpc_code = grpc.StatusCode.PERMISSION_DENIED
+
+
+class Unauthenticated(OtnError):
+    """UNAUTHENTICATED: no API key, or an unknown one."""
+
+    grpc_code = grpc.StatusCode.UNAUTHENTICATED
+
+
+class Unavailable(OtnError):
+    """UNAVAILABLE: the service (or Meta) cannot be reached now; retried by the client."""
+
+    grpc_code = grpc.StatusCode.UNAVAILABLE
+
+
+class Aborted(OtnError):
+    """ABORTED: a concurrent request got in the way; retried for idempotent calls."""
+
+    grpc_code = grpc.StatusCode.ABORTED
+
+
+class DeadlineExceeded(OtnError):
+    """DEADLINE_EXCEEDED: the call's timeout passed; retried for idempotent calls."""
+
+    grpc_code = grpc.StatusCode.DEADLINE_EXCEEDED
+
+
+class OutOfRange(OtnError):
+    """OUT_OF_RANGE: e.g. a stream resumed before the oldest sequence kept."""
+
+    grpc_code = grpc.StatusCode.OUT_OF_RANGE
+
+
+class Internal(OtnError):
+    """INTERNAL: the service failed; it never says why on the wire."""
+
+    grpc_code = grpc.StatusCode.INTERNAL
+
+
+class ResourceExhausted(OtnError):
+    """RESOURCE_EXHAUSTED: a quota or a size limit of the transport."""
+
+    grpc_code = grpc.StatusCode.RESOURCE_EXHAUSTED
+
+
+class Cancelled(OtnError):
+    """CANCELLED: the call was cancelled."""
+
+    grpc_code = grpc.StatusCode.CANCELLED
+
+
+class Unknown(OtnError):
+    """UNKNOWN: an error without a known code."""
+
+    grpc_code = grpc.StatusCode.UNKNOWN
+
+
+class Unimplemented(OtnError):
+    """UNIMPLEMENTED: the server does not serve this method."""
+
+    grpc_code = grpc.StatusCode.UNIMPLEMENTED
+
+
+class DataLoss(OtnError):
+    """DATA_LOSS."""
+
+    grpc_code = grpc.StatusCode.DATA_LOSS
+
+
+class OtnValidationError(InvalidArgument):
+    """Refused locally with the server's limits, before any network call (same shape as the
+    server's INVALID_ARGUMENT: reason INVALID_FIELD, one violation per bad field)."""
+
+    def __init__(self, violations: Sequence[FieldViolation]) -> None:
+        super().__init__(
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "the request is invalid (checked locally, not sent)",
+            reason_name="INVALID_FIELD",
+            domain=ERROR_DOMAIN,
             field_violations=violations,
-            retry_delay_seconds=retry,
-            details=decoded,
         )
+
+
+ERRORS_BY_CODE: Dict[grpc.StatusCode, Type[OtnError]] = {
+    c.grpc_code: c
+    for c in (InvalidArgument, NotFound, AlreadyExists, FailedPrecondition, PermissionDenied, Unauthenticated,
+              Unavailable, Aborted, DeadlineExceeded, OutOfRange, Internal, ResourceExhausted, Cancelled,
+              Unknown, Unimplemented, DataLoss)
+    if c.grpc_code is not None
+}
+
+
+def error_class(code: grpc.StatusCode) -> Type[OtnError]:
+    """The OtnError subclass of a gRPC code (OtnError itself for OK, which is never raised)."""
+    return ERRORS_BY_CODE.get(code, OtnError)

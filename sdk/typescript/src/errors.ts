@@ -3,9 +3,11 @@ import { Metadata, status, type ServiceError } from "@grpc/grpc-js";
 import { Any } from "./gen/google/protobuf/any";
 import { BadRequest, BadRequest_FieldViolation, ErrorInfo, RetryInfo } from "./gen/google/rpc/error_details";
 import { Status } from "./gen/google/rpc/status";
+import { ErrorReason } from "./gen/otn/v1/errors";
 
 export const ERROR_DOMAIN = "otn.v1";
-const STATUS_DETAILS_KEY = "grpc-status-details-bin";
+export const STATUS_DETAILS_KEY = "grpc-status-details-bin";
+const REASON_PREFIX = "ERROR_REASON_";
 
 export type FieldViolation = BadRequest_FieldViolation;
 
@@ -20,61 +22,105 @@ function typeName(a: Any): string {
   return a.typeUrl.slice(a.typeUrl.lastIndexOf("/") + 1);
 }
 
-/** Decodes the Any details of a google.rpc.Status. */
+/** Decodes the Any details of a google.rpc.Status; an undecodable detail stays an Any. */
 export function decodeDetails(details: Any[]): ErrorDetail[] {
   return details.map((a): ErrorDetail => {
-    switch (typeName(a)) {
-      case "google.rpc.ErrorInfo":
-        return { type: "ErrorInfo", value: ErrorInfo.decode(a.value) };
-      case "google.rpc.BadRequest":
-        return { type: "BadRequest", value: BadRequest.decode(a.value) };
-      case "google.rpc.RetryInfo":
-        return { type: "RetryInfo", value: RetryInfo.decode(a.value) };
-      default:
-        return { type: "Any", value: a };
+    try {
+      switch (typeName(a)) {
+        case "google.rpc.ErrorInfo":
+          return { type: "ErrorInfo", value: ErrorInfo.decode(a.value) };
+        case "google.rpc.BadRequest":
+          return { type: "BadRequest", value: BadRequest.decode(a.value) };
+        case "google.rpc.RetryInfo":
+          return { type: "RetryInfo", value: RetryInfo.decode(a.value) };
+      }
+    } catch {
+      // fall through: keep the raw detail
     }
+    return { type: "Any", value: a };
   });
 }
 
 /**
- * A call to otn.v1.NotificationService failed.
+ * The generated ErrorReason for an ErrorInfo reason string ("OUTSIDE_WINDOW" ->
+ * ErrorReason.ERROR_REASON_OUTSIDE_WINDOW), looked up by name in the generated enum, so reasons
+ * added to errors.proto work after `npm run generate`. Unknown or empty: ERROR_REASON_UNSPECIFIED.
+ */
+export function errorReasonOf(reasonName: string | undefined): ErrorReason {
+  if (!reasonName) return ErrorReason.ERROR_REASON_UNSPECIFIED;
+  const value = (ErrorReason as unknown as Record<string, unknown>)[REASON_PREFIX + reasonName];
+  return typeof value === "number" && value >= 0 ? (value as ErrorReason) : ErrorReason.ERROR_REASON_UNSPECIFIED;
+}
+
+/** The ErrorInfo reason string of an ErrorReason (ERROR_REASON_OUTSIDE_WINDOW -> "OUTSIDE_WINDOW"). */
+export function errorReasonName(reason: ErrorReason): string {
+  const name = ErrorReason[reason] as string | undefined;
+  return name?.startsWith(REASON_PREFIX) ? name.slice(REASON_PREFIX.length) : "";
+}
+
+export interface OtnErrorInit {
+  code: status;
+  /** The status message. */
+  details: string;
+  decodedDetails?: ErrorDetail[];
+  grpcMetadata?: Metadata;
+  /** Raised by the client itself (local validation), not by the server. */
+  local?: boolean;
+}
+
+/**
+ * A call to otn.v1.NotificationService failed. One class for every failure; switch on `code`
+ * (the gRPC status, the discriminant) and `reason` (the generated ErrorReason enum):
  *
- * - `code`: the gRPC status code (`status.INVALID_ARGUMENT`, ...); `codeName` its name.
- * - `reason`, `domain`, `metadata`: google.rpc.ErrorInfo (e.g. "INVALID_FIELD", "otn.v1");
- *   `reason` is undefined when the status carried no ErrorInfo (e.g. UNIMPLEMENTED).
- * - `fieldViolations`: google.rpc.BadRequest violations (`field`, `description`), one per bad field.
- * - `retryDelayMs`: google.rpc.RetryInfo, when sent (UNAVAILABLE).
+ * - `code`: `status.INVALID_ARGUMENT`, ...; `codeName` its name ("INVALID_ARGUMENT").
+ * - `reason`: google.rpc.ErrorInfo's reason as `ErrorReason` (`ERROR_REASON_UNSPECIFIED` when
+ *   there was no ErrorInfo or its reason is newer than this client's generated enum);
+ *   `reasonName` is the raw string ("OUTSIDE_WINDOW", or "" without ErrorInfo); `domain`
+ *   ("otn.v1"), `metadata` (ErrorInfo metadata).
+ * - `fieldViolations`: google.rpc.BadRequest violations (`field`, `description`), one per bad
+ *   field, with the server's field paths; `fields` their names.
+ * - `retryDelayMs`: google.rpc.RetryInfo's delay, when sent (UNAVAILABLE).
+ * - `local`: true when the client refused the request before sending it (validation).
+ * - `attempts`: how many attempts the client made (set by the retry loop; 0 when local).
  */
 export class OtnError extends Error {
   readonly code: status;
   readonly codeName: string;
   readonly details: string;
-  readonly reason?: string;
+  readonly reason: ErrorReason;
+  readonly reasonName: string;
   readonly domain?: string;
   readonly metadata: Record<string, string>;
   readonly fieldViolations: FieldViolation[];
   readonly retryDelayMs?: number;
   readonly decodedDetails: ErrorDetail[];
   readonly grpcMetadata?: Metadata;
+  readonly local: boolean;
+  attempts = 0;
 
-  constructor(code: status, details: string, decoded: ErrorDetail[] = [], grpcMetadata?: Metadata) {
+  constructor(init: OtnErrorInit) {
+    const decoded = init.decodedDetails ?? [];
     const info = decoded.find((d) => d.type === "ErrorInfo")?.value as ErrorInfo | undefined;
-    const codeName = status[code] ?? `CODE_${code}`;
-    super(`${codeName}: ${details}${info ? ` [${info.reason}]` : ""}`);
+    const codeName = status[init.code] ?? `CODE_${init.code}`;
+    const violations = decoded.flatMap((d) => (d.type === "BadRequest" ? d.value.fieldViolations : []));
+    const fieldList = violations.length ? ` (${violations.map((v) => v.field).join(", ")})` : "";
+    super(`${codeName}: ${init.details}${info?.reason ? ` [${info.reason}]` : ""}${fieldList}`);
     this.name = "OtnError";
-    this.code = code;
+    this.code = init.code;
     this.codeName = codeName;
-    this.details = details;
-    this.reason = info?.reason;
+    this.details = init.details;
+    this.reasonName = info?.reason ?? "";
+    this.reason = errorReasonOf(info?.reason);
     this.domain = info?.domain;
     this.metadata = { ...(info?.metadata ?? {}) };
-    this.fieldViolations = decoded.flatMap((d) => (d.type === "BadRequest" ? d.value.fieldViolations : []));
+    this.fieldViolations = violations;
     const retry = decoded.find((d) => d.type === "RetryInfo")?.value as RetryInfo | undefined;
     if (retry?.retryDelay) {
-      this.retryDelayMs = retry.retryDelay.seconds * 1000 + retry.retryDelay.nanos / 1e6;
+      this.retryDelayMs = Math.max(0, retry.retryDelay.seconds * 1000 + retry.retryDelay.nanos / 1e6);
     }
     this.decodedDetails = decoded;
-    this.grpcMetadata = grpcMetadata;
+    this.grpcMetadata = init.grpcMetadata;
+    this.local = init.local ?? false;
   }
 
   /** The names of the bad fields (BadRequest), in order. */
@@ -86,22 +132,34 @@ export class OtnError extends Error {
     return this.code === status.UNIMPLEMENTED;
   }
 
+  /** A local INVALID_ARGUMENT with these violations (what the server would have answered). */
+  static invalid(violations: FieldViolation[]): OtnError {
+    return new OtnError({
+      code: status.INVALID_ARGUMENT,
+      details: "the request is invalid (checked by the client, not sent)",
+      decodedDetails: [
+        { type: "ErrorInfo", value: { reason: "INVALID_FIELD", domain: ERROR_DOMAIN, metadata: {} } },
+        { type: "BadRequest", value: { fieldViolations: violations } },
+      ],
+      local: true,
+    });
+  }
+
   /** Builds an OtnError from a grpc-js ServiceError, decoding `grpc-status-details-bin`. */
-  static fromServiceError(e: Partial<ServiceError> | Error): OtnError {
+  static fromServiceError(e: unknown): OtnError {
     if (e instanceof OtnError) return e;
-    const se = e as Partial<ServiceError>;
+    const se = (e ?? {}) as Partial<ServiceError>;
     const code = typeof se.code === "number" ? (se.code as status) : status.UNKNOWN;
-    const message = se.details ?? e.message ?? "";
+    const message = se.details ?? se.message ?? String(e);
     let decoded: ErrorDetail[] = [];
     const raw = se.metadata?.get(STATUS_DETAILS_KEY)?.[0];
     if (raw && typeof raw !== "string") {
       try {
-        const st = Status.decode(raw);
-        decoded = decodeDetails(st.details);
+        decoded = decodeDetails(Status.decode(raw).details);
       } catch {
         decoded = []; // malformed details: keep code and message
       }
     }
-    return new OtnError(code, message, decoded, se.metadata);
+    return new OtnError({ code, details: message, decodedDetails: decoded, grpcMetadata: se.metadata });
   }
 }

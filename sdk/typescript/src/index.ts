@@ -1,14 +1,51 @@
-// @otn/client: a thin TypeScript client of otn.v1.NotificationService.
+// @otn/client: a TypeScript client of otn.v1.NotificationService (retries, a resuming event
+// stream, typed errors, local validation with the server's limits).
 export {
   Client,
-  DeliveryEventStream,
   DEFAULT_TARGET,
   SANDBOX_PAGE_ID,
   type CallOptions,
   type ClientOptions,
   type DeepPartial,
 } from "./client";
-export { OtnError, ERROR_DOMAIN, decodeDetails, type ErrorDetail, type FieldViolation } from "./errors";
+export {
+  OtnError,
+  ERROR_DOMAIN,
+  STATUS_DETAILS_KEY,
+  decodeDetails,
+  errorReasonName,
+  errorReasonOf,
+  type ErrorDetail,
+  type FieldViolation,
+  type OtnErrorInit,
+} from "./errors";
+export {
+  DeliveryEventStream,
+  DEFAULT_RECONNECT_POLICY,
+  isReconnectable,
+  type ReconnectPolicy,
+  type StreamOptions,
+} from "./events";
+export {
+  DEFAULT_RETRY_POLICY,
+  NO_RETRY,
+  backoffCeilingMs,
+  backoffMs,
+  isRetryable,
+  nextDelayMs,
+  retryPolicy,
+  type RetryPolicy,
+} from "./retry";
+export {
+  KNOWN_MESSAGE_TAGS,
+  Violations,
+  charCount,
+  isWebUrl,
+  trimWhitespace,
+  validateRequestOptIn,
+  validateSendNotification,
+} from "./validate";
+export * as limits from "./gen/limits";
 export * as v1 from "./v1";
 export * as rpc from "./gen/google/rpc/error_details";
 export { Status as RpcStatus } from "./gen/google/rpc/status";

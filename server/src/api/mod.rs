@@ -1,7 +1,5 @@
-//! The gRPC adapters: request validation and conversion, the service, and error mapping.
+//! The inbound adapters: gRPC (`grpc/`) and the Messenger webhook endpoint (`webhook.rs`). They
+//! convert, call the use cases in `service/`, and convert back; nothing here touches storage.
 
-pub mod convert;
-pub mod send;
-pub mod service;
-pub mod status;
-pub mod stream;
+pub(crate) mod grpc;
+pub(crate) mod webhook;

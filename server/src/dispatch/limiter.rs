@@ -6,14 +6,14 @@ use tokio::time::Instant;
 
 /// Spaces calls `1/rate` apart.
 #[derive(Debug)]
-pub struct Limiter {
+pub(crate) struct Limiter {
     interval: Duration,
     next: Mutex<Instant>,
 }
 
 impl Limiter {
     /// A limiter of `per_sec` calls per second.
-    pub fn new(per_sec: u32) -> Self {
+    pub(crate) fn new(per_sec: u32) -> Self {
         Self {
             interval: Duration::from_secs(1) / per_sec.max(1),
             next: Mutex::new(Instant::now()),
@@ -21,7 +21,7 @@ impl Limiter {
     }
 
     /// Waits for this call's slot.
-    pub async fn acquire(&self) {
+    pub(crate) async fn acquire(&self) {
         let slot = {
             let mut next = match self.next.lock() {
                 Ok(n) => n,
@@ -38,11 +38,11 @@ impl Limiter {
 
 /// One limiter per page.
 #[derive(Debug, Default)]
-pub struct Limiters(HashMap<String, Limiter>);
+pub(crate) struct Limiters(HashMap<String, Limiter>);
 
 impl Limiters {
     /// Limiters for `(page, rate)` pairs.
-    pub fn new(pages: impl IntoIterator<Item = (String, u32)>) -> Self {
+    pub(crate) fn new(pages: impl IntoIterator<Item = (String, u32)>) -> Self {
         Self(
             pages
                 .into_iter()
@@ -52,7 +52,7 @@ impl Limiters {
     }
 
     /// The page's limiter (None for an unknown page).
-    pub fn get(&self, page_id: &str) -> Option<&Limiter> {
+    pub(crate) fn get(&self, page_id: &str) -> Option<&Limiter> {
         self.0.get(page_id)
     }
 }

@@ -1,39 +1,37 @@
 //! Durable dispatch: workers claim due deliveries under leases, send them through the per-page
 //! limiter with bounded concurrency, and record outcomes in batches.
 
-pub mod limiter;
-pub mod outcome;
+mod limiter;
+mod outcome;
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
-use serde_json::{Value, json};
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::DispatchSettings;
-use crate::domain::grant::GrantKind;
-use crate::domain::send::send_body;
-use crate::ledger::Ledger;
-use crate::store::completion::{Completed, Outcome};
-use crate::store::deliveries::Claimed;
+use crate::domain::event::Failure;
+use crate::domain::outcome::{Claimed, Completed, GrantAfter, Outcome};
+use crate::messenger::wire;
+use crate::service::Deps;
 use limiter::Limiters;
 use outcome::{PageAction, RetryPolicy};
 
 /// Dispatch tuning.
 #[derive(Debug, Clone, Copy)]
-pub struct DispatchConfig {
+pub(crate) struct DispatchConfig {
     /// Deliveries claimed per round.
-    pub batch: u64,
+    pub(crate) batch: u64,
     /// Send API calls in flight at once (all pages).
-    pub concurrency: usize,
+    pub(crate) concurrency: usize,
     /// How long a claim is held before another worker may take it over.
-    pub lease: Duration,
+    pub(crate) lease: Duration,
     /// How often an idle worker looks for due deliveries (wake-ups come sooner).
-    pub idle_poll: Duration,
+    pub(crate) idle_poll: Duration,
     /// How long a page pauses after Meta rejects its access token.
-    pub page_pause: Duration,
-    pub retry: RetryPolicy,
+    pub(crate) page_pause: Duration,
+    pub(crate) retry: RetryPolicy,
 }
 
 impl From<&DispatchSettings> for DispatchConfig {
@@ -55,24 +53,24 @@ impl From<&DispatchSettings> for DispatchConfig {
 }
 
 /// The dispatcher of one process.
-pub struct Dispatcher {
-    ledger: Ledger,
+pub(crate) struct Dispatcher {
+    deps: Arc<Deps>,
     config: DispatchConfig,
     limiters: Limiters,
     paused: std::sync::Mutex<HashMap<String, i64>>,
 }
 
 impl Dispatcher {
-    /// A dispatcher over the ledger's store, pages and Graph client.
-    pub fn new(ledger: Ledger, config: DispatchConfig) -> Arc<Self> {
+    /// A dispatcher over the store, pages and Graph client.
+    pub(crate) fn new(deps: Arc<Deps>, config: DispatchConfig) -> Arc<Self> {
         let limiters = Limiters::new(
-            ledger
-                .pages
+            deps.pages()
                 .all()
+                .iter()
                 .map(|p| (p.page_id.clone(), p.rate_limit_per_sec)),
         );
         Arc::new(Self {
-            ledger,
+            deps,
             config,
             limiters,
             paused: Default::default(),
@@ -86,7 +84,7 @@ impl Dispatcher {
     }
 
     fn pause(&self, page_id: &str, d: Duration) {
-        let until = self.ledger.clock.now_ms() + d.as_millis() as i64;
+        let until = self.deps.now() + d.as_millis() as i64;
         tracing::warn!(page_id, pause_ms = d.as_millis() as u64, "page paused");
         let mut paused = self.paused.lock().unwrap_or_else(|p| p.into_inner());
         paused.insert(page_id.to_string(), until);
@@ -94,9 +92,9 @@ impl Dispatcher {
 
     /// Runs until `shutdown`; then stops claiming, lets in-flight sends finish, and records
     /// every outcome before returning.
-    pub fn spawn(self: Arc<Self>, shutdown: CancellationToken) -> JoinHandle<()> {
+    pub(crate) fn spawn(self: Arc<Self>, shutdown: CancellationToken) -> JoinHandle<()> {
         let (tx, rx) = mpsc::channel::<Completed>(self.config.concurrency * 4);
-        let completer = tokio::spawn(complete_loop(self.ledger.clone(), rx));
+        let completer = tokio::spawn(complete_loop(self.deps.clone(), rx));
         tokio::spawn(async move {
             self.claim_loop(tx, shutdown).await;
             if let Err(e) = completer.await {
@@ -107,17 +105,17 @@ impl Dispatcher {
 
     async fn claim_loop(self: Arc<Self>, tx: mpsc::Sender<Completed>, shutdown: CancellationToken) {
         let permits = Arc::new(Semaphore::new(self.config.concurrency));
-        let mut wake = self.ledger.store.bus.subscribe();
+        let mut wake = self.deps.store().bus().subscribe();
         while !shutdown.is_cancelled() {
             let free = permits.available_permits() as u64;
-            let now = self.ledger.clock.now_ms();
+            let now = self.deps.now();
             let claimed = if free == 0 {
                 Vec::new()
             } else {
                 let lease = self.config.lease.as_millis() as i64;
                 match self
-                    .ledger
-                    .store
+                    .deps
+                    .store()
                     .claim(
                         now,
                         lease,
@@ -164,12 +162,12 @@ impl Dispatcher {
 
     async fn send_one(&self, c: Claimed, shutdown: &CancellationToken) -> Completed {
         let reusable = c
-            .kind
-            .and_then(GrantKind::from_i32)
-            .is_some_and(|k| self.ledger.policy.reusable(k));
-        let now = || self.ledger.clock.now_ms();
+            .grant
+            .as_ref()
+            .is_some_and(|g| self.deps.policy().reusable(g.kind));
+        let now = || self.deps.now();
         let (Ok(page), Some(limiter)) = (
-            self.ledger.pages.get(&c.page_id),
+            self.deps.pages().get(&c.page_id),
             self.limiters.get(&c.page_id),
         ) else {
             let outcome = Outcome::Requeue {
@@ -187,27 +185,30 @@ impl Dispatcher {
                 return Completed { claimed: c, outcome: Outcome::Requeue { at_ms: now() }, reusable };
             }
         }
-        let body = match self.body(&c) {
-            Some(b) => b,
-            None => {
-                let failure = crate::domain::event::Failure {
-                    reason: "GRANT_MISSING".into(),
+        let body = match wire::send_body(&c) {
+            Ok(b) => b,
+            Err(why) => {
+                let failure = Failure {
+                    reason: "UNSENDABLE".into(),
                     code: 0,
                     subcode: 0,
-                    message: "the delivery's grant has no token".into(),
+                    message: format!("the delivery cannot be sent: {why:?}"),
                 };
-                let grant = crate::store::completion::GrantAfter::Release;
                 return Completed {
                     claimed: c,
-                    outcome: Outcome::Failed { failure, grant },
+                    outcome: Outcome::Failed {
+                        failure,
+                        grant: GrantAfter::Release,
+                    },
                     reusable,
                 };
             }
         };
-        let result = self.ledger.graph.send(&page.access_token, &body).await;
+        let result = self.deps.graph().send(&page.access_token, &body).await;
         let (outcome, action) = outcome::decide(
             &c,
             result,
+            self.deps.classifier(),
             &self.config.retry,
             now(),
             self.config.page_pause,
@@ -221,51 +222,14 @@ impl Dispatcher {
             reusable,
         }
     }
-
-    fn body(&self, c: &Claimed) -> Option<Value> {
-        let message: Value = serde_json::from_str(&c.message).ok()?;
-        match c.path {
-            1 => {
-                let token = c.token.as_deref()?;
-                let field = match c.kind.and_then(GrantKind::from_i32) {
-                    Some(GrantKind::MarketingMessages) => "notification_messages_token",
-                    _ => "one_time_notif_token",
-                };
-                Some(send_body(
-                    json!({ field: token }),
-                    None,
-                    None,
-                    &message,
-                    c.id,
-                ))
-            }
-            3 => {
-                let tag = c.rule.strip_prefix("tag.")?;
-                Some(send_body(
-                    json!({ "id": c.psid }),
-                    Some("MESSAGE_TAG"),
-                    Some(tag),
-                    &message,
-                    c.id,
-                ))
-            }
-            _ => Some(send_body(
-                json!({ "id": c.psid }),
-                Some("UPDATE"),
-                None,
-                &message,
-                c.id,
-            )),
-        }
-    }
 }
 
 /// Records outcomes in batches: whatever has arrived (up to 512) goes in one transaction.
-async fn complete_loop(ledger: Ledger, mut rx: mpsc::Receiver<Completed>) {
+async fn complete_loop(deps: Arc<Deps>, mut rx: mpsc::Receiver<Completed>) {
     let mut batch = Vec::with_capacity(512);
     while rx.recv_many(&mut batch, 512).await > 0 {
         loop {
-            match ledger.store.complete(&batch, ledger.clock.now_ms()).await {
+            match deps.store().complete(&batch, deps.now()).await {
                 Ok(()) => break,
                 Err(e) => {
                     // The claims stay leased; if this process dies they are retried as

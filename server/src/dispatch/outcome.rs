@@ -3,22 +3,22 @@
 use std::time::Duration;
 
 use crate::domain::event::Failure;
-use crate::domain::grant::GrantState;
-use crate::messenger::graph::{Class, GraphError, Sent};
-use crate::store::completion::{GrantAfter, Outcome};
-use crate::store::deliveries::Claimed;
+use crate::domain::outcome::{Claimed, GrantAfter, Outcome};
+use crate::domain::vocab::GrantState;
+use crate::messenger::errors::{Class, Classifier};
+use crate::messenger::graph::{GraphError, Sent};
 
 /// Retry tuning.
 #[derive(Debug, Clone, Copy)]
-pub struct RetryPolicy {
-    pub max_attempts: i32,
-    pub base: Duration,
-    pub max: Duration,
+pub(crate) struct RetryPolicy {
+    pub(crate) max_attempts: i32,
+    pub(crate) base: Duration,
+    pub(crate) max: Duration,
 }
 
 impl RetryPolicy {
     /// Exponential backoff with full jitter for attempt `n` (1-based).
-    pub fn backoff(&self, attempt: i32) -> Duration {
+    pub(crate) fn backoff(&self, attempt: i32) -> Duration {
         let exp = self
             .base
             .saturating_mul(1u32 << attempt.clamp(1, 16).saturating_sub(1) as u32);
@@ -30,16 +30,16 @@ impl RetryPolicy {
 
 /// What the page needs after a result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PageAction {
+pub(crate) enum PageAction {
     None,
     /// Stop sending for this page for a while (rate limit with a wait, or a rejected token).
     Pause(Duration),
 }
 
-fn failure(e: &GraphError) -> Failure {
+fn failure(e: &GraphError, class: Class) -> Failure {
     let (code, subcode) = e.codes();
     Failure {
-        reason: e.reason().to_string(),
+        reason: class.reason().to_string(),
         code,
         subcode,
         message: e.to_string(),
@@ -47,9 +47,10 @@ fn failure(e: &GraphError) -> Failure {
 }
 
 /// Decides the outcome of one attempt.
-pub fn decide(
+pub(crate) fn decide(
     c: &Claimed,
     result: Result<Sent, GraphError>,
+    classifier: &Classifier,
     policy: &RetryPolicy,
     now_ms: i64,
     page_pause: Duration,
@@ -66,10 +67,15 @@ pub fn decide(
         Err(e) => e,
     };
     let later = |d: Duration| now_ms + d.as_millis() as i64;
-    let is_grant = c.grant_id.is_some();
+    let is_grant = c.grant.is_some();
+    let class = classifier.class(&e);
+    let failed = |grant: GrantAfter| Outcome::Failed {
+        failure: failure(&e, class),
+        grant,
+    };
     let retry = |d: Duration, ambiguous: bool| {
         if c.attempts >= policy.max_attempts {
-            let mut f = failure(&e);
+            let mut f = failure(&e, class);
             f.reason = format!("GAVE_UP_{}", f.reason);
             Outcome::Failed {
                 failure: f,
@@ -78,65 +84,50 @@ pub fn decide(
         } else {
             Outcome::Retry {
                 at_ms: later(d),
-                failure: failure(&e),
+                failure: failure(&e, class),
                 ambiguous,
             }
         }
     };
-    match e.class() {
+    match class {
         Class::Ambiguous => (retry(policy.backoff(c.attempts), true), PageAction::None),
-        Class::Retry => (retry(policy.backoff(c.attempts), false), PageAction::None),
+        Class::Retry | Class::PersonBusy => {
+            (retry(policy.backoff(c.attempts), false), PageAction::None)
+        }
         Class::RateLimited(wait) => {
             let d = wait.unwrap_or_else(|| policy.backoff(c.attempts));
             let action = wait.map_or(PageAction::None, PageAction::Pause);
             (retry(d, false), action)
         }
-        // After an attempt whose outcome is unknown, Meta refusing the token means that
-        // attempt spent it: the message went out.
-        Class::InvalidParameter if is_grant && c.ambiguous == 1 => (
+        // After an attempt whose outcome is unknown, Meta refusing the token as spent means
+        // that attempt spent it: the message went out. Only that refusal says so.
+        Class::TokenSpent if is_grant && c.ambiguous => (
             Outcome::Sent {
                 message_id: String::new(),
             },
             PageAction::None,
         ),
-        Class::InvalidParameter => {
-            let names_token = e.to_string().to_lowercase().contains("token");
-            let grant = if is_grant && names_token {
-                GrantAfter::Mark(GrantState::Invalid)
-            } else {
-                GrantAfter::Release
-            };
-            (
-                Outcome::Failed {
-                    failure: failure(&e),
-                    grant,
-                },
-                PageAction::None,
-            )
-        }
-        Class::Stopped => (
-            Outcome::Failed {
-                failure: failure(&e),
-                grant: GrantAfter::Mark(GrantState::Stopped),
-            },
+        Class::TokenSpent | Class::TokenInvalid if is_grant => (
+            failed(GrantAfter::Mark(GrantState::Invalid)),
             PageAction::None,
         ),
-        Class::PageToken => (
+        Class::Stopped => (
+            failed(GrantAfter::Mark(GrantState::Stopped)),
+            PageAction::None,
+        ),
+        Class::PageToken | Class::PageRestricted => (
             Outcome::Requeue {
                 at_ms: later(page_pause),
             },
             PageAction::Pause(page_pause),
         ),
-        Class::Cooldown
+        Class::TokenSpent
+        | Class::TokenInvalid
+        | Class::InvalidParameter
+        | Class::Cooldown
         | Class::OutsideWindow
         | Class::Unreachable
         | Class::OptInRefused
-        | Class::Refused => (
-            Outcome::Failed {
-                failure: failure(&e),
-                grant: GrantAfter::Release,
-            },
-            PageAction::None,
-        ),
+        | Class::Refused => (failed(GrantAfter::Release), PageAction::None),
     }
 }

@@ -1,80 +1,48 @@
 //! The policy engine: for one person, which path a notification may take (a grant of a given
 //! kind, the 24-hour window, a message tag) or why it may not, naming the rule that decided.
 
-use super::event::Path;
-use super::grant::{GrantKind, GrantState};
+use super::grant::{PersonFacts, state_reason};
 use super::policy::{Policy, Verdict};
-
-/// Exclusion reasons (numbers match `otn.v1.ExclusionReason`).
-pub mod reason {
-    pub const NO_GRANT: i32 = 1;
-    pub const EXPIRED: i32 = 2;
-    pub const STOPPED: i32 = 3;
-    pub const CONSUMED: i32 = 4;
-    pub const RESERVED: i32 = 5;
-    pub const REVOKED: i32 = 6;
-    pub const INVALID: i32 = 7;
-    pub const TAG_FILTER: i32 = 8;
-    pub const REGION_FILTER: i32 = 9;
-    pub const REGION_POLICY: i32 = 10;
-    pub const COOLDOWN: i32 = 11;
-    pub const MAX_RECIPIENTS: i32 = 12;
-    pub const TAG_RETIRED: i32 = 13;
-}
-
-/// A grant as the engine sees it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GrantFacts {
-    pub id: i64,
-    pub kind: GrantKind,
-    pub state: GrantState,
-    pub opted_in_ms: i64,
-    pub expires_ms: Option<i64>,
-    pub last_sent_ms: Option<i64>,
-}
-
-/// A person as the engine sees them, with their grants on the topic.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PersonFacts {
-    pub region: Option<String>,
-    pub last_interaction_ms: Option<i64>,
-    pub grants: Vec<GrantFacts>,
-}
+use super::vocab::{DeliveryPath, ExclusionReason, MessageTag};
 
 /// The engine's answer for one person.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Decision {
+pub(crate) enum Decision {
     /// Send, by this path, spending this grant (grant path only), under this rule.
     Send {
-        path: Path,
+        path: DeliveryPath,
         grant_id: Option<i64>,
         rule: String,
     },
-    /// Do not send, for this reason (an `otn.v1.ExclusionReason`), under this rule if any.
-    Excluded { reason: i32, rule: Option<String> },
+    /// Do not send, for this reason, under this rule if any.
+    Excluded {
+        reason: ExclusionReason,
+        rule: Option<String>,
+    },
 }
 
 /// Decides one person's path at `now`. A usable grant is always spent first (the notification
 /// is what the person asked for), soonest-expiring first; then the window, if the send asks
 /// for it; then a message tag, if the send names one and it is still accepted.
-pub fn decide(
+pub(crate) fn decide(
     policy: &Policy,
     person: &PersonFacts,
     include_window: bool,
-    message_tag: Option<&str>,
+    message_tag: Option<MessageTag>,
     now_ms: i64,
 ) -> Decision {
-    let mut usable: Vec<&GrantFacts> = person
-        .grants
-        .iter()
-        .filter(|g| g.state == GrantState::Active && g.expires_ms.is_none_or(|e| e > now_ms))
-        .collect();
+    let mut usable: Vec<_> = person.grants.iter().filter(|g| g.usable(now_ms)).collect();
     usable.sort_by_key(|g| (g.expires_ms.unwrap_or(i64::MAX), g.id));
-    let mut refusal: Option<(i32, String)> = None;
+    let mut refusal: Option<(ExclusionReason, String)> = None;
     for g in usable {
+        if !g.kind.sendable() {
+            let rule = format!("grant.{}.not-supported", g.kind.name());
+            refusal.get_or_insert((ExclusionReason::KindNotSupported, rule));
+            continue;
+        }
         match policy.region_verdict(g.kind, person.region.as_deref(), now_ms) {
             Verdict::Refused(rule) => {
-                refusal.get_or_insert((reason::REGION_POLICY, rule));
+                refusal.get_or_insert((ExclusionReason::RegionPolicy, rule));
                 continue;
             }
             Verdict::Allowed(_) => {
@@ -82,11 +50,11 @@ pub fn decide(
                     && let Some((cooldown, rule)) = policy.cooldown(g.kind, now_ms)
                     && g.last_sent_ms.is_some_and(|t| t + cooldown > now_ms)
                 {
-                    refusal.get_or_insert((reason::COOLDOWN, rule.to_string()));
+                    refusal.get_or_insert((ExclusionReason::Cooldown, rule.to_string()));
                     continue;
                 }
                 return Decision::Send {
-                    path: Path::Grant,
+                    path: DeliveryPath::Grant,
                     grant_id: Some(g.id),
                     rule: format!("grant.{}", g.kind.name()),
                 };
@@ -95,21 +63,21 @@ pub fn decide(
     }
     if include_window && policy.in_window(person.last_interaction_ms, now_ms) {
         return Decision::Send {
-            path: Path::Window,
+            path: DeliveryPath::Window,
             grant_id: None,
             rule: policy.window_rule().to_string(),
         };
     }
     if let Some(tag) = message_tag {
-        return match policy.tag_retired(tag, now_ms) {
+        return match policy.tag_retired(tag.as_str(), now_ms) {
             Some(rule) => Decision::Excluded {
-                reason: reason::TAG_RETIRED,
+                reason: ExclusionReason::TagRetired,
                 rule: Some(rule.to_string()),
             },
             None => Decision::Send {
-                path: Path::Tag,
+                path: DeliveryPath::Tag,
                 grant_id: None,
-                rule: format!("tag.{tag}"),
+                rule: format!("tag.{}", tag.as_str()),
             },
         };
     }
@@ -122,29 +90,6 @@ pub fn decide(
     Decision::Excluded {
         reason: state_reason(&person.grants, now_ms),
         rule: None,
-    }
-}
-
-/// Why someone without a usable grant has none, by the first state that applies.
-fn state_reason(grants: &[GrantFacts], now_ms: i64) -> i32 {
-    let has = |f: &dyn Fn(&GrantFacts) -> bool| grants.iter().any(f);
-    if grants.is_empty() {
-        reason::NO_GRANT
-    } else if has(&|g| g.state == GrantState::Reserved) {
-        reason::RESERVED
-    } else if has(&|g| g.state == GrantState::Stopped) {
-        reason::STOPPED
-    } else if has(&|g| {
-        g.state == GrantState::Expired
-            || (g.state == GrantState::Active && g.expires_ms.is_some_and(|e| e <= now_ms))
-    }) {
-        reason::EXPIRED
-    } else if has(&|g| g.state == GrantState::Consumed) {
-        reason::CONSUMED
-    } else if has(&|g| g.state == GrantState::Invalid) {
-        reason::INVALID
-    } else {
-        reason::REVOKED
     }
 }
 

@@ -1,8 +1,13 @@
-//! The domain: validated values, grants and recipients, and the dated platform policy.
+//! The domain: its vocabulary, validated values, grants, content, the dated platform policy, the
+//! policy engine and send planning. Plain Rust: no tonic, no sea-orm, no I/O.
 
-pub mod decide;
-pub mod event;
-pub mod grant;
-pub mod policy;
-pub mod send;
-pub mod types;
+pub(crate) mod content;
+pub(crate) mod decide;
+pub(crate) mod event;
+pub(crate) mod grant;
+pub(crate) mod notification;
+pub(crate) mod outcome;
+pub(crate) mod plan;
+pub(crate) mod policy;
+pub(crate) mod values;
+pub(crate) mod vocab;

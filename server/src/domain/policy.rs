@@ -6,10 +6,10 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use serde::Deserialize;
 
-use super::grant::GrantKind;
+use super::vocab::GrantKind;
 
 /// The rules shipped with the service.
-pub const DEFAULT_POLICY: &str = include_str!("../../policy/messenger.toml");
+pub(crate) const DEFAULT_POLICY: &str = include_str!("../../policy/messenger.toml");
 
 const HOUR_MS: i64 = 3_600_000;
 const DAY_MS: i64 = 24 * HOUR_MS;
@@ -17,59 +17,59 @@ const DAY_MS: i64 = 24 * HOUR_MS;
 /// A rule that takes effect on a date and holds until a later rule of the same list does.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Dated {
-    pub id: String,
-    pub from: NaiveDate,
+pub(crate) struct Dated {
+    pub(crate) id: String,
+    pub(crate) from: NaiveDate,
     #[serde(default)]
-    pub days: Option<i64>,
+    pub(crate) days: Option<i64>,
     #[serde(default)]
-    pub hours: Option<i64>,
+    pub(crate) hours: Option<i64>,
 }
 
 /// A regional rule: either deny the listed regions, or allow only them.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RegionRule {
-    pub id: String,
-    pub from: NaiveDate,
+pub(crate) struct RegionRule {
+    pub(crate) id: String,
+    pub(crate) from: NaiveDate,
     #[serde(default)]
-    pub deny: Vec<String>,
+    pub(crate) deny: Vec<String>,
     #[serde(default)]
-    pub allow_only: Vec<String>,
+    pub(crate) allow_only: Vec<String>,
 }
 
 /// The rules of one grant kind.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct KindRules {
-    pub kind: String,
-    pub reusable: bool,
+pub(crate) struct KindRules {
+    pub(crate) kind: String,
+    pub(crate) reusable: bool,
     #[serde(default)]
-    pub expiry: Vec<Dated>,
+    pub(crate) expiry: Vec<Dated>,
     #[serde(default)]
-    pub cooldown: Vec<Dated>,
+    pub(crate) cooldown: Vec<Dated>,
     #[serde(default)]
-    pub regions: Vec<RegionRule>,
+    pub(crate) regions: Vec<RegionRule>,
 }
 
 /// Tags refused from a date.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RetiredTags {
-    pub id: String,
-    pub from: NaiveDate,
-    pub tags: Vec<String>,
+pub(crate) struct RetiredTags {
+    pub(crate) id: String,
+    pub(crate) from: NaiveDate,
+    pub(crate) tags: Vec<String>,
 }
 
 /// A named duration.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Span {
-    pub id: String,
+pub(crate) struct Span {
+    pub(crate) id: String,
     #[serde(default)]
-    pub hours: Option<i64>,
+    pub(crate) hours: Option<i64>,
     #[serde(default)]
-    pub days: Option<i64>,
+    pub(crate) days: Option<i64>,
 }
 
 impl Span {
@@ -81,19 +81,19 @@ impl Span {
 /// The whole rule book.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Policy {
-    pub window: Span,
-    pub opt_in_repeat: Span,
+pub(crate) struct Policy {
+    pub(crate) window: Span,
+    pub(crate) opt_in_repeat: Span,
     #[serde(default)]
-    pub region_groups: BTreeMap<String, Vec<String>>,
-    pub kinds: Vec<KindRules>,
+    pub(crate) region_groups: BTreeMap<String, Vec<String>>,
+    pub(crate) kinds: Vec<KindRules>,
     #[serde(default)]
-    pub retired_tags: Vec<RetiredTags>,
+    pub(crate) retired_tags: Vec<RetiredTags>,
 }
 
 /// A rule's verdict: allowed or refused, naming the rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     Allowed(Option<String>),
     Refused(String),
 }
@@ -113,16 +113,10 @@ fn in_force(list: &[Dated], at_ms: i64) -> Option<&Dated> {
 
 impl Policy {
     /// Parses and checks a rule book.
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub(crate) fn parse(text: &str) -> Result<Self, String> {
         let p: Policy = toml::from_str(text).map_err(|e| format!("policy: {e}"))?;
         for k in &p.kinds {
-            if ![
-                "one_time_notification",
-                "marketing_messages",
-                "marketing_subscription",
-            ]
-            .contains(&k.kind.as_str())
-            {
+            if !GrantKind::ALL.iter().any(|g| g.name() == k.kind) {
                 return Err(format!("policy: unknown kind `{}`", k.kind));
             }
         }
@@ -130,7 +124,7 @@ impl Policy {
     }
 
     /// The rules shipped with the service.
-    pub fn builtin() -> Self {
+    pub(crate) fn builtin() -> Self {
         Self::parse(DEFAULT_POLICY).unwrap_or_else(|e| panic!("built-in policy is invalid: {e}"))
     }
 
@@ -139,39 +133,44 @@ impl Policy {
     }
 
     /// Length of the standard messaging window.
-    pub fn window_ms(&self) -> i64 {
+    pub(crate) fn window_ms(&self) -> i64 {
         self.window.ms()
     }
 
     /// The id of the window rule.
-    pub fn window_rule(&self) -> &str {
+    pub(crate) fn window_rule(&self) -> &str {
         &self.window.id
     }
 
     /// Whether a person who last interacted at `last` is inside the window at `now`.
-    pub fn in_window(&self, last_ms: Option<i64>, now_ms: i64) -> bool {
+    pub(crate) fn in_window(&self, last_ms: Option<i64>, now_ms: i64) -> bool {
         last_ms.is_some_and(|t| t <= now_ms && now_ms < t + self.window_ms())
     }
 
+    /// The id of the weekly opt-in title rule.
+    pub(crate) fn opt_in_repeat_rule(&self) -> &str {
+        &self.opt_in_repeat.id
+    }
+
     /// How long the same opt-in title may not be asked again.
-    pub fn opt_in_repeat_ms(&self) -> i64 {
+    pub(crate) fn opt_in_repeat_ms(&self) -> i64 {
         self.opt_in_repeat.ms()
     }
 
     /// Expiry of a grant of `kind` opted in at `opted_in_ms` (None: never expires).
-    pub fn expiry_ms(&self, kind: GrantKind, opted_in_ms: i64) -> Option<i64> {
+    pub(crate) fn expiry_ms(&self, kind: GrantKind, opted_in_ms: i64) -> Option<i64> {
         let rules = self.kind(kind)?;
         let rule = in_force(&rules.expiry, opted_in_ms)?;
         rule.days.map(|d| opted_in_ms + d * DAY_MS)
     }
 
     /// Whether one grant of `kind` allows more than one message.
-    pub fn reusable(&self, kind: GrantKind) -> bool {
+    pub(crate) fn reusable(&self, kind: GrantKind) -> bool {
         self.kind(kind).is_some_and(|k| k.reusable)
     }
 
     /// The cooldown between two sends on one reusable token at `now`, with its rule id.
-    pub fn cooldown(&self, kind: GrantKind, now_ms: i64) -> Option<(i64, &str)> {
+    pub(crate) fn cooldown(&self, kind: GrantKind, now_ms: i64) -> Option<(i64, &str)> {
         let rule = in_force(&self.kind(kind)?.cooldown, now_ms)?;
         Some((rule.hours.unwrap_or(0) * HOUR_MS, rule.id.as_str()))
     }
@@ -187,7 +186,12 @@ impl Policy {
 
     /// Whether a grant of `kind` may be used for a person in `region` at `now`. An unknown
     /// region passes deny rules and fails allow-only rules.
-    pub fn region_verdict(&self, kind: GrantKind, region: Option<&str>, now_ms: i64) -> Verdict {
+    pub(crate) fn region_verdict(
+        &self,
+        kind: GrantKind,
+        region: Option<&str>,
+        now_ms: i64,
+    ) -> Verdict {
         let Some(rules) = self.kind(kind) else {
             return Verdict::Allowed(None);
         };
@@ -205,7 +209,7 @@ impl Policy {
     }
 
     /// The rule that retired `tag` at `now`, if any.
-    pub fn tag_retired(&self, tag: &str, now_ms: i64) -> Option<&str> {
+    pub(crate) fn tag_retired(&self, tag: &str, now_ms: i64) -> Option<&str> {
         self.retired_tags
             .iter()
             .find(|r| day_ms(r.from) <= now_ms && r.tags.iter().any(|t| t == tag))

@@ -7,15 +7,15 @@ use std::time::Duration;
 use futures::Stream;
 use tokio::sync::{mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
-pub use tokio_util::sync::CancellationToken;
+use tokio_util::sync::CancellationToken;
 
-use crate::domain::event::Event;
+use crate::domain::event::{Event, EventFilter};
 use crate::error::Result;
-use crate::store::{Store, events::EventFilter};
+use crate::store::Store;
 
 /// Where a subscription starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Start {
+pub(crate) enum Start {
     /// With the first event after this sequence number (0 = the whole log).
     After(i64),
     /// With the first event committed after the subscription was made.
@@ -24,16 +24,16 @@ pub enum Start {
 
 /// Tuning of a subscription. The defaults suit the gRPC stream.
 #[derive(Debug, Clone)]
-pub struct Options {
+pub(crate) struct Options {
     /// Events read from the log per query.
-    pub batch: u64,
+    pub(crate) batch: u64,
     /// Events buffered between the reader task and the consumer.
-    pub buffer: usize,
+    pub(crate) buffer: usize,
     /// The log is read at least this often even without a wake-up, so a missed wake-up
     /// only delays events, never loses them.
-    pub poll: Duration,
+    pub(crate) poll: Duration,
     /// Consecutive failed reads (retried with backoff) before the stream ends with the error.
-    pub max_failures: u32,
+    pub(crate) max_failures: u32,
 }
 
 impl Default for Options {
@@ -49,13 +49,13 @@ impl Default for Options {
 
 /// One read of the log.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Batch {
+pub(crate) struct Batch {
     /// The matching events after the old cursor, oldest first.
-    pub events: Vec<Event>,
+    pub(crate) events: Vec<Event>,
     /// The new cursor: every event up to it has been seen (matching or not).
-    pub cursor: i64,
+    pub(crate) cursor: i64,
     /// The batch was full: read again at once.
-    pub more: bool,
+    pub(crate) more: bool,
 }
 
 /// Reads up to `limit` events after `cursor` that match `filter`, and how far that read got.
@@ -64,7 +64,7 @@ pub struct Batch {
 /// known every event up to it is visible; a read that returns fewer than `limit` events has
 /// therefore seen everything up to the head, and the cursor moves there even if nothing
 /// matched.
-pub async fn read_batch(
+pub(crate) async fn read_batch(
     store: &Store,
     filter: &EventFilter,
     cursor: i64,
@@ -97,7 +97,7 @@ pub async fn read_batch(
 /// an error, then ends, only when the log could not be read after several retries. Dropping
 /// it stops its reader task.
 #[derive(Debug)]
-pub struct EventStream {
+pub(crate) struct EventStream {
     inner: ReceiverStream<Result<Event>>,
 }
 
@@ -110,7 +110,7 @@ impl Stream for EventStream {
 }
 
 /// Subscribes with the default [`Options`]. Wake-ups come from `store.bus`.
-pub async fn subscribe(
+pub(crate) async fn subscribe(
     store: &Store,
     shutdown: CancellationToken,
     filter: EventFilter,
@@ -127,7 +127,7 @@ pub async fn subscribe(
 /// reading until the consumer catches up. Writers never wait for subscribers, a slow
 /// subscriber never delays another one, and nothing is dropped: the log is the buffer.
 /// Wake-ups come from `store.bus`; without one the log is still read every `options.poll`.
-pub async fn subscribe_with(
+pub(crate) async fn subscribe_with(
     store: &Store,
     shutdown: CancellationToken,
     filter: EventFilter,
@@ -140,7 +140,7 @@ pub async fn subscribe_with(
     };
     let (tx, rx) = mpsc::channel(options.buffer.max(1));
     let reader = Reader {
-        wake: Some(store.bus.subscribe()),
+        wake: Some(store.bus().subscribe()),
         store: store.clone(),
         filter,
         cursor,

@@ -1,8 +1,8 @@
-//! Everything that speaks Messenger: the Graph API client, webhook parsing and signatures, the
-//! webhook HTTP endpoint, and the simulator.
+//! Everything that speaks Messenger: the Graph API client, the meaning of Meta's errors, every
+//! JSON body sent to Meta, webhook parsing and signatures.
 
-pub mod graph;
-pub mod http;
-pub mod signature;
-pub mod simulator;
-pub mod webhook;
+pub(crate) mod errors;
+pub(crate) mod graph;
+pub(crate) mod signature;
+pub(crate) mod webhook;
+pub(crate) mod wire;

@@ -1,13 +1,14 @@
-//! Parsing of Messenger webhook bodies into inbound events (opt-ins, stops, interactions,
-//! receipts), tolerant of batching and of fields the service does not use.
+//! Parsing of Messenger webhook bodies into inbound events, one event at a time: an event that
+//! cannot be read (no sender, a field of an unexpected type, a kind the service does not use) is
+//! skipped with its reason, never failing the rest of its batch.
 
-use serde::Deserialize;
+use serde_json::Value;
 
-use crate::domain::grant::GrantKind;
+use crate::domain::vocab::{GrantKind, InteractionKind};
 
 /// What a webhook told the service.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Inbound {
+pub(crate) enum Inbound {
     /// A person opted in and Meta issued a token.
     OptIn {
         page_id: String,
@@ -17,14 +18,13 @@ pub enum Inbound {
         token: String,
         payload: String,
         title: Option<String>,
-        expires_ms: Option<i64>,
     },
     /// A person stopped (`stop`) or resumed marketing messages.
     NotificationStatus {
         page_id: String,
         psid: String,
         at_ms: i64,
-        token: Option<String>,
+        token: String,
         stop: bool,
     },
     /// A message, postback, reaction or referral: opens the 24-hour window.
@@ -32,7 +32,7 @@ pub enum Inbound {
         page_id: String,
         psid: String,
         at_ms: i64,
-        kind: i32,
+        kind: InteractionKind,
     },
     /// Messages were delivered (by mid, or all up to the watermark).
     Delivery {
@@ -47,162 +47,179 @@ pub enum Inbound {
         psid: String,
         watermark: i64,
     },
+    /// An echo of a message the page sent: Meta's own time of it, and our metadata.
+    Echo {
+        page_id: String,
+        psid: String,
+        mid: String,
+        metadata: Option<String>,
+        at_ms: i64,
+    },
+    /// Meta blocked (`block`) or unblocked the page's sending for policy enforcement.
+    PolicyEnforcement {
+        page_id: String,
+        at_ms: i64,
+        block: bool,
+        reason: String,
+    },
 }
 
-#[derive(Deserialize)]
-struct Envelope {
-    object: String,
-    #[serde(default)]
-    entry: Vec<Entry>,
+/// An event of a body that was skipped, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Skipped {
+    /// The page of its entry, when it had one.
+    pub(crate) page_id: Option<String>,
+    /// A stable reason (logged and counted).
+    pub(crate) reason: &'static str,
 }
 
-#[derive(Deserialize)]
-struct Entry {
-    id: String,
-    #[serde(default)]
-    time: i64,
-    #[serde(default)]
-    messaging: Vec<Messaging>,
-    #[serde(default)]
-    standby: Vec<Messaging>,
+/// A parsed body: the events to apply, in order, and those skipped.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Parsed {
+    pub(crate) events: Vec<Inbound>,
+    pub(crate) skipped: Vec<Skipped>,
 }
 
-#[derive(Deserialize)]
-struct Party {
-    id: String,
+fn text(v: &Value, key: &str) -> Option<String> {
+    v.get(key)?.as_str().map(str::to_string)
 }
 
-#[derive(Deserialize)]
-struct Messaging {
-    sender: Party,
-    #[serde(default)]
-    timestamp: Option<i64>,
-    optin: Option<OptIn>,
-    message: Option<Message>,
-    postback: Option<serde_json::Value>,
-    reaction: Option<serde_json::Value>,
-    referral: Option<serde_json::Value>,
-    delivery: Option<Delivery>,
-    read: Option<Read>,
-}
-
-#[derive(Deserialize)]
-struct OptIn {
-    #[serde(rename = "type")]
-    kind: Option<String>,
-    payload: Option<String>,
-    one_time_notif_token: Option<String>,
-    notification_messages_token: Option<String>,
-    title: Option<String>,
-    token_expiry_timestamp: Option<i64>,
-    notification_messages_status: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct Message {
-    #[serde(default)]
-    is_echo: bool,
-}
-
-#[derive(Deserialize)]
-struct Delivery {
-    #[serde(default)]
-    mids: Vec<String>,
-    #[serde(default)]
-    watermark: i64,
-}
-
-#[derive(Deserialize)]
-struct Read {
-    watermark: i64,
-}
-
-/// Interaction kinds (numbers match `otn.v1.InteractionKind`).
-pub mod interaction {
-    pub const MESSAGE: i32 = 1;
-    pub const POSTBACK: i32 = 2;
-    pub const REACTION: i32 = 3;
-    pub const REFERRAL: i32 = 4;
-}
-
-/// Parses a webhook body. Events of other objects than `page`, echoes of the page's own
-/// messages and unknown event types are skipped.
-pub fn parse(body: &[u8]) -> Result<Vec<Inbound>, serde_json::Error> {
-    let env: Envelope = serde_json::from_slice(body)?;
-    if env.object != "page" {
-        return Ok(Vec::new());
+/// A number Meta may also send as a string of digits.
+fn number(v: &Value, key: &str) -> Option<i64> {
+    match v.get(key)? {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
     }
-    let mut out = Vec::new();
-    for entry in env.entry {
-        for m in entry.messaging.into_iter().chain(entry.standby) {
-            if let Some(ev) = convert(&entry.id, entry.time, m) {
-                out.push(ev);
+}
+
+/// An id Meta sends as a string (or, in some tools, a number).
+fn id_of(v: Option<&Value>) -> Option<String> {
+    match v? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn party(v: &Value, key: &str) -> Option<String> {
+    id_of(v.get(key)?.get("id"))
+}
+
+/// Parses a webhook body (any JSON). Objects other than `page` hold nothing for the service.
+pub(crate) fn parse(body: &Value) -> Parsed {
+    let mut out = Parsed::default();
+    if body.get("object").and_then(Value::as_str) != Some("page") {
+        out.skipped.push(Skipped {
+            page_id: None,
+            reason: "not_a_page_object",
+        });
+        return out;
+    }
+    let entries = body.get("entry").and_then(Value::as_array).cloned();
+    for entry in entries.unwrap_or_default() {
+        let Some(page_id) = id_of(entry.get("id")) else {
+            out.skipped.push(Skipped {
+                page_id: None,
+                reason: "entry_without_page_id",
+            });
+            continue;
+        };
+        let time = number(&entry, "time").unwrap_or(0);
+        let lists = ["messaging", "standby"]
+            .iter()
+            .filter_map(|k| entry.get(*k).and_then(Value::as_array))
+            .flatten();
+        for ev in lists {
+            match event(&page_id, time, ev) {
+                Ok(e) => out.events.push(e),
+                Err(reason) => out.skipped.push(Skipped {
+                    page_id: Some(page_id.clone()),
+                    reason,
+                }),
             }
         }
     }
-    Ok(out)
+    out
 }
 
-fn convert(page_id: &str, entry_time: i64, m: Messaging) -> Option<Inbound> {
+fn event(page_id: &str, entry_time: i64, m: &Value) -> Result<Inbound, &'static str> {
     let page_id = page_id.to_string();
-    let psid = m.sender.id;
-    let at_ms = m.timestamp.unwrap_or(entry_time);
-    if let Some(o) = m.optin {
-        if let Some(status) = o.notification_messages_status {
-            let stop = match status.as_str() {
-                "STOP NOTIFICATIONS" => true,
-                "RESUME NOTIFICATIONS" => false,
-                _ => return None,
-            };
-            return Some(Inbound::NotificationStatus {
-                page_id,
-                psid,
-                at_ms,
-                token: o.notification_messages_token,
-                stop,
-            });
-        }
-        let (kind, token) = match (o.one_time_notif_token, o.notification_messages_token) {
-            (Some(t), _) => (GrantKind::OneTimeNotification, t),
-            (None, Some(t)) => (GrantKind::MarketingMessages, t),
-            (None, None) => return None,
+    let at_ms = number(m, "timestamp").unwrap_or(entry_time);
+    if let Some(p) = m.get("policy_enforcement") {
+        let block = match p.get("action").and_then(Value::as_str) {
+            Some("block") => true,
+            Some("unblock") => false,
+            _ => return Err("policy_enforcement_without_action"),
         };
-        let _ = o.kind;
-        return Some(Inbound::OptIn {
+        return Ok(Inbound::PolicyEnforcement {
             page_id,
-            psid,
             at_ms,
-            kind,
-            token,
-            payload: o.payload.unwrap_or_default(),
-            title: o.title,
-            expires_ms: o.token_expiry_timestamp,
+            block,
+            reason: text(p, "reason").unwrap_or_default(),
         });
     }
-    if let Some(d) = m.delivery {
-        return Some(Inbound::Delivery {
+    if let Some(msg) = m
+        .get("message")
+        .filter(|msg| msg.get("is_echo") == Some(&Value::Bool(true)))
+    {
+        let (Some(psid), Some(mid)) = (party(m, "recipient"), text(msg, "mid")) else {
+            return Err("echo_without_recipient_or_mid");
+        };
+        return Ok(Inbound::Echo {
             page_id,
             psid,
-            mids: d.mids,
-            watermark: d.watermark,
+            mid,
+            metadata: text(msg, "metadata"),
+            at_ms,
         });
     }
-    if let Some(r) = m.read {
-        return Some(Inbound::Read {
-            page_id,
-            psid,
-            watermark: r.watermark,
+    let Some(psid) = party(m, "sender") else {
+        return Err(match m.get("optin").and_then(|o| o.get("user_ref")) {
+            Some(_) => "optin_with_user_ref_and_no_sender",
+            None => "event_without_sender",
         });
-    }
-    let kind = match (&m.message, &m.postback, &m.reaction, &m.referral) {
-        (Some(msg), ..) if msg.is_echo => return None,
-        (Some(_), ..) => interaction::MESSAGE,
-        (None, Some(_), ..) => interaction::POSTBACK,
-        (None, None, Some(_), _) => interaction::REACTION,
-        (None, None, None, Some(_)) => interaction::REFERRAL,
-        _ => return None,
     };
-    Some(Inbound::Interaction {
+    if let Some(o) = m.get("optin") {
+        return optin(page_id, psid, at_ms, o);
+    }
+    if let Some(d) = m.get("delivery") {
+        let mids = match d.get("mids") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Array(list)) => list
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect(),
+            Some(_) => return Err("delivery_mids_not_a_list"),
+        };
+        let watermark = number(d, "watermark").ok_or("delivery_without_watermark")?;
+        return Ok(Inbound::Delivery {
+            page_id,
+            psid,
+            mids,
+            watermark,
+        });
+    }
+    if let Some(r) = m.get("read") {
+        let watermark = number(r, "watermark").ok_or("read_without_watermark")?;
+        return Ok(Inbound::Read {
+            page_id,
+            psid,
+            watermark,
+        });
+    }
+    let kind = if m.get("message").is_some() {
+        InteractionKind::Message
+    } else if m.get("postback").is_some() {
+        InteractionKind::Postback
+    } else if m.get("reaction").is_some() {
+        InteractionKind::Reaction
+    } else if m.get("referral").is_some() {
+        InteractionKind::Referral
+    } else {
+        return Err("unsupported_event");
+    };
+    Ok(Inbound::Interaction {
         page_id,
         psid,
         at_ms,
@@ -210,42 +227,41 @@ fn convert(page_id: &str, entry_time: i64, m: Messaging) -> Option<Inbound> {
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_batch_of_mixed_events_is_parsed_in_order() {
-        let body = br#"{"object":"page","entry":[
-          {"id":"P1","time":1,"messaging":[
-            {"sender":{"id":"U1"},"recipient":{"id":"P1"},"timestamp":10,
-             "optin":{"type":"one_time_notif_req","payload":"otn1:abc","one_time_notif_token":"T1"}},
-            {"sender":{"id":"U1"},"recipient":{"id":"P1"},"timestamp":11,"message":{"mid":"m1","text":"hi"}},
-            {"sender":{"id":"P1"},"recipient":{"id":"U1"},"timestamp":12,"message":{"mid":"m2","is_echo":true}}]},
-          {"id":"P2","time":2,"messaging":[
-            {"sender":{"id":"U2"},"recipient":{"id":"P2"},"delivery":{"mids":["m9"],"watermark":20}},
-            {"sender":{"id":"U2"},"recipient":{"id":"P2"},"timestamp":21,"read":{"watermark":20}},
-            {"sender":{"id":"U2"},"recipient":{"id":"P2"},"timestamp":22,
-             "optin":{"type":"notification_messages","notification_messages_token":"M1",
-                      "notification_messages_status":"STOP NOTIFICATIONS"}}]}]}"#;
-        let events = parse(body).unwrap();
-        assert_eq!(events.len(), 5);
-        assert!(
-            matches!(&events[0], Inbound::OptIn { token, kind: GrantKind::OneTimeNotification, .. } if token == "T1")
-        );
-        assert!(matches!(
-            &events[1],
-            Inbound::Interaction {
-                at_ms: 11,
-                kind: 1,
-                ..
-            }
-        ));
-        assert!(matches!(&events[2], Inbound::Delivery { mids, .. } if mids == &["m9"]));
-        assert!(matches!(&events[3], Inbound::Read { watermark: 20, .. }));
-        assert!(matches!(
-            &events[4],
-            Inbound::NotificationStatus { stop: true, .. }
-        ));
+fn optin(page_id: String, psid: String, at_ms: i64, o: &Value) -> Result<Inbound, &'static str> {
+    if let Some(status) = o.get("notification_messages_status") {
+        let stop = match status.as_str() {
+            Some("STOP NOTIFICATIONS") => true,
+            Some("RESUME NOTIFICATIONS") => false,
+            _ => return Err("unknown_notification_messages_status"),
+        };
+        let token = text(o, "notification_messages_token").ok_or("status_without_token")?;
+        return Ok(Inbound::NotificationStatus {
+            page_id,
+            psid,
+            at_ms,
+            token,
+            stop,
+        });
     }
+    let (kind, token) = match (
+        text(o, "one_time_notif_token"),
+        text(o, "notification_messages_token"),
+    ) {
+        (Some(t), _) => (GrantKind::OneTimeNotification, t),
+        (None, Some(t)) => (GrantKind::MarketingMessages, t),
+        (None, None) => return Err("optin_without_token"),
+    };
+    Ok(Inbound::OptIn {
+        page_id,
+        psid,
+        at_ms,
+        kind,
+        token,
+        payload: text(o, "payload").unwrap_or_default(),
+        title: text(o, "title"),
+    })
 }
+
+#[cfg(test)]
+#[path = "webhook_tests.rs"]
+mod tests;

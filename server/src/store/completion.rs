@@ -3,110 +3,96 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
+use sea_orm::sea_query::{CaseStatement, Expr, ExprTrait, Query, UpdateStatement};
 use sea_orm::{ConnectionTrait, Value};
 
-use super::deliveries::Claimed;
-use super::notifications::{delivery_state as ds, state as ns};
-use super::{Store, WriteTxn, events, sql::Sql};
-use crate::domain::event::{EventKind, Failure, NewEvent, Path};
-use crate::domain::grant::GrantState;
+use super::codes::{Code, values};
+use super::schema::{Deliveries, Grants, Notifications};
+use super::{Store, WriteTxn, events};
+use crate::domain::event::{Failure, NewEvent};
+use crate::domain::outcome::{Claimed, Completed, GrantAfter, Outcome};
+use crate::domain::vocab::{DeliveryState, EventKind, GrantState, NotificationState};
 use crate::error::Result;
 
-/// What to do with a grant after a failed send.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum GrantAfter {
-    /// Not spent: usable again.
-    Release,
-    /// Meta said so: stopped or invalid.
-    Mark(GrantState),
-}
-
-/// The outcome of one claimed delivery.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    /// Meta accepted it (or, after an ambiguous attempt, refused the spent token).
-    Sent { message_id: String },
-    /// Try again at `at_ms`.
-    Retry {
-        at_ms: i64,
-        failure: Failure,
-        ambiguous: bool,
-    },
-    /// Given up.
-    Failed { failure: Failure, grant: GrantAfter },
-    /// Not attempted (the page is paused); back in the queue without counting an attempt.
-    Requeue { at_ms: i64 },
-}
-
-/// A claimed delivery with its outcome.
-#[derive(Debug, Clone)]
-pub struct Completed {
-    pub claimed: Claimed,
-    pub outcome: Outcome,
-    /// Whether the grant allows more than one message (it goes back to ACTIVE when sent).
-    pub reusable: bool,
-}
-
-fn case(ids_values: &[(i64, Value)], s: &mut Sql) {
-    s.push("CASE id");
-    for (id, v) in ids_values {
-        s.push(" WHEN ").bind(*id).push(" THEN ").bind(v.clone());
+/// `CASE id WHEN … THEN … END` over `(id, value)` pairs.
+fn by_id(pairs: &[(i64, Value)]) -> Expr {
+    let mut case = CaseStatement::new();
+    for (id, v) in pairs {
+        case = case.case(Expr::col(Deliveries::Id).eq(*id), Expr::val(v.clone()));
     }
-    s.push(" END");
+    case.into()
 }
 
 fn event(c: &Claimed, kind: EventKind) -> NewEvent {
     let mut ev = NewEvent::new(kind, c.page_id.clone());
     ev.topic_key = Some(c.topic_key.clone());
     ev.notification_id = Some(c.notification_id.clone());
-    ev.delivery_id = Some(c.id.to_string());
+    ev.delivery_id = Some(c.id);
     ev.psid = Some(c.psid.clone());
-    ev.grant_id = c.grant_id;
-    ev.path = Path::from_i32(c.path);
+    ev.grant_id = c.grant.as_ref().map(|g| g.id);
+    ev.path = Some(c.path);
     ev.rule = Some(c.rule.clone());
+    ev.actor = Some(c.actor.clone()).filter(|a| !a.is_empty());
     ev
 }
 
-/// Runs `UPDATE deliveries SET <set> WHERE id IN (ids) AND state = SENDING RETURNING id`
-/// and adds the ids it changed to `changed`: an outcome that arrives for a claim another
-/// worker has since taken over (its lease lapsed) changes nothing and emits nothing.
+fn json(f: &Failure) -> Value {
+    Value::from(serde_json::to_string(f).ok())
+}
+
+/// Runs `update … WHERE id IN (ids) AND state = SENDING RETURNING id` and adds the ids it
+/// changed to `changed`: an outcome that arrives for a claim another worker has since taken
+/// over (its lease lapsed) changes nothing and emits nothing.
 async fn update_claimed(
-    store: &Store,
     w: &WriteTxn<'_>,
-    mut s: Sql,
+    mut update: UpdateStatement,
     ids: &[i64],
     changed: &mut HashSet<i64>,
 ) -> Result<()> {
     if ids.is_empty() {
         return Ok(());
     }
-    s.push(" WHERE id IN (")
-        .bind_list(ids)
-        .push(") AND state = ")
-        .bind(ds::SENDING)
-        .push(" RETURNING id");
-    for row in w.txn.query_all_raw(store.stmt(&s.text, s.values)).await? {
+    update
+        .value(Deliveries::LeaseUntil, Expr::null())
+        .and_where(Expr::col(Deliveries::Id).is_in(ids.iter().copied()))
+        .and_where(Expr::col(Deliveries::State).eq(DeliveryState::Sending.code()))
+        .returning_col(Deliveries::Id);
+    for row in w.txn().query_all(&update).await? {
         changed.insert(row.try_get("", "id")?);
     }
     Ok(())
 }
 
+fn deliveries(state: DeliveryState) -> UpdateStatement {
+    Query::update()
+        .table(Deliveries::Table)
+        .value(Deliveries::State, state.code())
+        .to_owned()
+}
+
 impl Store {
     /// Records a batch of outcomes in one transaction.
-    pub async fn complete(&self, batch: &[Completed], now_ms: i64) -> Result<()> {
+    pub(crate) async fn complete(&self, batch: &[Completed], now_ms: i64) -> Result<()> {
         if batch.is_empty() {
             return Ok(());
         }
-        let json = |f: &Failure| Value::from(serde_json::to_string(f).ok());
         let (mut sent, mut retry_at, mut retry_fail, mut failed, mut requeue) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let mut ambiguous = Vec::new();
         for c in batch {
             let id = c.claimed.id;
             match &c.outcome {
                 Outcome::Sent { message_id } => sent.push((id, message_id.clone().into())),
-                Outcome::Retry { at_ms, failure, .. } => {
+                Outcome::Retry {
+                    at_ms,
+                    failure,
+                    ambiguous: a,
+                } => {
                     retry_at.push((id, (*at_ms).into()));
                     retry_fail.push((id, json(failure)));
+                    if *a {
+                        ambiguous.push(id);
+                    }
                 }
                 Outcome::Failed { failure, .. } => failed.push((id, json(failure))),
                 Outcome::Requeue { at_ms } => requeue.push((id, (*at_ms).into())),
@@ -115,46 +101,27 @@ impl Store {
         let ids = |v: &[(i64, Value)]| v.iter().map(|(i, _)| *i).collect::<Vec<_>>();
         let mut w = self.write().await?;
         let mut changed = HashSet::new();
-        let mut s = Sql::new("UPDATE deliveries SET state = ");
-        s.bind(ds::SENT)
-            .push(", lease_until = NULL, sent_at = ")
-            .bind(now_ms)
-            .push(", message_id = ");
-        case(&sent, &mut s);
-        update_claimed(self, &w, s, &ids(&sent), &mut changed).await?;
+        let mut s = deliveries(DeliveryState::Sent);
+        s.value(Deliveries::SentAt, now_ms)
+            .value(Deliveries::MessageId, by_id(&sent));
+        update_claimed(&w, s, &ids(&sent), &mut changed).await?;
         // Once ambiguous, always: a later token refusal then means "sent".
-        let ambiguous: HashSet<i64> = batch
-            .iter()
-            .filter(|c| {
-                matches!(
-                    c.outcome,
-                    Outcome::Retry {
-                        ambiguous: true,
-                        ..
-                    }
-                )
-            })
-            .map(|c| c.claimed.id)
-            .collect();
-        let mut s = Sql::new("UPDATE deliveries SET state = ");
-        s.bind(ds::QUEUED)
-            .push(", lease_until = NULL, next_attempt_at = ");
-        case(&retry_at, &mut s);
-        s.push(", failure = ");
-        case(&retry_fail, &mut s);
-        s.push(", ambiguous = CASE WHEN id IN (");
-        s.bind_list(&ambiguous.iter().copied().chain([0]).collect::<Vec<_>>())
-            .push(") THEN 1 ELSE ambiguous END");
-        update_claimed(self, &w, s, &ids(&retry_at), &mut changed).await?;
-        let mut s = Sql::new("UPDATE deliveries SET state = ");
-        s.bind(ds::FAILED).push(", lease_until = NULL, failure = ");
-        case(&failed, &mut s);
-        update_claimed(self, &w, s, &ids(&failed), &mut changed).await?;
-        let mut s = Sql::new("UPDATE deliveries SET state = ");
-        s.bind(ds::QUEUED)
-            .push(", lease_until = NULL, attempts = attempts - 1, next_attempt_at = ");
-        case(&requeue, &mut s);
-        update_claimed(self, &w, s, &ids(&requeue), &mut changed).await?;
+        let mut s = deliveries(DeliveryState::Queued);
+        s.value(Deliveries::NextAttemptAt, by_id(&retry_at))
+            .value(Deliveries::Failure, by_id(&retry_fail))
+            .value(
+                Deliveries::Ambiguous,
+                Expr::case(Expr::col(Deliveries::Id).is_in(ambiguous), 1)
+                    .finally(Expr::col(Deliveries::Ambiguous)),
+            );
+        update_claimed(&w, s, &ids(&retry_at), &mut changed).await?;
+        let mut s = deliveries(DeliveryState::Failed);
+        s.value(Deliveries::Failure, by_id(&failed));
+        update_claimed(&w, s, &ids(&failed), &mut changed).await?;
+        let mut s = deliveries(DeliveryState::Queued);
+        s.value(Deliveries::Attempts, Expr::col(Deliveries::Attempts).sub(1))
+            .value(Deliveries::NextAttemptAt, by_id(&requeue));
+        update_claimed(&w, s, &ids(&requeue), &mut changed).await?;
 
         let mut grants: HashMap<GrantState, Vec<i64>> = HashMap::new();
         let mut reused = Vec::new();
@@ -163,16 +130,16 @@ impl Store {
         for c in batch.iter().filter(|c| changed.contains(&c.claimed.id)) {
             let d = &c.claimed;
             touched.insert(d.notification_id.clone());
+            let grant_id = d.grant.as_ref().map(|g| g.id);
             match &c.outcome {
                 Outcome::Sent { message_id } => {
                     let mut ev = event(d, EventKind::Sent);
                     ev.message_id = Some(message_id.clone()).filter(|m| !m.is_empty());
                     evs.push(ev);
-                    if let Some(g) = d.grant_id {
-                        if c.reusable {
-                            reused.push(g);
-                        } else {
-                            grants.entry(GrantState::Consumed).or_default().push(g);
+                    if let Some(g) = grant_id {
+                        match c.reusable {
+                            true => reused.push(g),
+                            false => grants.entry(GrantState::Consumed).or_default().push(g),
                         }
                         evs.push(event(d, EventKind::GrantConsumed));
                     }
@@ -182,7 +149,7 @@ impl Store {
                         Outcome::Failed { .. } => EventKind::Failed,
                         _ => EventKind::RetryScheduled,
                     };
-                    if let (Outcome::Failed { grant, .. }, Some(g)) = (&c.outcome, d.grant_id) {
+                    if let (Outcome::Failed { grant, .. }, Some(g)) = (&c.outcome, grant_id) {
                         let to = match grant {
                             GrantAfter::Release => GrantState::Active,
                             GrantAfter::Mark(s) => *s,
@@ -204,44 +171,49 @@ impl Store {
             if gids.is_empty() {
                 continue;
             }
-            let mut s = Sql::new("UPDATE grants SET state = ");
-            s.bind(state as i32)
-                .push(", state_changed_at = ")
-                .bind(now_ms);
+            let mut s = Query::update();
+            s.table(Grants::Table)
+                .value(Grants::State, state.code())
+                .value(Grants::StateChangedAt, now_ms);
             if sent_again {
-                s.push(", last_sent_at = ").bind(now_ms);
+                s.value(Grants::LastSentAt, now_ms);
             }
-            s.push(" WHERE state = ")
-                .bind(GrantState::Reserved as i32)
-                .push(" AND id IN (")
-                .bind_list(gids)
-                .push(")");
-            w.txn.execute_raw(self.stmt(&s.text, s.values)).await?;
+            s.and_where(Expr::col(Grants::State).eq(GrantState::Reserved.code()))
+                .and_where(Expr::col(Grants::Id).is_in(gids.iter().copied()));
+            w.txn().execute(&s).await?;
         }
         if !touched.is_empty() {
-            let touched: Vec<String> = touched.into_iter().collect();
-            let mut s = Sql::new("UPDATE notifications SET state = ");
-            s.bind(ns::COMPLETED)
-                .push(", completed_at = ")
-                .bind(now_ms)
-                .push(" WHERE state IN (")
-                .bind_list(&[ns::DISPATCHING, ns::SCHEDULED])
-                .push(") AND id IN (")
-                .bind_list(&touched)
-                .push(
-                    ") AND NOT EXISTS (SELECT 1 FROM deliveries d \
-                     WHERE d.notification_id = notifications.id AND d.state IN (",
+            let unfinished = Query::select()
+                .expr(Expr::val(1))
+                .from(Deliveries::Table)
+                .and_where(
+                    Expr::col((Deliveries::Table, Deliveries::NotificationId))
+                        .equals((Notifications::Table, Notifications::Id)),
                 )
-                .bind_list(&[ds::QUEUED, ds::SENDING])
-                .push("))");
-            w.txn.execute_raw(self.stmt(&s.text, s.values)).await?;
+                .and_where(
+                    Expr::col((Deliveries::Table, Deliveries::State))
+                        .is_in(values(&[DeliveryState::Queued, DeliveryState::Sending])),
+                )
+                .to_owned();
+            let s = Query::update()
+                .table(Notifications::Table)
+                .value(Notifications::State, NotificationState::Completed.code())
+                .value(Notifications::CompletedAt, now_ms)
+                .and_where(Expr::col(Notifications::State).is_in(values(&[
+                    NotificationState::Dispatching,
+                    NotificationState::Scheduled,
+                ])))
+                .and_where(Expr::col(Notifications::Id).is_in(touched))
+                .and_where(Expr::exists(unfinished).not())
+                .to_owned();
+            w.txn().execute(&s).await?;
         }
         let sent_ids: Vec<i64> = ids(&sent)
             .into_iter()
             .filter(|i| changed.contains(i))
             .collect();
-        evs.extend(self.apply_early_receipts(&mut w, &sent_ids, now_ms).await?);
-        events::append(self, &mut w, evs, now_ms).await?;
+        evs.extend(self.apply_early_receipts(&w, &sent_ids, now_ms).await?);
+        events::append(&mut w, evs, now_ms).await?;
         w.commit().await
     }
 }

@@ -1,46 +1,130 @@
-//! The dispatch queue: claiming due deliveries under leases (SKIP LOCKED on PostgreSQL), and
-//! the data each send needs.
+//! The dispatch queue: claiming due deliveries under leases (SKIP LOCKED on PostgreSQL), with
+//! the data each send needs, and the event of a delivery row.
 
-use sea_orm::{ConnectionTrait, DatabaseBackend, FromQueryResult, QueryResult};
+use sea_orm::sea_query::{
+    Expr, ExprTrait, LockBehavior, LockType, Order, Query, ReturningClause, UpdateStatement,
+};
+use sea_orm::{ConnectionTrait, FromQueryResult, QueryResult};
 
-use super::notifications::{delivery_state as ds, state as ns};
-use super::{Store, sql::Sql};
-use crate::domain::event::{EventKind, NewEvent, Path};
+use super::Store;
+use super::codes::Code;
+use super::schema::{Deliveries, Grants, Notifications};
+use crate::domain::event::NewEvent;
+use crate::domain::outcome::{Claimed, ClaimedGrant};
+use crate::domain::values::Token;
+use crate::domain::vocab::{
+    DeliveryPath, DeliveryState, EventKind, GrantKind, MessageTag, NotificationState,
+};
 use crate::error::Result;
 
-/// One claimed delivery, with what its Send API call needs. `token` is a secret.
-#[derive(Clone, FromQueryResult)]
-pub struct Claimed {
-    pub id: i64,
-    pub notification_id: String,
-    pub page_id: String,
-    pub psid: String,
-    pub topic_key: String,
-    pub grant_id: Option<i64>,
-    pub path: i32,
-    pub rule: String,
-    pub attempts: i32,
-    pub ambiguous: i32,
-    pub token: Option<String>,
-    pub kind: Option<i32>,
-    pub message: String,
+#[derive(FromQueryResult)]
+struct ClaimedRow {
+    id: i64,
+    notification_id: String,
+    page_id: String,
+    psid: String,
+    topic_key: String,
+    grant_id: Option<i64>,
+    path: i32,
+    rule: String,
+    attempts: i32,
+    ambiguous: i32,
+    token: Option<String>,
+    kind: Option<i32>,
+    message: String,
+    message_tag: Option<i32>,
+    created_by: Option<String>,
 }
 
-impl std::fmt::Debug for Claimed {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Claimed")
-            .field("id", &self.id)
-            .field("path", &self.path)
-            .field("attempts", &self.attempts)
-            .finish_non_exhaustive()
+impl TryFrom<ClaimedRow> for Claimed {
+    type Error = crate::error::Error;
+    fn try_from(r: ClaimedRow) -> Result<Self> {
+        let grant = match (r.grant_id, r.kind) {
+            (Some(id), Some(kind)) => Some(ClaimedGrant {
+                id,
+                kind: GrantKind::from_code(kind)?,
+                token: r.token.and_then(|t| Token::parse("token", &t).ok()),
+            }),
+            (Some(id), None) => Some(ClaimedGrant {
+                id,
+                kind: GrantKind::OneTimeNotification,
+                token: None,
+            }),
+            _ => None,
+        };
+        Ok(Claimed {
+            id: r.id,
+            notification_id: r.notification_id,
+            page_id: r.page_id,
+            psid: r.psid,
+            topic_key: r.topic_key,
+            grant,
+            path: DeliveryPath::from_code(r.path)?,
+            rule: r.rule,
+            message_tag: r.message_tag.map(MessageTag::from_code).transpose()?,
+            attempts: r.attempts,
+            ambiguous: r.ambiguous == 1,
+            message: r.message,
+            actor: r.created_by.unwrap_or_default(),
+        })
     }
+}
+
+/// The columns a delivery event is built from, for `UPDATE deliveries … RETURNING`.
+pub(super) fn returning() -> ReturningClause {
+    Query::returning().columns([
+        Deliveries::Id,
+        Deliveries::NotificationId,
+        Deliveries::PageId,
+        Deliveries::Psid,
+        Deliveries::TopicKey,
+        Deliveries::GrantId,
+        Deliveries::Path,
+        Deliveries::Rule,
+        Deliveries::MessageId,
+    ])
+}
+
+/// The event of `kind` about the delivery in a row returned with [`returning`].
+pub(super) fn event_of(r: &QueryResult, kind: EventKind) -> Result<NewEvent> {
+    let mut ev = NewEvent::new(kind, r.try_get::<String>("", "page_id")?);
+    ev.topic_key = Some(r.try_get("", "topic_key")?);
+    ev.notification_id = Some(r.try_get("", "notification_id")?);
+    ev.delivery_id = Some(r.try_get::<i64>("", "id")?);
+    ev.psid = Some(r.try_get("", "psid")?);
+    ev.grant_id = r.try_get("", "grant_id")?;
+    ev.message_id = r
+        .try_get::<Option<String>>("", "message_id")?
+        .filter(|m| !m.is_empty());
+    ev.path = Some(DeliveryPath::from_code(r.try_get("", "path")?)?);
+    ev.rule = Some(r.try_get("", "rule")?);
+    Ok(ev)
+}
+
+/// `UPDATE deliveries SET state = SENDING, lease, attempts + 1` for the claimable rows that
+/// `which` selects. A row claimed while SENDING had its lease lapse: its outcome is unknown.
+fn claim_update(now_ms: i64, lease_ms: i64) -> UpdateStatement {
+    Query::update()
+        .table(Deliveries::Table)
+        .value(Deliveries::State, DeliveryState::Sending.code())
+        .value(Deliveries::LeaseUntil, now_ms + lease_ms)
+        .value(Deliveries::Attempts, Expr::col(Deliveries::Attempts).add(1))
+        .value(
+            Deliveries::Ambiguous,
+            Expr::case(
+                Expr::col(Deliveries::State).eq(DeliveryState::Sending.code()),
+                1,
+            )
+            .finally(Expr::col(Deliveries::Ambiguous)),
+        )
+        .to_owned()
 }
 
 impl Store {
     /// Claims up to `limit` deliveries that are due (or whose lease lapsed: their worker died
     /// mid-send, so the outcome is unknown and they are marked ambiguous), skipping `paused`
     /// pages. Several replicas may claim at once: rows locked by one are skipped by the others.
-    pub async fn claim(
+    pub(crate) async fn claim(
         &self,
         now_ms: i64,
         lease_ms: i64,
@@ -48,84 +132,98 @@ impl Store {
         paused: &[String],
     ) -> Result<Vec<Claimed>> {
         let w = self.write().await?;
-        let skip = if self.backend() == DatabaseBackend::Postgres {
-            " FOR UPDATE SKIP LOCKED"
-        } else {
-            ""
-        };
         let mut ids: Vec<i64> = Vec::new();
         // Lapsed leases first (their outcome is unknown), then due deliveries.
-        for (col, st, op) in [
-            ("lease_until", ds::SENDING, " < "),
-            ("next_attempt_at", ds::QUEUED, " <= "),
+        for (col, state) in [
+            (Deliveries::LeaseUntil, DeliveryState::Sending),
+            (Deliveries::NextAttemptAt, DeliveryState::Queued),
         ] {
-            let want = limit as i64 - ids.len() as i64;
-            if want <= 0 {
+            let want = limit.saturating_sub(ids.len() as u64);
+            if want == 0 {
                 break;
             }
-            let mut s = Sql::new("UPDATE deliveries SET state = ");
-            s.bind(ds::SENDING)
-                .push(", lease_until = ")
-                .bind(now_ms + lease_ms)
-                .push(", attempts = attempts + 1, ambiguous = CASE WHEN state = ")
-                .bind(ds::SENDING)
-                .push(" THEN 1 ELSE ambiguous END WHERE id IN (SELECT id FROM deliveries WHERE state = ")
-                .bind(st)
-                .push(&format!(" AND {col}{op}"))
-                .bind(now_ms);
+            let due = match state {
+                DeliveryState::Sending => Expr::col(col).lt(now_ms),
+                _ => Expr::col(col).lte(now_ms),
+            };
+            let mut pick = Query::select();
+            pick.column(Deliveries::Id)
+                .from(Deliveries::Table)
+                .and_where(Expr::col(Deliveries::State).eq(state.code()))
+                .and_where(due);
             if !paused.is_empty() {
-                s.push(" AND page_id NOT IN (").bind_list(paused).push(")");
+                pick.and_where(Expr::col(Deliveries::PageId).is_not_in(paused.iter().cloned()));
             }
-            s.push(&format!(" ORDER BY {col}, id LIMIT "))
-                .bind(want)
-                .push(skip)
-                .push(") RETURNING id");
-            for row in w.txn.query_all_raw(self.stmt(&s.text, s.values)).await? {
+            pick.order_by(col, Order::Asc)
+                .order_by(Deliveries::Id, Order::Asc)
+                .limit(want)
+                .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
+            let stmt = claim_update(now_ms, lease_ms)
+                .and_where(Expr::col(Deliveries::Id).in_subquery(pick))
+                .returning_col(Deliveries::Id)
+                .to_owned();
+            for row in w.txn().query_all(&stmt).await? {
                 ids.push(row.try_get("", "id")?);
             }
         }
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let mut s = Sql::new("UPDATE notifications SET state = ");
-        s.bind(ns::DISPATCHING)
-            .push(" WHERE state = ")
-            .bind(ns::SCHEDULED)
-            .push(" AND id IN (SELECT notification_id FROM deliveries WHERE id IN (")
-            .bind_list(&ids)
-            .push("))");
-        w.txn.execute_raw(self.stmt(&s.text, s.values)).await?;
-        let mut s = Sql::new(
-            "SELECT d.id, d.notification_id, d.page_id, d.psid, d.topic_key, d.grant_id, d.path, \
-             d.rule, d.attempts, d.ambiguous, g.token, g.kind, n.message FROM deliveries d \
-             JOIN notifications n ON n.id = d.notification_id \
-             LEFT JOIN grants g ON g.id = d.grant_id WHERE d.id IN (",
-        );
-        s.bind_list(&ids).push(") ORDER BY d.id");
-        let claimed = Claimed::find_by_statement(self.stmt(&s.text, s.values))
-            .all(&w.txn)
+        let started = Query::update()
+            .table(Notifications::Table)
+            .value(Notifications::State, NotificationState::Dispatching.code())
+            .and_where(Expr::col(Notifications::State).eq(NotificationState::Scheduled.code()))
+            .and_where(
+                Expr::col(Notifications::Id).in_subquery(
+                    Query::select()
+                        .column(Deliveries::NotificationId)
+                        .from(Deliveries::Table)
+                        .and_where(Expr::col(Deliveries::Id).is_in(ids.iter().copied()))
+                        .to_owned(),
+                ),
+            )
+            .to_owned();
+        w.txn().execute(&started).await?;
+        let d = |c| (Deliveries::Table, c);
+        let read = Query::select()
+            .columns([
+                d(Deliveries::Id),
+                d(Deliveries::NotificationId),
+                d(Deliveries::PageId),
+                d(Deliveries::Psid),
+                d(Deliveries::TopicKey),
+                d(Deliveries::GrantId),
+                d(Deliveries::Path),
+                d(Deliveries::Rule),
+                d(Deliveries::Attempts),
+                d(Deliveries::Ambiguous),
+            ])
+            .columns([
+                (Grants::Table, Grants::Token),
+                (Grants::Table, Grants::Kind),
+            ])
+            .columns([
+                (Notifications::Table, Notifications::Message),
+                (Notifications::Table, Notifications::MessageTag),
+                (Notifications::Table, Notifications::CreatedBy),
+            ])
+            .from(Deliveries::Table)
+            .inner_join(
+                Notifications::Table,
+                Expr::col((Notifications::Table, Notifications::Id))
+                    .equals(d(Deliveries::NotificationId)),
+            )
+            .left_join(
+                Grants::Table,
+                Expr::col((Grants::Table, Grants::Id)).equals(d(Deliveries::GrantId)),
+            )
+            .and_where(Expr::col(d(Deliveries::Id)).is_in(ids.iter().copied()))
+            .order_by(d(Deliveries::Id), Order::Asc)
+            .to_owned();
+        let rows = ClaimedRow::find_by_statement(self.db().get_database_backend().build(&read))
+            .all(w.txn())
             .await?;
         w.commit().await?;
-        Ok(claimed)
+        rows.into_iter().map(Claimed::try_from).collect()
     }
-}
-
-/// The columns a delivery event is built from, for `UPDATE deliveries … RETURNING`.
-pub(crate) const RETURNING: &str =
-    " RETURNING id, notification_id, page_id, psid, topic_key, grant_id, path, rule, message_id";
-
-/// The event of `kind` about the delivery in a row returned with [`RETURNING`].
-pub(crate) fn event_of(r: &QueryResult, kind: EventKind) -> Result<NewEvent> {
-    let mut ev = NewEvent::new(kind, r.try_get::<String>("", "page_id")?);
-    ev.topic_key = Some(r.try_get("", "topic_key")?);
-    ev.notification_id = Some(r.try_get("", "notification_id")?);
-    ev.delivery_id = Some(r.try_get::<i64>("", "id")?.to_string());
-    ev.psid = Some(r.try_get("", "psid")?);
-    ev.grant_id = r.try_get("", "grant_id")?;
-    ev.message_id = r
-        .try_get::<Option<String>>("", "message_id")?
-        .filter(|m| !m.is_empty());
-    ev.path = Path::from_i32(r.try_get("", "path")?);
-    ev.rule = Some(r.try_get("", "rule")?);
-    Ok(ev)
 }

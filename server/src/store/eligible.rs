@@ -1,21 +1,31 @@
 //! Who can be sent a message on a topic now: the keyset-paginated listing, the total, and the
-//! per-reason count of those left out.
+//! per-reason count of those left out. The usable-grant predicate and the order of exclusion
+//! reasons are the domain's (`domain::grant`), rendered here as SQL.
 
 use std::collections::HashMap;
 
+use sea_orm::sea_query::{
+    Alias, Asterisk, CaseStatement, Cond, Expr, ExprTrait, IntoColumnRef, Order, Query,
+    SelectStatement,
+};
 use sea_orm::{ConnectionTrait, FromQueryResult};
 
-use super::{Store, sql::Sql};
-use crate::domain::decide::reason;
-use crate::domain::grant::{EligibleQuery, GrantState, GrantView, RecipientView, TagFilter};
-use crate::domain::types::Region;
+use super::Store;
+use super::codes::{Code, values};
+use super::schema::{Grants, RecipientTags, Recipients};
+use crate::domain::grant::{
+    EligibleQuery, GrantTest, GrantView, NO_USABLE_FALLBACK, RecipientView, STATE_REASONS,
+    TagFilter, USABLE_STATES,
+};
+use crate::domain::values::Region;
+use crate::domain::vocab::{ExclusionReason, GrantState};
 use crate::error::Result;
 
 /// One eligible person and their usable grants, soonest-expiring first.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Eligible {
-    pub recipient: RecipientView,
-    pub grants: Vec<GrantView>,
+pub(crate) struct Eligible {
+    pub(crate) recipient: RecipientView,
+    pub(crate) grants: Vec<GrantView>,
 }
 
 #[derive(FromQueryResult)]
@@ -26,119 +36,159 @@ struct Row {
     last_interaction_at: Option<i64>,
 }
 
-/// `g` usable now: active and unexpired.
-fn usable(sql: &mut Sql, now_ms: i64) {
-    sql.push("g.state = ")
-        .bind(GrantState::Active as i32)
-        .push(" AND (g.expires_at IS NULL OR g.expires_at > ")
-        .bind(now_ms)
-        .push(")");
+fn g(col: Grants) -> (Grants, Grants) {
+    (Grants::Table, col)
 }
 
-/// The tag condition over `r`, or None when the filter is empty.
-pub(crate) fn tag_condition(sql: &mut Sql, f: &TagFilter) -> bool {
-    if f.is_empty() {
-        return false;
+/// SQL of [`crate::domain::grant::usable`]: a usable state and not lapsed at `now_ms`.
+pub(super) fn usable(now_ms: i64) -> Cond {
+    Cond::all()
+        .add(Expr::col(g(Grants::State)).is_in(values(&USABLE_STATES)))
+        .add(not_lapsed(now_ms))
+}
+
+fn not_lapsed(now_ms: i64) -> Cond {
+    Cond::any()
+        .add(Expr::col(g(Grants::ExpiresAt)).is_null())
+        .add(Expr::col(g(Grants::ExpiresAt)).gt(now_ms))
+}
+
+/// SQL of [`GrantTest::holds`].
+fn holds(test: GrantTest, now_ms: i64) -> Cond {
+    match test {
+        GrantTest::In(s) => Cond::all().add(Expr::col(g(Grants::State)).eq(s.code())),
+        GrantTest::Lapsed => Cond::any()
+            .add(Expr::col(g(Grants::State)).eq(GrantState::Expired.code()))
+            .add(
+                Cond::all()
+                    .add(Expr::col(g(Grants::State)).eq(GrantState::Active.code()))
+                    .add(Expr::col(g(Grants::ExpiresAt)).lte(now_ms)),
+            ),
     }
-    let tags = |ts: &[crate::domain::types::Tag]| -> Vec<String> {
-        ts.iter().map(|t| t.as_str().to_string()).collect()
+}
+
+/// The tag filter over the person whose id is `person`, or None when it lets everyone through.
+pub(super) fn tag_condition(f: &TagFilter, person: impl IntoColumnRef + Clone) -> Option<Cond> {
+    if f.is_empty() {
+        return None;
+    }
+    let x = Alias::new("x");
+    let tagged = |tags: &[crate::domain::values::Tag]| {
+        Query::select()
+            .expr(Expr::val(1))
+            .from_as(RecipientTags::Table, x.clone())
+            .and_where(Expr::col((x.clone(), RecipientTags::RecipientId)).equals(person.clone()))
+            .and_where(
+                Expr::col((x.clone(), RecipientTags::Tag))
+                    .is_in(tags.iter().map(|t| t.as_str().to_string())),
+            )
+            .to_owned()
     };
-    sql.push("(1 = 1");
+    let mut c = Cond::all();
     for t in &f.all_of {
-        sql.push(
-            " AND EXISTS (SELECT 1 FROM recipient_tags x WHERE x.recipient_id = r.id AND x.tag = ",
-        )
-        .bind(t.as_str())
-        .push(")");
+        c = c.add(Expr::exists(tagged(std::slice::from_ref(t))));
     }
     if !f.any_of.is_empty() {
-        sql.push(" AND EXISTS (SELECT 1 FROM recipient_tags x WHERE x.recipient_id = r.id AND x.tag IN (")
-            .bind_list(&tags(&f.any_of))
-            .push("))");
+        c = c.add(Expr::exists(tagged(&f.any_of)));
     }
     if !f.none_of.is_empty() {
-        sql.push(" AND NOT EXISTS (SELECT 1 FROM recipient_tags x WHERE x.recipient_id = r.id AND x.tag IN (")
-            .bind_list(&tags(&f.none_of))
-            .push("))");
+        c = c.add(Expr::exists(tagged(&f.none_of)).not());
     }
-    sql.push(")");
-    true
+    Some(c)
 }
 
-pub(crate) fn region_condition(sql: &mut Sql, regions: &[Region]) -> bool {
+/// The region filter over the recipients table, or None when it lets everyone through.
+pub(super) fn region_condition(regions: &[Region]) -> Option<Cond> {
     if regions.is_empty() {
-        return false;
+        return None;
     }
-    let list: Vec<String> = regions.iter().map(|r| r.as_str().to_string()).collect();
-    sql.push("r.region IN (").bind_list(&list).push(")");
-    true
+    Some(
+        Cond::all().add(
+            Expr::col((Recipients::Table, Recipients::Region))
+                .is_in(regions.iter().map(|r| r.as_str().to_string())),
+        ),
+    )
 }
 
-/// FROM/WHERE of eligible (grant, recipient) pairs on `topic_id`, filters applied.
-fn eligible_from(sql: &mut Sql, q: &EligibleQuery, topic_id: i64) {
-    sql.push(" FROM grants g JOIN recipients r ON r.id = g.recipient_id WHERE g.topic_id = ")
-        .bind(topic_id)
-        .push(" AND ");
-    usable(sql, q.now_ms);
-    sql.push(" AND ");
-    if tag_condition(sql, &q.tags) {
-        sql.push(" AND ");
+/// Eligible (grant, person) pairs on `topic_id`, filters applied. Driven by the grants index
+/// (topic, state, recipient); recipients are joined only for a region filter.
+fn eligible_pairs(q: &EligibleQuery, topic_id: i64, now_ms: i64) -> SelectStatement {
+    let mut s = Query::select();
+    s.from(Grants::Table)
+        .and_where(Expr::col(g(Grants::TopicId)).eq(topic_id))
+        .cond_where(usable(now_ms));
+    if let Some(c) = tag_condition(&q.tags, g(Grants::RecipientId)) {
+        s.cond_where(c);
     }
-    if region_condition(sql, &q.regions) {
-        sql.push(" AND ");
+    if let Some(c) = region_condition(&q.regions) {
+        s.inner_join(
+            Recipients::Table,
+            Expr::col((Recipients::Table, Recipients::Id)).equals(g(Grants::RecipientId)),
+        )
+        .cond_where(c);
     }
-    sql.push("1 = 1");
+    s
 }
 
 impl Store {
-    /// One page of eligible recipients after recipient row id `after`, ordered by row id.
-    pub async fn list_eligible(
+    /// Up to `limit` eligible people after recipient row id `after`, by row id.
+    pub(crate) async fn list_eligible(
         &self,
         q: &EligibleQuery,
         topic_id: i64,
         after: i64,
         limit: u64,
+        now_ms: i64,
     ) -> Result<Vec<Eligible>> {
-        let mut sql = Sql::new(
-            "SELECT r.id, r.psid, r.region, r.last_interaction_at FROM recipients r \
-             WHERE r.id IN (SELECT g.recipient_id",
-        );
-        eligible_from(&mut sql, q, topic_id);
-        sql.push(" AND g.recipient_id > ")
-            .bind(after)
-            .push(" ORDER BY g.recipient_id LIMIT ")
-            .bind(limit as i64)
-            .push(") ORDER BY r.id");
-        let rows = Row::find_by_statement(self.stmt(&sql.text, sql.values))
-            .all(self.db())
-            .await?;
-        if rows.is_empty() {
+        let ids = eligible_pairs(q, topic_id, now_ms)
+            .distinct()
+            .column(g(Grants::RecipientId))
+            .and_where(Expr::col(g(Grants::RecipientId)).gt(after))
+            .order_by(g(Grants::RecipientId), Order::Asc)
+            .limit(limit)
+            .to_owned();
+        let ids: Vec<i64> = self
+            .db()
+            .query_all(&ids)
+            .await?
+            .iter()
+            .map(|r| r.try_get("", "recipient_id"))
+            .collect::<Result<_, _>>()?;
+        if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        let people = Query::select()
+            .columns([
+                Recipients::Id,
+                Recipients::Psid,
+                Recipients::Region,
+                Recipients::LastInteractionAt,
+            ])
+            .from(Recipients::Table)
+            .and_where(Expr::col(Recipients::Id).is_in(ids.iter().copied()))
+            .order_by(Recipients::Id, Order::Asc)
+            .to_owned();
+        let rows = Row::find_by_statement(self.db().get_database_backend().build(&people))
+            .all(self.db())
+            .await?;
         let mut tags = self.tags_of(&ids).await?;
-        let mut gsql = Sql::new("r.id IN (");
-        gsql.bind_list(&ids)
-            .push(") AND g.topic_id = ")
-            .bind(topic_id)
-            .push(" AND ");
-        usable(&mut gsql, q.now_ms);
-        let mut grants: HashMap<i64, Vec<GrantView>> = HashMap::new();
-        let psid_to_id: HashMap<&str, i64> = rows.iter().map(|r| (r.psid.as_str(), r.id)).collect();
-        for g in self.grants_where(&gsql.text, gsql.values).await? {
-            if let Some(id) = psid_to_id.get(g.psid.as_str()) {
-                grants.entry(*id).or_default().push(g);
-            }
+        let cond = Cond::all()
+            .add(Expr::col((Recipients::Table, Recipients::Id)).is_in(ids.iter().copied()))
+            .add(Expr::col(g(Grants::TopicId)).eq(topic_id))
+            .add(usable(now_ms));
+        let mut grants: HashMap<String, Vec<GrantView>> = HashMap::new();
+        for grant in self.grants_where(cond).await? {
+            grants.entry(grant.psid.clone()).or_default().push(grant);
         }
         Ok(rows
             .into_iter()
             .map(|r| Eligible {
-                grants: grants.remove(&r.id).unwrap_or_default(),
+                grants: grants.remove(&r.psid).unwrap_or_default(),
                 recipient: RecipientView {
                     id: r.id,
                     page_id: q.page_id.to_string(),
-                    psid: r.psid,
                     tags: tags.remove(&r.id).unwrap_or_default(),
+                    psid: r.psid,
                     region: r.region,
                     last_interaction_ms: r.last_interaction_at,
                 },
@@ -146,85 +196,86 @@ impl Store {
             .collect())
     }
 
-    /// How many recipients are eligible in all.
-    pub async fn count_eligible(&self, q: &EligibleQuery, topic_id: i64) -> Result<i64> {
-        let mut sql = Sql::new("SELECT COUNT(DISTINCT g.recipient_id) AS n");
-        eligible_from(&mut sql, q, topic_id);
-        let row = self
-            .db()
-            .query_one_raw(self.stmt(&sql.text, sql.values))
-            .await?;
-        Ok(match row {
+    /// How many people are eligible in all.
+    pub(crate) async fn count_eligible(
+        &self,
+        q: &EligibleQuery,
+        topic_id: i64,
+        now_ms: i64,
+    ) -> Result<i64> {
+        let stmt = eligible_pairs(q, topic_id, now_ms)
+            .expr_as(
+                Expr::col(g(Grants::RecipientId)).count_distinct(),
+                Alias::new("n"),
+            )
+            .to_owned();
+        Ok(match self.db().query_one(&stmt).await? {
             Some(r) => r.try_get("", "n")?,
             None => 0,
         })
     }
 
-    /// Recipients holding any grant on the topic who are not eligible, per reason. Each
-    /// person counts once, under the first reason that applies: filters first (they hold a
-    /// usable grant), then reserved, stopped, expired, consumed, invalid, revoked.
-    pub async fn count_exclusions(
+    /// People holding any grant on the topic who are not eligible, per reason. Each person
+    /// counts once, under the first reason that applies: the filters first (they hold a usable
+    /// grant), then [`STATE_REASONS`] in order.
+    pub(crate) async fn count_exclusions(
         &self,
         q: &EligibleQuery,
         topic_id: i64,
-    ) -> Result<Vec<(i32, i64)>> {
-        let mut s =
-            Sql::new("SELECT reason, COUNT(*) AS n FROM (SELECT r.id, CASE WHEN MAX(CASE WHEN ");
-        usable(&mut s, q.now_ms);
-        s.push(" THEN 1 ELSE 0 END) = 1 THEN CASE");
-        let mut any_filter = false;
-        let mut tags = Sql::default();
-        if tag_condition(&mut tags, &q.tags) {
-            s.push(" WHEN NOT ").push(&tags.text);
-            s.values.append(&mut tags.values);
-            s.push(" THEN ").bind(reason::TAG_FILTER);
-            any_filter = true;
+        now_ms: i64,
+    ) -> Result<Vec<(ExclusionReason, i64)>> {
+        let any = |c: Cond| CaseStatement::new().case(c, 1).finally(0).max().eq(1);
+        let mut filters = CaseStatement::new();
+        let mut filtered = false;
+        if let Some(c) = tag_condition(&q.tags, (Recipients::Table, Recipients::Id)) {
+            filters = filters.case(c.not(), ExclusionReason::TagFilter.code());
+            filtered = true;
         }
-        let mut regions = Sql::default();
-        if region_condition(&mut regions, &q.regions) {
-            s.push(" WHEN r.region IS NULL OR NOT ").push(&regions.text);
-            s.values.append(&mut regions.values);
-            s.push(" THEN ").bind(reason::REGION_FILTER);
-            any_filter = true;
+        if let Some(c) = region_condition(&q.regions) {
+            let outside = Cond::any()
+                .add(Expr::col((Recipients::Table, Recipients::Region)).is_null())
+                .add(c.not());
+            filters = filters.case(outside, ExclusionReason::RegionFilter.code());
+            filtered = true;
         }
-        if !any_filter {
-            s.push(" WHEN 1 = 0 THEN 0");
+        let filters = match filtered {
+            true => filters.finally(0).into(),
+            false => Expr::val(0),
+        };
+        let mut reason = CaseStatement::new().case(any(usable(now_ms)), filters);
+        for (r, test) in STATE_REASONS {
+            reason = reason.case(any(holds(test, now_ms)), r.code());
         }
-        s.push(" ELSE 0 END");
-        for (state, reason) in [
-            (GrantState::Reserved, reason::RESERVED),
-            (GrantState::Stopped, reason::STOPPED),
-        ] {
-            s.push(" WHEN MAX(CASE WHEN g.state = ")
-                .bind(state as i32)
-                .push(" THEN 1 ELSE 0 END) = 1 THEN ")
-                .bind(reason);
-        }
-        s.push(" WHEN MAX(CASE WHEN g.state = ")
-            .bind(GrantState::Expired as i32)
-            .push(" OR g.state = ")
-            .bind(GrantState::Active as i32)
-            .push(" THEN 1 ELSE 0 END) = 1 THEN ")
-            .bind(reason::EXPIRED);
-        for (state, reason) in [
-            (GrantState::Consumed, reason::CONSUMED),
-            (GrantState::Invalid, reason::INVALID),
-        ] {
-            s.push(" WHEN MAX(CASE WHEN g.state = ")
-                .bind(state as i32)
-                .push(" THEN 1 ELSE 0 END) = 1 THEN ")
-                .bind(reason);
-        }
-        s.push(" ELSE ").bind(reason::REVOKED);
-        s.push(" END AS reason FROM grants g JOIN recipients r ON r.id = g.recipient_id WHERE g.topic_id = ")
-            .bind(topic_id)
-            .push(" GROUP BY r.id, r.region) x WHERE reason <> 0 GROUP BY reason ORDER BY reason");
-        let rows = self
-            .db()
-            .query_all_raw(self.stmt(&s.text, s.values))
-            .await?;
+        let reason = reason.finally(NO_USABLE_FALLBACK.code());
+        let per_person = Query::select()
+            .column((Recipients::Table, Recipients::Id))
+            .expr_as(reason, Alias::new("reason"))
+            .from(Grants::Table)
+            .inner_join(
+                Recipients::Table,
+                Expr::col((Recipients::Table, Recipients::Id)).equals(g(Grants::RecipientId)),
+            )
+            .and_where(Expr::col(g(Grants::TopicId)).eq(topic_id))
+            .group_by_col((Recipients::Table, Recipients::Id))
+            .group_by_col((Recipients::Table, Recipients::Region))
+            .to_owned();
+        let x = Alias::new("x");
+        let stmt = Query::select()
+            .column((x.clone(), Alias::new("reason")))
+            .expr_as(Expr::col(Asterisk).count(), Alias::new("n"))
+            .from_subquery(per_person, x.clone())
+            .and_where(Expr::col((x.clone(), Alias::new("reason"))).ne(0))
+            .group_by_col((x.clone(), Alias::new("reason")))
+            .order_by((x, Alias::new("reason")), Order::Asc)
+            .to_owned();
+        let rows = self.db().query_all(&stmt).await?;
         rows.iter()
-            .map(|r| Ok((r.try_get::<i32>("", "reason")?, r.try_get::<i64>("", "n")?)))
+            .map(|r| {
+                Ok((
+                    ExclusionReason::from_code(r.try_get("", "reason")?)?,
+                    r.try_get::<i64>("", "n")?,
+                ))
+            })
             .collect()
     }
 }

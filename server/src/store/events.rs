@@ -1,11 +1,16 @@
-//! The durable event log: appends under the counter row's lock so sequence order is commit order.
+//! The durable event log: appends under the counter row's lock so sequence order is commit
+//! order, and reads after a sequence.
 
-use sea_orm::{ConnectionTrait, FromQueryResult, Value};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Order, Query};
+use sea_orm::{ConnectionTrait, FromQueryResult};
 
+use super::bus::PG_CHANNEL;
+use super::codes::Code;
+use super::schema::{EventCounter, Events};
 use super::{Store, WriteTxn};
-use crate::domain::event::{Event, EventKind, Failure, NewEvent, Path};
-use crate::error::Result;
-use crate::events::bus::PG_CHANNEL;
+use crate::domain::event::{Event, EventFilter, Failure, NewEvent};
+use crate::domain::vocab::{DeliveryPath, EventKind};
+use crate::error::{Error, Result};
 
 /// Appends `events` inside the caller's transaction and returns them with their sequence
 /// numbers. The counter row stays locked until the transaction ends, so a later sequence
@@ -13,8 +18,7 @@ use crate::events::bus::PG_CHANNEL;
 ///
 /// On PostgreSQL a `NOTIFY` carrying the last sequence number is queued in the same
 /// transaction, so every replica's subscribers wake when (and only if) it commits.
-pub async fn append(
-    store: &Store,
+pub(super) async fn append(
     w: &mut WriteTxn<'_>,
     events: Vec<NewEvent>,
     now_ms: i64,
@@ -23,22 +27,31 @@ pub async fn append(
         return Ok(Vec::new());
     }
     w.appended = true;
-    let txn = &w.txn;
+    let txn = w.txn();
     let n = events.len() as i64;
-    let row = txn
-        .query_one_raw(store.stmt(
-            "UPDATE event_counter SET last_seq = last_seq + ? WHERE id = 1 RETURNING last_seq",
-            vec![n.into()],
-        ))
+    let bump = Query::update()
+        .table(EventCounter::Table)
+        .value(
+            EventCounter::LastSeq,
+            Expr::col(EventCounter::LastSeq).add(n),
+        )
+        .and_where(Expr::col(EventCounter::Id).eq(1))
+        .returning_col(EventCounter::LastSeq)
+        .to_owned();
+    let last: i64 = txn
+        .query_one(&bump)
         .await?
-        .ok_or_else(|| crate::error::Error::Internal("event counter row missing".into()))?;
-    let last: i64 = row.try_get("", "last_seq")?;
-    if store.backend() == sea_orm::DatabaseBackend::Postgres {
-        txn.execute_raw(store.stmt(
-            "SELECT pg_notify(?, ?)",
-            vec![PG_CHANNEL.into(), last.to_string().into()],
-        ))
-        .await?;
+        .ok_or_else(|| Error::Internal("event counter row missing".into()))?
+        .try_get("", "last_seq")?;
+    if w.postgres {
+        let notify = Query::select()
+            .expr(
+                Func::cust(Alias::new("pg_notify"))
+                    .arg(PG_CHANNEL)
+                    .arg(last.to_string()),
+            )
+            .to_owned();
+        txn.execute(&notify).await?;
     }
     let first = last - n + 1;
     let stored: Vec<Event> = events
@@ -51,37 +64,46 @@ pub async fn append(
         })
         .collect();
     for chunk in stored.chunks(500) {
-        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 13);
+        let mut insert = Query::insert();
+        insert.into_table(Events::Table).columns([
+            Events::Seq,
+            Events::At,
+            Events::Kind,
+            Events::PageId,
+            Events::TopicKey,
+            Events::NotificationId,
+            Events::DeliveryId,
+            Events::Psid,
+            Events::GrantId,
+            Events::MessageId,
+            Events::Path,
+            Events::Rule,
+            Events::Failure,
+            Events::Actor,
+        ]);
         for e in chunk {
             let ev = &e.event;
-            values.extend([
+            insert.values_panic([
                 e.seq.into(),
                 e.at_ms.into(),
-                (ev.kind as i32).into(),
+                ev.kind.code().into(),
                 ev.page_id.clone().into(),
                 ev.topic_key.clone().into(),
                 ev.notification_id.clone().into(),
-                ev.delivery_id.clone().into(),
+                ev.delivery_id.map(|d| d.to_string()).into(),
                 ev.psid.clone().into(),
                 ev.grant_id.into(),
                 ev.message_id.clone().into(),
-                (ev.path as i32).into(),
+                ev.path.map_or(0, Code::code).into(),
                 ev.rule.clone().into(),
                 ev.failure
                     .as_ref()
                     .and_then(|f| serde_json::to_string(f).ok())
                     .into(),
+                ev.actor.clone().into(),
             ]);
         }
-        let rows = vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ");
-        txn.execute_raw(store.stmt(
-            &format!(
-                "INSERT INTO events (seq, at, kind, page_id, topic_key, notification_id, \
-                 delivery_id, psid, grant_id, message_id, path, rule, failure) VALUES {rows}"
-            ),
-            values,
-        ))
-        .await?;
+        txn.execute(&insert).await?;
     }
     Ok(stored)
 }
@@ -101,97 +123,89 @@ struct EventRow {
     path: i32,
     rule: Option<String>,
     failure: Option<String>,
+    actor: Option<String>,
 }
 
-fn kind_of(v: i32) -> EventKind {
-    use EventKind::*;
-    [
-        Queued,
-        Sent,
-        Delivered,
-        Read,
-        Failed,
-        GrantConsumed,
-        OptInRecorded,
-        Engaged,
-        Cancelled,
-        RetryScheduled,
-    ]
-    .into_iter()
-    .find(|k| *k as i32 == v)
-    .unwrap_or(Failed)
-}
-
-impl From<EventRow> for Event {
-    fn from(r: EventRow) -> Self {
-        Event {
+impl TryFrom<EventRow> for Event {
+    type Error = Error;
+    fn try_from(r: EventRow) -> Result<Self> {
+        Ok(Event {
             seq: r.seq,
             at_ms: r.at,
             event: NewEvent {
-                kind: kind_of(r.kind),
+                kind: EventKind::from_code(r.kind)?,
                 page_id: r.page_id,
                 topic_key: r.topic_key,
                 notification_id: r.notification_id,
-                delivery_id: r.delivery_id,
+                delivery_id: r.delivery_id.and_then(|d| d.parse().ok()),
                 psid: r.psid,
                 grant_id: r.grant_id,
                 message_id: r.message_id,
-                path: Path::from_i32(r.path),
+                path: match r.path {
+                    0 => None,
+                    c => Some(DeliveryPath::from_code(c)?),
+                },
                 rule: r.rule,
                 failure: r
                     .failure
                     .and_then(|f| serde_json::from_str::<Failure>(&f).ok()),
+                actor: r.actor,
             },
-        }
+        })
     }
-}
-
-/// Filters of an event read.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct EventFilter {
-    pub page_id: Option<String>,
-    pub topic_key: Option<String>,
-    pub notification_id: Option<String>,
 }
 
 impl Store {
     /// Up to `limit` events after `after_seq` that match `filter`, oldest first.
-    pub async fn events_after(
+    pub(crate) async fn events_after(
         &self,
         after_seq: i64,
         filter: &EventFilter,
         limit: u64,
     ) -> Result<Vec<Event>> {
-        let mut sql = String::from(
-            "SELECT seq, at, kind, page_id, topic_key, notification_id, delivery_id, psid, \
-             grant_id, message_id, path, rule, failure FROM events WHERE seq > ?",
-        );
-        let mut values: Vec<Value> = vec![after_seq.into()];
-        for (col, v) in [
-            ("page_id", &filter.page_id),
-            ("topic_key", &filter.topic_key),
-            ("notification_id", &filter.notification_id),
-        ] {
-            if let Some(v) = v {
-                sql.push_str(&format!(" AND {col} = ?"));
-                values.push(v.clone().into());
-            }
+        let mut q = Query::select();
+        q.columns([
+            Events::Seq,
+            Events::At,
+            Events::Kind,
+            Events::PageId,
+            Events::TopicKey,
+            Events::NotificationId,
+            Events::DeliveryId,
+            Events::Psid,
+            Events::GrantId,
+            Events::MessageId,
+            Events::Path,
+            Events::Rule,
+            Events::Failure,
+            Events::Actor,
+        ])
+        .from(Events::Table)
+        .and_where(Expr::col(Events::Seq).gt(after_seq));
+        if let Some(pages) = &filter.page_ids {
+            q.and_where(Expr::col(Events::PageId).is_in(pages.iter().cloned()));
         }
-        sql.push_str(" ORDER BY seq LIMIT ?");
-        values.push((limit as i64).into());
-        let rows = EventRow::find_by_statement(self.stmt(&sql, values))
+        if let Some(t) = &filter.topic_key {
+            q.and_where(Expr::col(Events::TopicKey).eq(t.clone()));
+        }
+        if let Some(n) = &filter.notification_id {
+            q.and_where(Expr::col(Events::NotificationId).eq(n.clone()));
+        }
+        q.order_by(Events::Seq, Order::Asc).limit(limit);
+        let rows = EventRow::find_by_statement(self.db().get_database_backend().build(&q))
             .all(self.db())
             .await?;
-        Ok(rows.into_iter().map(Event::from).collect())
+        rows.into_iter().map(Event::try_from).collect()
     }
 
     /// The highest sequence number committed so far.
-    pub async fn last_event_seq(&self) -> Result<i64> {
-        let row = self
-            .db()
-            .query_one_raw(self.stmt("SELECT last_seq FROM event_counter WHERE id = 1", vec![]))
-            .await?;
-        Ok(match row {
+    pub(crate) async fn last_event_seq(&self) -> Result<i64> {
+        let q = Query::select()
+            .column(EventCounter::LastSeq)
+            .from(EventCounter::Table)
+            .and_where(Expr::col(EventCounter::Id).eq(1))
+            .to_owned();
+        Ok(match self.db().query_one(&q).await? {
             Some(r) => r.try_get("", "last_seq")?,
             None => 0,
         })

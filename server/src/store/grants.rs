@@ -1,10 +1,18 @@
-//! Grant state changes requested by callers or by Meta: revoke, stop and resume.
+//! Grants: recording an opt-in, reads joined with their person and topic, revocation,
+//! assignment of an unassigned grant, and STOP/RESUME from Meta.
 
-use sea_orm::{ConnectionTrait, FromQueryResult, Value};
+use sea_orm::sea_query::{Cond, Expr, ExprTrait, OnConflict, Order, Query, SelectStatement};
+use sea_orm::{ConnectionTrait, FromQueryResult};
 
-use super::{Store, marks};
-use crate::domain::grant::{GrantKind, GrantState, GrantView};
-use crate::error::{Error, Result};
+use super::codes::{Code, values};
+use super::schema::{Grants, Recipients, Topics};
+use super::{Store, events, returned_id};
+use crate::domain::event::NewEvent;
+use crate::domain::grant::{GrantView, NewGrant, RevokeTarget};
+use crate::domain::notification::Actor;
+use crate::domain::values::{Title, TopicKey};
+use crate::domain::vocab::{EventKind, GrantKind, GrantState};
+use crate::error::{Error, Reason, Result};
 
 #[derive(FromQueryResult)]
 struct GrantRow {
@@ -18,12 +26,8 @@ struct GrantRow {
     expires_at: Option<i64>,
     state: i32,
     state_changed_at: i64,
+    revoked_by: Option<String>,
 }
-
-/// The SELECT that turns grant rows into views (joined with their person and topic).
-pub const GRANT_SELECT: &str = "SELECT g.id, g.page_id, r.psid, t.topic_key, g.kind, g.payload, \
-     g.opted_in_at, g.expires_at, g.state, g.state_changed_at \
-     FROM grants g JOIN recipients r ON r.id = g.recipient_id JOIN topics t ON t.id = g.topic_id";
 
 impl TryFrom<GrantRow> for GrantView {
     type Error = Error;
@@ -33,207 +37,304 @@ impl TryFrom<GrantRow> for GrantView {
             page_id: r.page_id,
             psid: r.psid,
             topic_key: r.topic_key,
-            kind: GrantKind::from_i32(r.kind)
-                .ok_or_else(|| Error::Internal(format!("grant {} has kind {}", r.id, r.kind)))?,
+            kind: GrantKind::from_code(r.kind)?,
             payload: r.payload,
             opted_in_ms: r.opted_in_at,
             expires_ms: r.expires_at,
-            state: GrantState::from_i32(r.state)
-                .ok_or_else(|| Error::Internal(format!("grant {} has state {}", r.id, r.state)))?,
+            state: GrantState::from_code(r.state)?,
             state_changed_ms: r.state_changed_at,
+            revoked_by: r.revoked_by,
         })
     }
 }
 
-/// What to revoke.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RevokeTarget {
-    /// One grant.
-    Grant(i64),
-    /// Every usable grant of a person on a topic.
-    Topic {
-        page_id: String,
-        psid: String,
-        topic_key: String,
-    },
+/// The SELECT that turns grant rows into views, joined with their person and topic.
+pub(super) fn grant_select() -> SelectStatement {
+    Query::select()
+        .columns([
+            (Grants::Table, Grants::Id),
+            (Grants::Table, Grants::PageId),
+            (Grants::Table, Grants::Kind),
+            (Grants::Table, Grants::Payload),
+            (Grants::Table, Grants::OptedInAt),
+            (Grants::Table, Grants::ExpiresAt),
+            (Grants::Table, Grants::State),
+            (Grants::Table, Grants::StateChangedAt),
+            (Grants::Table, Grants::RevokedBy),
+        ])
+        .column((Recipients::Table, Recipients::Psid))
+        .column((Topics::Table, Topics::TopicKey))
+        .from(Grants::Table)
+        .inner_join(
+            Recipients::Table,
+            Expr::col((Recipients::Table, Recipients::Id))
+                .equals((Grants::Table, Grants::RecipientId)),
+        )
+        .inner_join(
+            Topics::Table,
+            Expr::col((Topics::Table, Topics::Id)).equals((Grants::Table, Grants::TopicId)),
+        )
+        .to_owned()
+}
+
+fn subject(kind: EventKind, g: &GrantView, actor: &Actor) -> NewEvent {
+    let mut ev = NewEvent::new(kind, g.page_id.clone());
+    ev.topic_key = Some(g.topic_key.clone());
+    ev.psid = Some(g.psid.clone());
+    ev.grant_id = Some(g.id);
+    ev.actor = Some(actor.as_str().to_string());
+    ev
 }
 
 impl Store {
-    /// Revokes usable (active or stopped) grants; returns those revoked now. Grants reserved by
-    /// a queued delivery are left to that delivery (cancel the notification to free them).
-    pub async fn revoke(&self, target: &RevokeTarget, now_ms: i64) -> Result<Vec<GrantView>> {
-        let (clause, mut values): (&str, Vec<Value>) = match target {
-            RevokeTarget::Grant(id) => ("id = ?", vec![(*id).into()]),
-            RevokeTarget::Topic {
-                page_id,
-                psid,
-                topic_key,
-            } => (
-                "recipient_id = (SELECT id FROM recipients WHERE page_id = ? AND psid = ?) \
-                 AND topic_id = (SELECT id FROM topics WHERE page_id = ? AND topic_key = ?)",
-                vec![
-                    page_id.clone().into(),
-                    psid.clone().into(),
-                    page_id.clone().into(),
-                    topic_key.clone().into(),
-                ],
-            ),
-        };
-        let mut all: Vec<Value> = vec![(GrantState::Revoked as i32).into(), now_ms.into()];
-        all.append(&mut values);
-        all.push((GrantState::Active as i32).into());
-        all.push((GrantState::Stopped as i32).into());
-        let w = self.write().await?;
-        let rows = w
-            .txn
-            .query_all_raw(self.stmt(
-                &format!(
-                    "UPDATE grants SET state = ?, state_changed_at = ? WHERE {clause} \
-                     AND state IN (?, ?) RETURNING id"
-                ),
-                all,
-            ))
+    /// Grants matching `cond` (over the grants, recipients and topics tables), by person, then
+    /// soonest-expiring first.
+    pub(super) async fn grants_where(&self, cond: Cond) -> Result<Vec<GrantView>> {
+        let stmt = grant_select()
+            .cond_where(cond)
+            .order_by((Recipients::Table, Recipients::Id), Order::Asc)
+            .order_by((Grants::Table, Grants::ExpiresAt), Order::Asc)
+            .order_by((Grants::Table, Grants::Id), Order::Asc)
+            .to_owned();
+        let rows = GrantRow::find_by_statement(self.db().get_database_backend().build(&stmt))
+            .all(self.db())
             .await?;
-        w.commit().await?;
-        let ids: Vec<i64> = rows
-            .iter()
-            .map(|r| r.try_get("", "id"))
-            .collect::<Result<_, _>>()?;
-        self.grants_by_ids(&ids).await
+        rows.into_iter().map(GrantView::try_from).collect()
     }
 
-    /// Grants by id.
-    pub async fn grants_by_ids(&self, ids: &[i64]) -> Result<Vec<GrantView>> {
+    async fn one_grant(&self, cond: Cond) -> Result<Option<GrantView>> {
+        Ok(self.grants_where(cond).await?.into_iter().next())
+    }
+
+    /// One grant by id.
+    pub(crate) async fn grant(&self, id: i64) -> Result<Option<GrantView>> {
+        self.one_grant(Cond::all().add(Expr::col((Grants::Table, Grants::Id)).eq(id)))
+            .await
+    }
+
+    async fn grant_by_token(&self, token: &str) -> Result<Option<GrantView>> {
+        self.one_grant(Cond::all().add(Expr::col((Grants::Table, Grants::Token)).eq(token)))
+            .await
+    }
+
+    async fn grants_by_ids(&self, ids: &[i64]) -> Result<Vec<GrantView>> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
         self.grants_where(
-            &format!("g.id IN ({})", marks(ids.len())),
-            ids.iter().map(|i| Value::from(*i)).collect(),
+            Cond::all().add(Expr::col((Grants::Table, Grants::Id)).is_in(ids.iter().copied())),
         )
         .await
     }
 
-    /// Applies a STOP (`stop`) or RESUME from Meta, made at `at_ms`, to the grant with this
-    /// token. An event older than the grant's last state change is ignored, so duplicate and
-    /// out-of-order webhooks are harmless.
-    pub async fn set_stopped(
+    /// Records a grant; a token already recorded for the same person, page, topic and kind is
+    /// a replay (`true`) that changes nothing, and for anyone else a conflict.
+    pub(crate) async fn record_grant(
         &self,
-        page_id: &str,
-        psid: &str,
-        token: &str,
-        stop: bool,
-        at_ms: i64,
-    ) -> Result<bool> {
-        let (to, from) = if stop {
-            (GrantState::Stopped, GrantState::Active)
-        } else {
-            (GrantState::Active, GrantState::Stopped)
-        };
-        let w = self.write().await?;
-        let n = w
-            .txn
-            .execute_raw(self.stmt(
-                "UPDATE grants SET state = ?, state_changed_at = ? \
-                 WHERE token = ? AND state = ? AND state_changed_at <= ? AND page_id = ? \
-                 AND recipient_id = (SELECT id FROM recipients WHERE page_id = ? AND psid = ?)",
-                vec![
-                    (to as i32).into(),
-                    at_ms.into(),
-                    token.into(),
-                    (from as i32).into(),
-                    at_ms.into(),
-                    page_id.into(),
-                    page_id.into(),
-                    psid.into(),
-                ],
-            ))
-            .await?
-            .rows_affected();
-        if n == 0 {
-            // Maybe the opt-in has not arrived yet: keep the latest status for the token, and
-            // apply it when the grant is recorded.
-            w.txn
-                .execute_raw(self.stmt(
-                    "INSERT INTO token_statuses (token, page_id, psid, stopped, at) \
-                     VALUES (?, ?, ?, ?, ?) ON CONFLICT (token) DO UPDATE SET \
-                     stopped = excluded.stopped, at = excluded.at \
-                     WHERE token_statuses.at < excluded.at",
-                    vec![
-                        token.into(),
-                        page_id.into(),
-                        psid.into(),
-                        i32::from(stop).into(),
-                        at_ms.into(),
-                    ],
-                ))
-                .await?;
+        g: &NewGrant,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> Result<(GrantView, bool)> {
+        if let Some(existing) = self.grant_by_token(g.token.expose()).await? {
+            return replay_or_conflict(existing, g);
         }
+        let mut w = self.write().await?;
+        let rid = self
+            .upsert_recipient(w.txn(), g.page_id.as_str(), g.psid.as_str(), now_ms)
+            .await?;
+        let tid = self
+            .upsert_topic(
+                w.txn(),
+                g.page_id.as_str(),
+                &g.topic_key,
+                &g.topic_title,
+                now_ms,
+            )
+            .await?;
+        let insert = Query::insert()
+            .into_table(Grants::Table)
+            .columns([
+                Grants::PageId,
+                Grants::RecipientId,
+                Grants::TopicId,
+                Grants::Kind,
+                Grants::Token,
+                Grants::Payload,
+                Grants::OptedInAt,
+                Grants::ExpiresAt,
+                Grants::State,
+                Grants::StateChangedAt,
+                Grants::CreatedAt,
+            ])
+            .values_panic([
+                g.page_id.as_str().into(),
+                rid.into(),
+                tid.into(),
+                g.kind.code().into(),
+                g.token.expose().into(),
+                g.payload.clone().into(),
+                g.opted_in_ms.into(),
+                g.expires_ms.into(),
+                GrantState::Active.code().into(),
+                g.opted_in_ms.into(),
+                now_ms.into(),
+            ])
+            .on_conflict(OnConflict::column(Grants::Token).do_nothing().to_owned())
+            .returning_col(Grants::Id)
+            .to_owned();
+        let Some(row) = w.txn().query_one(&insert).await? else {
+            drop(w);
+            let existing = self
+                .grant_by_token(g.token.expose())
+                .await?
+                .ok_or_else(|| Error::Aborted("grant recorded concurrently; retry".into()))?;
+            return replay_or_conflict(existing, g);
+        };
+        let id = returned_id(Some(row), "grant insert")?;
+        self.apply_early_stop(w.txn(), id, g).await?;
+        let mut ev = NewEvent::new(EventKind::OptInRecorded, g.page_id.as_str());
+        ev.topic_key = Some(g.topic_key.to_string());
+        ev.psid = Some(g.psid.to_string());
+        ev.grant_id = Some(id);
+        ev.actor = Some(actor.as_str().to_string());
+        events::append(&mut w, vec![ev], now_ms).await?;
         w.commit().await?;
-        Ok(n > 0)
+        let view = self
+            .grant(id)
+            .await?
+            .ok_or_else(|| Error::Internal("grant vanished".into()))?;
+        Ok((view, false))
     }
 
-    /// Applies a STOP that arrived before the grant's opt-in (inside the recording
-    /// transaction).
-    pub(crate) async fn apply_early_stop(
+    /// Revokes usable (active or stopped) grants; returns those revoked now. Grants reserved by
+    /// a queued delivery are left to that delivery (cancel the notification to free them).
+    pub(crate) async fn revoke(
         &self,
-        c: &impl ConnectionTrait,
-        grant_id: i64,
-        page_id: &str,
-        psid: &str,
-        token: &str,
-        opted_in_ms: i64,
-    ) -> Result<()> {
-        c.execute_raw(self.stmt(
-            "UPDATE grants SET state = ?, state_changed_at = \
-             (SELECT at FROM token_statuses WHERE token = ?) WHERE id = ? AND EXISTS \
-             (SELECT 1 FROM token_statuses WHERE token = ? AND page_id = ? AND psid = ? \
-              AND stopped = 1 AND at >= ?)",
-            vec![
-                (GrantState::Stopped as i32).into(),
-                token.into(),
-                grant_id.into(),
-                token.into(),
-                page_id.into(),
-                psid.into(),
-                opted_in_ms.into(),
-            ],
-        ))
+        target: &RevokeTarget,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> Result<Vec<GrantView>> {
+        let which = match target {
+            RevokeTarget::Grant(id) => Cond::all().add(Expr::col(Grants::Id).eq(*id)),
+            RevokeTarget::Topic {
+                page_id,
+                psid,
+                topic_key,
+            } => Cond::all()
+                .add(
+                    Expr::col(Grants::RecipientId).in_subquery(
+                        Query::select()
+                            .column(Recipients::Id)
+                            .from(Recipients::Table)
+                            .and_where(Expr::col(Recipients::PageId).eq(page_id.as_str()))
+                            .and_where(Expr::col(Recipients::Psid).eq(psid.as_str()))
+                            .to_owned(),
+                    ),
+                )
+                .add(
+                    Expr::col(Grants::TopicId).in_subquery(
+                        Query::select()
+                            .column(Topics::Id)
+                            .from(Topics::Table)
+                            .and_where(Expr::col(Topics::PageId).eq(page_id.as_str()))
+                            .and_where(Expr::col(Topics::TopicKey).eq(topic_key.as_str()))
+                            .to_owned(),
+                    ),
+                ),
+        };
+        let w = self.write().await?;
+        let stmt = Query::update()
+            .table(Grants::Table)
+            .value(Grants::State, GrantState::Revoked.code())
+            .value(Grants::StateChangedAt, now_ms)
+            .value(Grants::RevokedBy, actor.as_str())
+            .cond_where(which)
+            .and_where(
+                Expr::col(Grants::State).is_in(values(&[GrantState::Active, GrantState::Stopped])),
+            )
+            .returning_col(Grants::Id)
+            .to_owned();
+        let ids: Vec<i64> = w
+            .txn()
+            .query_all(&stmt)
+            .await?
+            .iter()
+            .map(|r| r.try_get("", "id"))
+            .collect::<Result<_, _>>()?;
+        w.commit().await?;
+        let revoked = self.grants_by_ids(&ids).await?;
+        if !revoked.is_empty() {
+            let mut w = self.write().await?;
+            let evs = revoked
+                .iter()
+                .map(|g| subject(EventKind::GrantRevoked, g, actor))
+                .collect();
+            events::append(&mut w, evs, now_ms).await?;
+            w.commit().await?;
+        }
+        Ok(revoked)
+    }
+
+    /// Moves a grant of the reserved unassigned topic to `topic`; `None` when the grant is not
+    /// (or no longer) unassigned.
+    pub(crate) async fn assign_grant(
+        &self,
+        id: i64,
+        topic: &TopicKey,
+        title: &Title,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> Result<Option<GrantView>> {
+        let Some(g) = self.grant(id).await? else {
+            return Ok(None);
+        };
+        if g.topic_key != TopicKey::UNASSIGNED {
+            return Ok(None);
+        }
+        let mut w = self.write().await?;
+        let tid = self
+            .upsert_topic(w.txn(), &g.page_id, topic, title, now_ms)
+            .await?;
+        let unassigned = Query::select()
+            .column(Topics::Id)
+            .from(Topics::Table)
+            .and_where(Expr::col(Topics::PageId).eq(g.page_id.as_str()))
+            .and_where(Expr::col(Topics::TopicKey).eq(TopicKey::UNASSIGNED))
+            .to_owned();
+        let stmt = Query::update()
+            .table(Grants::Table)
+            .value(Grants::TopicId, tid)
+            .and_where(Expr::col(Grants::Id).eq(id))
+            .and_where(Expr::col(Grants::TopicId).in_subquery(unassigned))
+            .to_owned();
+        if w.txn().execute(&stmt).await?.rows_affected() == 0 {
+            return Ok(None);
+        }
+        let mut moved = g;
+        moved.topic_key = topic.to_string();
+        events::append(
+            &mut w,
+            vec![subject(EventKind::GrantAssigned, &moved, actor)],
+            now_ms,
+        )
         .await?;
-        Ok(())
+        w.commit().await?;
+        self.grant(id).await
     }
 }
 
-/// Grant reads, joined with their person and topic.
-impl Store {
-    pub(crate) async fn grant_by_token(&self, token: &str) -> Result<Option<GrantView>> {
-        let row = GrantRow::find_by_statement(self.stmt(
-            &format!("{GRANT_SELECT} WHERE g.token = ?"),
-            vec![token.into()],
-        ))
-        .one(self.db())
-        .await?;
-        row.map(GrantView::try_from).transpose()
-    }
-
-    /// One grant by id.
-    pub async fn grant(&self, id: i64) -> Result<Option<GrantView>> {
-        let row = GrantRow::find_by_statement(
-            self.stmt(&format!("{GRANT_SELECT} WHERE g.id = ?"), vec![id.into()]),
-        )
-        .one(self.db())
-        .await?;
-        row.map(GrantView::try_from).transpose()
-    }
-
-    /// Grants matching a WHERE clause over `g`, `r` and `t`, soonest-expiring first.
-    pub async fn grants_where(&self, clause: &str, values: Vec<Value>) -> Result<Vec<GrantView>> {
-        let rows = GrantRow::find_by_statement(self.stmt(
-            &format!("{GRANT_SELECT} WHERE {clause} ORDER BY r.id, g.expires_at, g.id"),
-            values,
-        ))
-        .all(self.db())
-        .await?;
-        rows.into_iter().map(GrantView::try_from).collect()
+fn replay_or_conflict(existing: GrantView, g: &NewGrant) -> Result<(GrantView, bool)> {
+    if existing.page_id == g.page_id.as_str()
+        && existing.psid == g.psid.as_str()
+        && existing.topic_key == g.topic_key.as_str()
+        && existing.kind == g.kind
+    {
+        Ok((existing, true))
+    } else {
+        Err(Error::AlreadyExists {
+            reason: Reason::TokenConflict,
+            message: "this token is already recorded for another person, page, topic or kind"
+                .into(),
+        })
     }
 }

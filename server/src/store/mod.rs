@@ -1,48 +1,65 @@
-//! Storage behind one repository type: connection, migrations, and the queries of each concern.
+//! Storage behind one repository type: connection, migrations, the commit wake-up, and the
+//! queries of each concern (built with sea-query, so placeholders suit each backend).
 
-pub mod cancel;
-pub mod completion;
-pub mod deliveries;
-pub mod eligible;
-pub mod entities;
-pub mod events;
-pub mod grants;
-pub mod ledger;
-pub mod migration;
-pub mod notifications;
-pub mod optins;
-pub mod receipts;
-pub mod sql;
+pub(crate) mod bus;
+mod cancel;
+mod candidates;
+pub(crate) mod codes;
+mod completion;
+mod deliveries;
+mod eligible;
+pub(crate) mod events;
+mod grants;
+pub(crate) mod listener;
+mod migration;
+mod notifications;
+mod optins;
+mod receipts;
+mod recipients;
+mod schema;
+mod statuses;
+#[cfg(test)]
+mod tests;
 
 use std::{sync::Arc, time::Duration};
 
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection,
-    DatabaseTransaction, Statement, TransactionTrait, Value,
+    DatabaseTransaction, Statement, TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
 use tokio::sync::{Mutex, MutexGuard};
 
-use crate::error::Result;
-use crate::events::bus::EventBus;
+use crate::error::{Error, Result};
+use bus::EventBus;
+
+pub(crate) use eligible::Eligible;
+pub(crate) use notifications::NewNotification;
+pub(crate) use optins::{NewOptIn, OptInRow};
+pub(crate) use recipients::Forgotten;
 
 /// Lock key of the migration advisory lock on PostgreSQL ("otn-migr").
 const MIGRATION_LOCK_KEY: i64 = 0x6f74_6e2d_6d69_6772;
 
 /// The repository: every query the service makes goes through here.
 #[derive(Clone, Debug)]
-pub struct Store {
+pub(crate) struct Store {
     db: DatabaseConnection,
     /// Woken after every commit that appended events.
-    pub bus: EventBus,
+    bus: EventBus,
     backend: DatabaseBackend,
     /// SQLite has one writer; serialising write transactions in-process avoids SQLITE_BUSY
     /// on lock upgrades. Unused on PostgreSQL.
     write_lock: Arc<Mutex<()>>,
 }
 
+/// Whether `database_url` names a PostgreSQL database.
+pub(crate) fn is_postgres(database_url: &str) -> bool {
+    database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")
+}
+
 /// Opens a connection pool; a `sqlite:` URL gets WAL mode and a busy timeout.
-pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnection> {
+async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnection> {
     let mut opts = ConnectOptions::new(url.to_string());
     opts.max_connections(max_connections)
         .min_connections(1)
@@ -63,20 +80,15 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
 
 impl Store {
     /// Connects to `url` (sqlite:… or postgres://…).
-    pub async fn open(url: &str, max_connections: u32) -> Result<Self> {
+    pub(crate) async fn open(url: &str, max_connections: u32) -> Result<Self> {
         let db = connect(url, max_connections).await?;
-        Ok(Self::from_connection(db))
-    }
-
-    /// Wraps an open connection.
-    pub fn from_connection(db: DatabaseConnection) -> Self {
         let backend = db.get_database_backend();
-        Self {
+        Ok(Self {
             db,
             backend,
             bus: EventBus::new(),
             write_lock: Arc::new(Mutex::new(())),
-        }
+        })
     }
 
     /// Applies pending migrations. On PostgreSQL an advisory lock, held on a dedicated
@@ -84,7 +96,7 @@ impl Store {
     ///
     /// SQLite is the embedded, single-server backend: migrations are serialised within the
     /// process only.
-    pub async fn migrate(url: &str) -> Result<()> {
+    pub(crate) async fn migrate(url: &str) -> Result<()> {
         static SQLITE_MIGRATIONS: Mutex<()> = Mutex::const_new(());
         let _local = match url.starts_with("sqlite:") {
             true => Some(SQLITE_MIGRATIONS.lock().await),
@@ -92,40 +104,50 @@ impl Store {
         };
         let db = connect(url, 1).await?;
         let pg = db.get_database_backend() == DatabaseBackend::Postgres;
-        if pg {
-            db.execute_raw(Statement::from_sql_and_values(
+        let lock = |f: &str| {
+            Statement::from_sql_and_values(
                 DatabaseBackend::Postgres,
-                "SELECT pg_advisory_lock($1)",
+                format!("SELECT {f}($1)"),
                 [MIGRATION_LOCK_KEY.into()],
-            ))
-            .await?;
+            )
+        };
+        if pg {
+            db.execute_raw(lock("pg_advisory_lock")).await?;
         }
         let result = migration::Migrator::up(&db, None).await;
         if pg {
-            db.execute_raw(Statement::from_sql_and_values(
-                DatabaseBackend::Postgres,
-                "SELECT pg_advisory_unlock($1)",
-                [MIGRATION_LOCK_KEY.into()],
-            ))
-            .await?;
+            db.execute_raw(lock("pg_advisory_unlock")).await?;
         }
         db.close().await?;
         Ok(result?)
     }
 
+    /// The migrations not yet applied (for readiness and `otn-server migrate`).
+    #[expect(dead_code, reason = "readiness (issue 12)")]
+    pub(crate) async fn pending_migrations(&self) -> Result<usize> {
+        Ok(migration::Migrator::get_pending_migrations(&self.db)
+            .await?
+            .len())
+    }
+
     /// The connection pool.
-    pub fn db(&self) -> &DatabaseConnection {
+    pub(crate) fn db(&self) -> &DatabaseConnection {
         &self.db
     }
 
-    /// Which database this is.
-    pub fn backend(&self) -> DatabaseBackend {
-        self.backend
+    /// The commit wake-up of this process.
+    pub(crate) fn bus(&self) -> &EventBus {
+        &self.bus
+    }
+
+    /// Whether this is PostgreSQL (several replicas may share it).
+    pub(crate) fn is_postgres(&self) -> bool {
+        self.backend == DatabaseBackend::Postgres
     }
 
     /// Begins a write transaction (serialised in-process on SQLite). Keep it short and never
     /// hold it across a network call.
-    pub async fn write(&self) -> Result<WriteTxn<'_>> {
+    pub(crate) async fn write(&self) -> Result<WriteTxn<'_>> {
         let guard = match self.backend {
             DatabaseBackend::Sqlite => Some(self.write_lock.lock().await),
             _ => None,
@@ -135,28 +157,42 @@ impl Store {
             txn,
             bus: self.bus.clone(),
             appended: false,
+            postgres: self.is_postgres(),
             _guard: guard,
         })
     }
 
-    /// Builds a statement for this backend from SQL written with `?` placeholders.
-    pub fn stmt(&self, sql: &str, values: Vec<Value>) -> Statement {
-        Statement::from_sql_and_values(self.backend, placeholders(self.backend, sql), values)
+    /// Closes the pool.
+    pub(crate) async fn close(&self) {
+        self.db.clone().close().await.ok();
+    }
+
+    /// Checks the database answers.
+    #[expect(dead_code, reason = "readiness (issue 12)")]
+    pub(crate) async fn ping(&self) -> Result<()> {
+        Ok(self.db.ping().await?)
     }
 }
 
 /// A write transaction and, on SQLite, the in-process writer lock.
-pub struct WriteTxn<'a> {
-    pub txn: DatabaseTransaction,
+pub(crate) struct WriteTxn<'a> {
+    txn: DatabaseTransaction,
     bus: EventBus,
     /// Set by `events::append`: subscribers are woken after the commit.
-    pub(crate) appended: bool,
+    appended: bool,
+    /// Whether the transaction is on PostgreSQL (appends also NOTIFY other replicas).
+    postgres: bool,
     _guard: Option<MutexGuard<'a, ()>>,
 }
 
 impl WriteTxn<'_> {
+    /// The transaction, to run statements in.
+    pub(crate) fn txn(&self) -> &DatabaseTransaction {
+        &self.txn
+    }
+
     /// Commits, then wakes event subscribers if events were appended.
-    pub async fn commit(self) -> Result<()> {
+    pub(crate) async fn commit(self) -> Result<()> {
         self.txn.commit().await?;
         if self.appended {
             self.bus.wake();
@@ -165,26 +201,9 @@ impl WriteTxn<'_> {
     }
 }
 
-/// Rewrites `?` placeholders as `$1, $2, …` for PostgreSQL.
-pub fn placeholders(backend: DatabaseBackend, sql: &str) -> String {
-    if backend != DatabaseBackend::Postgres {
-        return sql.to_string();
-    }
-    let mut out = String::with_capacity(sql.len() + 16);
-    let mut n = 0;
-    for c in sql.chars() {
-        if c == '?' {
-            n += 1;
-            out.push('$');
-            out.push_str(&n.to_string());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-/// `?, ?, ?` for a list of `n` values (at least one).
-pub fn marks(n: usize) -> String {
-    vec!["?"; n.max(1)].join(", ")
+/// The `id` column of a row returned by `RETURNING id`.
+fn returned_id(row: Option<sea_orm::QueryResult>, what: &str) -> Result<i64> {
+    row.ok_or_else(|| Error::Internal(format!("{what} returned nothing")))?
+        .try_get("", "id")
+        .map_err(Error::from)
 }

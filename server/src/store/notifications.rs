@@ -1,364 +1,362 @@
 //! Notifications: the candidates of a send, the one transaction that stores the intent
-//! (notification, reserved grants, queued deliveries, events), reads, counts and cancel.
+//! (notification, reserved grants, queued deliveries, events), reads, counts and listing.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use sea_orm::{ConnectionTrait, FromQueryResult, Value};
+use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, OnConflict};
+use sea_orm::sea_query::{Order, Query, SelectStatement};
+use sea_orm::{ConnectionTrait, FromQueryResult};
 
-use super::{
-    Store,
-    eligible::{region_condition, tag_condition},
-    events,
-    sql::Sql,
+use super::codes::{Code, values};
+use super::schema::{Deliveries, Grants, Notifications};
+use super::{Store, events};
+use crate::domain::event::NewEvent;
+use crate::domain::notification::{Notification, PlanCounts};
+use crate::domain::plan::NewDelivery;
+use crate::domain::vocab::{
+    DeliveryState, EventKind, ExclusionReason, GrantState, MessageTag, NotificationState,
 };
-use crate::domain::decide::{GrantFacts, PersonFacts};
-use crate::domain::event::{EventKind, NewEvent, Path};
-use crate::domain::grant::{GrantKind, GrantState, TagFilter};
-use crate::domain::types::{Psid, Region};
 use crate::error::{Error, Result};
 
-/// Notification states (numbers match `otn.v1.NotificationState`).
-pub mod state {
-    pub const SCHEDULED: i32 = 1;
-    pub const DISPATCHING: i32 = 2;
-    pub const COMPLETED: i32 = 3;
-    pub const CANCELLED: i32 = 4;
-    pub const PLANNED: i32 = 5;
-}
-
-/// Delivery states (numbers match `otn.v1.DeliveryState`).
-pub mod delivery_state {
-    pub const QUEUED: i32 = 1;
-    pub const SENDING: i32 = 2;
-    pub const SENT: i32 = 3;
-    pub const DELIVERED: i32 = 4;
-    pub const READ: i32 = 5;
-    pub const FAILED: i32 = 6;
-    pub const CANCELLED: i32 = 7;
-}
-
-/// A stored notification.
-#[derive(Debug, Clone, PartialEq, Eq, FromQueryResult)]
-pub struct NotificationRow {
-    pub id: String,
-    pub page_id: String,
-    pub request_id: String,
-    pub request_hash: String,
-    pub topic_key: String,
-    pub message: String,
-    pub state: i32,
-    pub plan: String,
-    pub rolling_title: Option<String>,
-    pub scheduled_at: i64,
-    pub created_at: i64,
-    pub completed_at: Option<i64>,
-}
-
-/// The counts of a plan, stored with the notification as JSON.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Plan {
-    pub grant_sends: i64,
-    pub window_sends: i64,
-    pub tag_sends: i64,
-    pub exclusions: BTreeMap<i32, i64>,
-}
-
-/// One person who might receive a send.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Candidate {
-    pub recipient_id: i64,
-    pub psid: String,
-    pub tag_ok: bool,
-    pub region_ok: bool,
-    pub facts: PersonFacts,
-}
-
-/// A delivery to create.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewDelivery {
-    pub recipient_id: i64,
-    pub psid: String,
-    pub grant_id: Option<i64>,
-    pub path: Path,
-    pub rule: String,
-}
-
-/// A notification to create.
+/// A notification to create: the row, its rendered Meta message, and its deliveries.
 #[derive(Debug, Clone)]
-pub struct NewNotification {
-    pub row: NotificationRow,
-    pub plan: Plan,
-    pub deliveries: Vec<NewDelivery>,
+pub(crate) struct NewNotification {
+    pub(crate) notification: Notification,
+    /// Meta's `message` object, rendered by `messenger::wire`.
+    pub(crate) message: String,
+    pub(crate) deliveries: Vec<NewDelivery>,
 }
 
 #[derive(FromQueryResult)]
-struct CandidateRow {
-    rid: i64,
-    psid: String,
-    region: Option<String>,
-    last_interaction_at: Option<i64>,
-    tag_ok: i32,
-    region_ok: i32,
-    gid: Option<i64>,
-    kind: Option<i32>,
-    state: Option<i32>,
-    opted_in_at: Option<i64>,
-    expires_at: Option<i64>,
-    last_sent_at: Option<i64>,
+struct NotificationRow {
+    id: String,
+    page_id: String,
+    request_id: String,
+    request_hash: String,
+    topic_key: String,
+    state: i32,
+    plan: String,
+    rolling_title: Option<String>,
+    scheduled_at: i64,
+    created_at: i64,
+    completed_at: Option<i64>,
+    message_tag: Option<i32>,
+    created_by: Option<String>,
 }
 
-const NOTIFICATION_SELECT: &str = "SELECT id, page_id, request_id, request_hash, topic_key, \
-     message, state, plan, rolling_title, scheduled_at, created_at, completed_at FROM notifications";
+/// The plan as stored: JSON with exclusion reasons by their codes.
+#[derive(Default, serde::Serialize, serde::Deserialize)]
+struct StoredPlan {
+    grant_sends: i64,
+    window_sends: i64,
+    tag_sends: i64,
+    exclusions: BTreeMap<i32, i64>,
+}
+
+fn plan_json(p: &PlanCounts) -> Result<String> {
+    let stored = StoredPlan {
+        grant_sends: p.grant_sends,
+        window_sends: p.window_sends,
+        tag_sends: p.tag_sends,
+        exclusions: p.exclusions.iter().map(|(r, n)| (r.code(), *n)).collect(),
+    };
+    serde_json::to_string(&stored).map_err(|e| Error::Internal(format!("plan: {e}")))
+}
+
+fn plan_of(json: &str) -> Result<PlanCounts> {
+    let p: StoredPlan = serde_json::from_str(json).unwrap_or_default();
+    Ok(PlanCounts {
+        grant_sends: p.grant_sends,
+        window_sends: p.window_sends,
+        tag_sends: p.tag_sends,
+        exclusions: p
+            .exclusions
+            .into_iter()
+            .map(|(c, n)| Ok((ExclusionReason::from_code(c)?, n)))
+            .collect::<Result<_>>()?,
+    })
+}
+
+impl TryFrom<NotificationRow> for Notification {
+    type Error = Error;
+    fn try_from(r: NotificationRow) -> Result<Self> {
+        Ok(Notification {
+            state: NotificationState::from_code(r.state)?,
+            plan: plan_of(&r.plan)?,
+            message_tag: r.message_tag.map(MessageTag::from_code).transpose()?,
+            id: r.id,
+            page_id: r.page_id,
+            request_id: r.request_id,
+            request_hash: r.request_hash,
+            topic_key: r.topic_key,
+            rolling_title: r.rolling_title,
+            scheduled_ms: r.scheduled_at,
+            created_ms: r.created_at,
+            completed_ms: r.completed_at,
+            created_by: r.created_by.unwrap_or_default(),
+        })
+    }
+}
+
+fn notification_select() -> SelectStatement {
+    Query::select()
+        .columns([
+            Notifications::Id,
+            Notifications::PageId,
+            Notifications::RequestId,
+            Notifications::RequestHash,
+            Notifications::TopicKey,
+            Notifications::State,
+            Notifications::Plan,
+            Notifications::RollingTitle,
+            Notifications::ScheduledAt,
+            Notifications::CreatedAt,
+            Notifications::CompletedAt,
+            Notifications::MessageTag,
+            Notifications::CreatedBy,
+        ])
+        .from(Notifications::Table)
+        .to_owned()
+}
 
 impl Store {
-    /// Everyone who holds or held a grant on the topic (or, with `psids`, exactly those
-    /// people), with their grants on it and whether they pass the tag and region filters.
-    pub async fn candidates(
-        &self,
-        page_id: &str,
-        topic_id: Option<i64>,
-        tags: &TagFilter,
-        regions: &[Region],
-        psids: Option<&[Psid]>,
-    ) -> Result<Vec<Candidate>> {
-        let mut s =
-            Sql::new("SELECT r.id AS rid, r.psid, r.region, r.last_interaction_at, CASE WHEN ");
-        if !tag_condition(&mut s, tags) {
-            s.push("1 = 1");
-        }
-        s.push(" THEN 1 ELSE 0 END AS tag_ok, CASE WHEN ");
-        if !region_condition(&mut s, regions) {
-            s.push("1 = 1");
-        }
-        s.push(
-            " THEN 1 ELSE 0 END AS region_ok, g.id AS gid, g.kind, g.state, g.opted_in_at, \
-                g.expires_at, g.last_sent_at FROM recipients r ",
-        );
-        match psids {
-            Some(list) => {
-                s.push("LEFT JOIN grants g ON g.recipient_id = r.id AND g.topic_id = ")
-                    .bind(topic_id.unwrap_or(-1))
-                    .push(" WHERE r.page_id = ")
-                    .bind(page_id)
-                    .push(" AND r.psid IN (");
-                let names: Vec<String> = list.iter().map(|p| p.as_str().to_string()).collect();
-                s.bind_list(&names).push(")");
-            }
-            None => {
-                s.push("JOIN grants g ON g.recipient_id = r.id WHERE g.topic_id = ")
-                    .bind(topic_id.unwrap_or(-1));
-            }
-        }
-        s.push(" ORDER BY r.id, g.id");
-        let rows = CandidateRow::find_by_statement(self.stmt(&s.text, s.values))
-            .all(self.db())
-            .await?;
-        let mut out: Vec<Candidate> = Vec::new();
-        for r in rows {
-            if out.last().is_none_or(|c| c.recipient_id != r.rid) {
-                out.push(Candidate {
-                    recipient_id: r.rid,
-                    psid: r.psid.clone(),
-                    tag_ok: r.tag_ok == 1,
-                    region_ok: r.region_ok == 1,
-                    facts: PersonFacts {
-                        region: r.region.clone(),
-                        last_interaction_ms: r.last_interaction_at,
-                        grants: Vec::new(),
-                    },
-                });
-            }
-            if let (Some(id), Some(kind), Some(state), Some(opted), Some(c)) = (
-                r.gid,
-                r.kind.and_then(GrantKind::from_i32),
-                r.state.and_then(GrantState::from_i32),
-                r.opted_in_at,
-                out.last_mut(),
-            ) {
-                c.facts.grants.push(GrantFacts {
-                    id,
-                    kind,
-                    state,
-                    opted_in_ms: opted,
-                    expires_ms: r.expires_at,
-                    last_sent_ms: r.last_sent_at,
-                });
-            }
-        }
-        Ok(out)
+    async fn notifications_where(&self, stmt: SelectStatement) -> Result<Vec<Notification>> {
+        let rows =
+            NotificationRow::find_by_statement(self.db().get_database_backend().build(&stmt))
+                .all(self.db())
+                .await?;
+        rows.into_iter().map(Notification::try_from).collect()
     }
 
     /// The notification a caller created with `request_id`.
-    pub async fn notification_by_request(
+    pub(crate) async fn notification_by_request(
         &self,
         page_id: &str,
         request_id: &str,
-    ) -> Result<Option<NotificationRow>> {
-        Ok(NotificationRow::find_by_statement(self.stmt(
-            &format!("{NOTIFICATION_SELECT} WHERE page_id = ? AND request_id = ?"),
-            vec![page_id.into(), request_id.into()],
-        ))
-        .one(self.db())
-        .await?)
+    ) -> Result<Option<Notification>> {
+        let stmt = notification_select()
+            .and_where(Expr::col(Notifications::PageId).eq(page_id))
+            .and_where(Expr::col(Notifications::RequestId).eq(request_id))
+            .to_owned();
+        Ok(self.notifications_where(stmt).await?.into_iter().next())
     }
 
     /// A notification by id.
-    pub async fn notification(&self, id: &str) -> Result<Option<NotificationRow>> {
-        Ok(NotificationRow::find_by_statement(self.stmt(
-            &format!("{NOTIFICATION_SELECT} WHERE id = ?"),
-            vec![id.into()],
-        ))
-        .one(self.db())
-        .await?)
+    pub(crate) async fn notification(&self, id: &str) -> Result<Option<Notification>> {
+        let stmt = notification_select()
+            .and_where(Expr::col(Notifications::Id).eq(id))
+            .to_owned();
+        Ok(self.notifications_where(stmt).await?.into_iter().next())
     }
 
-    /// Deliveries of a notification per state.
-    pub async fn delivery_counts(&self, id: &str) -> Result<HashMap<i32, i64>> {
-        let rows = self
-            .db()
-            .query_all_raw(self.stmt(
-                "SELECT state, COUNT(*) AS n FROM deliveries WHERE notification_id = ? GROUP BY state",
-                vec![id.into()],
-            ))
-            .await?;
-        rows.iter()
-            .map(|r| Ok((r.try_get("", "state")?, r.try_get("", "n")?)))
-            .collect()
+    /// A page's notifications, newest first, after the one with id `before` (ids are UUID v7,
+    /// so they sort by creation).
+    pub(crate) async fn list_notifications(
+        &self,
+        page_id: &str,
+        states: &[NotificationState],
+        before: Option<&str>,
+        limit: u64,
+    ) -> Result<Vec<Notification>> {
+        let mut stmt = notification_select();
+        stmt.and_where(Expr::col(Notifications::PageId).eq(page_id));
+        if !states.is_empty() {
+            stmt.and_where(Expr::col(Notifications::State).is_in(values(states)));
+        }
+        if let Some(b) = before {
+            stmt.and_where(Expr::col(Notifications::Id).lt(b));
+        }
+        stmt.order_by(Notifications::Id, Order::Desc).limit(limit);
+        self.notifications_where(stmt).await
+    }
+
+    /// Deliveries of notifications per state.
+    pub(crate) async fn delivery_counts(
+        &self,
+        ids: &[String],
+    ) -> Result<HashMap<String, HashMap<DeliveryState, i64>>> {
+        let stmt = Query::select()
+            .columns([Deliveries::NotificationId, Deliveries::State])
+            .expr_as(Expr::col(Asterisk).count(), Alias::new("n"))
+            .from(Deliveries::Table)
+            .and_where(Expr::col(Deliveries::NotificationId).is_in(ids.iter().cloned()))
+            .group_by_col(Deliveries::NotificationId)
+            .group_by_col(Deliveries::State)
+            .to_owned();
+        let mut out: HashMap<String, HashMap<DeliveryState, i64>> = HashMap::new();
+        for r in self.db().query_all(&stmt).await? {
+            out.entry(r.try_get("", "notification_id")?)
+                .or_default()
+                .insert(
+                    DeliveryState::from_code(r.try_get("", "state")?)?,
+                    r.try_get("", "n")?,
+                );
+        }
+        Ok(out)
     }
 
     /// Stores the intent in one transaction: the notification, its grants reserved (a grant
     /// another send reserved first is left out, counted as RESERVED), its deliveries queued and
     /// their events. Returns `None` when a concurrent call created the same request first.
-    pub async fn create_notification(
+    pub(crate) async fn create_notification(
         &self,
         mut n: NewNotification,
         now_ms: i64,
-    ) -> Result<Option<NotificationRow>> {
+    ) -> Result<Option<Notification>> {
         let mut w = self.write().await?;
-        let r = &n.row;
-        let inserted = w
-            .txn
-            .execute_raw(self.stmt(
-                "INSERT INTO notifications (id, page_id, request_id, request_hash, topic_key, \
-                 message, state, plan, rolling_title, scheduled_at, created_at, completed_at) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (page_id, request_id) DO NOTHING",
-                vec![
-                    r.id.clone().into(),
-                    r.page_id.clone().into(),
-                    r.request_id.clone().into(),
-                    r.request_hash.clone().into(),
-                    r.topic_key.clone().into(),
-                    r.message.clone().into(),
-                    r.state.into(),
-                    String::new().into(),
-                    r.rolling_title.clone().into(),
-                    r.scheduled_at.into(),
-                    r.created_at.into(),
-                    r.completed_at.into(),
-                ],
-            ))
-            .await?
-            .rows_affected();
-        if inserted == 0 {
+        let row = &n.notification;
+        let insert = Query::insert()
+            .into_table(Notifications::Table)
+            .columns([
+                Notifications::Id,
+                Notifications::PageId,
+                Notifications::RequestId,
+                Notifications::RequestHash,
+                Notifications::TopicKey,
+                Notifications::Message,
+                Notifications::State,
+                Notifications::Plan,
+                Notifications::RollingTitle,
+                Notifications::ScheduledAt,
+                Notifications::CreatedAt,
+                Notifications::CompletedAt,
+                Notifications::MessageTag,
+                Notifications::CreatedBy,
+            ])
+            .values_panic([
+                row.id.clone().into(),
+                row.page_id.clone().into(),
+                row.request_id.clone().into(),
+                row.request_hash.clone().into(),
+                row.topic_key.clone().into(),
+                n.message.clone().into(),
+                row.state.code().into(),
+                String::new().into(),
+                row.rolling_title.clone().into(),
+                row.scheduled_ms.into(),
+                row.created_ms.into(),
+                row.completed_ms.into(),
+                row.message_tag.map(Code::code).into(),
+                row.created_by.clone().into(),
+            ])
+            .on_conflict(
+                OnConflict::columns([Notifications::PageId, Notifications::RequestId])
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .to_owned();
+        if w.txn().execute(&insert).await?.rows_affected() == 0 {
             return Ok(None);
         }
         let wanted: Vec<i64> = n.deliveries.iter().filter_map(|d| d.grant_id).collect();
         let mut reserved: HashSet<i64> = HashSet::with_capacity(wanted.len());
         for chunk in wanted.chunks(500) {
-            let mut s = Sql::new("UPDATE grants SET state = ");
-            s.bind(GrantState::Reserved as i32)
-                .push(", state_changed_at = ")
-                .bind(now_ms)
-                .push(" WHERE state = ")
-                .bind(GrantState::Active as i32)
-                .push(" AND id IN (")
-                .bind_list(chunk)
-                .push(") RETURNING id");
-            for row in w.txn.query_all_raw(self.stmt(&s.text, s.values)).await? {
-                reserved.insert(row.try_get("", "id")?);
+            let stmt = Query::update()
+                .table(Grants::Table)
+                .value(Grants::State, GrantState::Reserved.code())
+                .value(Grants::StateChangedAt, now_ms)
+                .and_where(Expr::col(Grants::State).eq(GrantState::Active.code()))
+                .and_where(Expr::col(Grants::Id).is_in(chunk.iter().copied()))
+                .returning_col(Grants::Id)
+                .to_owned();
+            for r in w.txn().query_all(&stmt).await? {
+                reserved.insert(r.try_get("", "id")?);
             }
         }
-        let lost = wanted.len() - reserved.len();
+        let lost = (wanted.len() - reserved.len()) as i64;
+        let notification = &mut n.notification;
         if lost > 0 {
             n.deliveries
                 .retain(|d| d.grant_id.is_none_or(|g| reserved.contains(&g)));
-            n.plan.grant_sends -= lost as i64;
-            *n.plan
-                .exclusions
-                .entry(crate::domain::decide::reason::RESERVED)
-                .or_default() += lost as i64;
+            notification.plan.grant_sends -= lost;
+            notification.plan.exclude(ExclusionReason::Reserved, lost);
         }
-        if n.deliveries.is_empty() && matches!(r.state, state::SCHEDULED | state::DISPATCHING) {
+        if n.deliveries.is_empty() && notification.state.is_open() {
             // Every grant went to a concurrent send: nothing is left to do.
-            n.row.state = state::COMPLETED;
-            n.row.completed_at = Some(now_ms);
+            notification.state = NotificationState::Completed;
+            notification.completed_ms = Some(now_ms);
         }
-        let r = &n.row;
-        let plan = serde_json::to_string(&n.plan).map_err(|e| Error::Internal(e.to_string()))?;
-        w.txn
-            .execute_raw(self.stmt(
-                "UPDATE notifications SET plan = ?, state = ?, completed_at = ? WHERE id = ?",
-                vec![
-                    plan.clone().into(),
-                    r.state.into(),
-                    r.completed_at.into(),
-                    r.id.clone().into(),
-                ],
-            ))
+        let update = Query::update()
+            .table(Notifications::Table)
+            .value(Notifications::Plan, plan_json(&notification.plan)?)
+            .value(Notifications::State, notification.state.code())
+            .value(Notifications::CompletedAt, notification.completed_ms)
+            .and_where(Expr::col(Notifications::Id).eq(notification.id.clone()))
+            .to_owned();
+        w.txn().execute(&update).await?;
+        let evs = self
+            .queue_deliveries(&w, notification, &n.deliveries, now_ms)
             .await?;
-        let mut evs = Vec::with_capacity(n.deliveries.len());
-        for chunk in n.deliveries.chunks(500) {
-            let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 12);
+        events::append(&mut w, evs, now_ms).await?;
+        w.commit().await?;
+        Ok(Some(n.notification))
+    }
+
+    async fn queue_deliveries(
+        &self,
+        w: &super::WriteTxn<'_>,
+        n: &Notification,
+        deliveries: &[NewDelivery],
+        now_ms: i64,
+    ) -> Result<Vec<NewEvent>> {
+        let mut evs = Vec::with_capacity(deliveries.len());
+        for chunk in deliveries.chunks(500) {
+            let mut insert = Query::insert();
+            insert
+                .into_table(Deliveries::Table)
+                .columns([
+                    Deliveries::NotificationId,
+                    Deliveries::PageId,
+                    Deliveries::RecipientId,
+                    Deliveries::Psid,
+                    Deliveries::TopicKey,
+                    Deliveries::GrantId,
+                    Deliveries::Path,
+                    Deliveries::Rule,
+                    Deliveries::State,
+                    Deliveries::Attempts,
+                    Deliveries::Ambiguous,
+                    Deliveries::NextAttemptAt,
+                    Deliveries::CreatedAt,
+                ])
+                .returning(Query::returning().columns([Deliveries::Id, Deliveries::RecipientId]));
             for d in chunk {
-                values.extend([
-                    r.id.clone().into(),
-                    r.page_id.clone().into(),
+                insert.values_panic([
+                    n.id.clone().into(),
+                    n.page_id.clone().into(),
                     d.recipient_id.into(),
                     d.psid.clone().into(),
-                    r.topic_key.clone().into(),
+                    n.topic_key.clone().into(),
                     d.grant_id.into(),
-                    (d.path as i32).into(),
+                    d.path.code().into(),
                     d.rule.clone().into(),
-                    delivery_state::QUEUED.into(),
-                    r.scheduled_at.into(),
+                    DeliveryState::Queued.code().into(),
+                    0.into(),
+                    0.into(),
+                    n.scheduled_ms.into(),
                     now_ms.into(),
                 ]);
             }
-            let rows = vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, ?, ?)"; chunk.len()].join(", ");
-            let ids = w
-                .txn
-                .query_all_raw(self.stmt(
-                    &format!(
-                        "INSERT INTO deliveries (notification_id, page_id, recipient_id, psid, \
-                         topic_key, grant_id, path, rule, state, attempts, ambiguous, \
-                         next_attempt_at, created_at) VALUES {rows} RETURNING id, recipient_id"
-                    ),
-                    values,
-                ))
-                .await?;
             let by_recipient: HashMap<i64, &NewDelivery> =
                 chunk.iter().map(|d| (d.recipient_id, d)).collect();
-            for row in ids {
+            for row in w.txn().query_all(&insert).await? {
                 let id: i64 = row.try_get("", "id")?;
                 let rid: i64 = row.try_get("", "recipient_id")?;
                 let Some(d) = by_recipient.get(&rid) else {
                     continue;
                 };
-                let mut ev = NewEvent::new(EventKind::Queued, r.page_id.clone());
-                ev.topic_key = Some(r.topic_key.clone());
-                ev.notification_id = Some(r.id.clone());
-                ev.delivery_id = Some(id.to_string());
+                let mut ev = NewEvent::new(EventKind::Queued, n.page_id.clone());
+                ev.topic_key = Some(n.topic_key.clone());
+                ev.notification_id = Some(n.id.clone());
+                ev.delivery_id = Some(id);
                 ev.psid = Some(d.psid.clone());
                 ev.grant_id = d.grant_id;
-                ev.path = d.path;
+                ev.path = Some(d.path);
                 ev.rule = Some(d.rule.clone());
+                ev.actor = Some(n.created_by.clone());
                 evs.push(ev);
             }
         }
-        events::append(self, &mut w, evs, now_ms).await?;
-        w.commit().await?;
-        let mut row = n.row;
-        row.plan = plan;
-        Ok(Some(row))
+        Ok(evs)
     }
 }

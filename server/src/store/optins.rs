@@ -1,57 +1,148 @@
 //! Opt-in requests: the outbox row written before Meta is asked, and the weekly-title rule's query.
 
+use sea_orm::sea_query::{Expr, ExprTrait, Func, OnConflict, Query, SelectStatement};
 use sea_orm::{ConnectionTrait, FromQueryResult};
 
 use super::Store;
-use crate::error::Result;
+use super::codes::Code;
+use super::schema::{OptInRequests, Recipients, Topics};
+use crate::domain::notification::Actor;
+use crate::domain::values::{PageId, Payload, Psid, RequestId, Title, TopicKey};
+use crate::domain::vocab::OptInTemplate;
+use crate::error::{Error, Result};
 
-/// An opt-in request row.
-#[derive(Debug, Clone, PartialEq, Eq, FromQueryResult)]
-pub struct OptInRow {
-    pub id: String,
-    pub page_id: String,
-    pub request_id: String,
-    pub psid: String,
-    pub topic_key: String,
-    pub title: String,
-    pub payload: String,
-    pub message_id: Option<String>,
-    pub sent_at: Option<i64>,
-    pub created_at: i64,
+/// An opt-in request as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct OptInRow {
+    pub(crate) id: String,
+    pub(crate) page_id: String,
+    pub(crate) request_id: String,
+    pub(crate) psid: String,
+    pub(crate) topic_key: String,
+    pub(crate) title: String,
+    pub(crate) payload: String,
+    pub(crate) message_id: Option<String>,
+    pub(crate) sent_ms: Option<i64>,
+    pub(crate) created_ms: i64,
+    pub(crate) template: OptInTemplate,
+    pub(crate) requested_by: String,
 }
 
-const OPT_IN_SELECT: &str = "SELECT o.id, o.page_id, o.request_id, r.psid, t.topic_key, o.title, \
-     o.payload, o.message_id, o.sent_at, o.created_at \
-     FROM opt_in_requests o JOIN recipients r ON r.id = o.recipient_id \
-     JOIN topics t ON t.id = o.topic_id";
+#[derive(FromQueryResult)]
+struct Row {
+    id: String,
+    page_id: String,
+    request_id: String,
+    psid: String,
+    topic_key: String,
+    title: String,
+    payload: String,
+    message_id: Option<String>,
+    sent_at: Option<i64>,
+    created_at: i64,
+    template: Option<i32>,
+    requested_by: Option<String>,
+}
+
+impl TryFrom<Row> for OptInRow {
+    type Error = Error;
+    fn try_from(r: Row) -> Result<Self> {
+        Ok(OptInRow {
+            template: match r.template {
+                Some(c) => OptInTemplate::from_code(c)?,
+                None => OptInTemplate::OneTimeNotification,
+            },
+            requested_by: r.requested_by.unwrap_or_default(),
+            id: r.id,
+            page_id: r.page_id,
+            request_id: r.request_id,
+            psid: r.psid,
+            topic_key: r.topic_key,
+            title: r.title,
+            payload: r.payload,
+            message_id: r.message_id,
+            sent_ms: r.sent_at,
+            created_ms: r.created_at,
+        })
+    }
+}
+
+/// An opt-in request to store before Meta is called.
+#[derive(Debug, Clone)]
+pub(crate) struct NewOptIn<'a> {
+    pub(crate) id: &'a str,
+    pub(crate) page_id: &'a PageId,
+    pub(crate) request_id: &'a RequestId,
+    pub(crate) psid: &'a Psid,
+    pub(crate) topic_key: &'a TopicKey,
+    pub(crate) title: &'a Title,
+    pub(crate) payload: &'a Payload,
+    pub(crate) template: OptInTemplate,
+    pub(crate) actor: &'a Actor,
+}
+
+fn opt_in_select() -> SelectStatement {
+    let o = |c| (OptInRequests::Table, c);
+    Query::select()
+        .columns([
+            o(OptInRequests::Id),
+            o(OptInRequests::PageId),
+            o(OptInRequests::RequestId),
+            o(OptInRequests::Title),
+            o(OptInRequests::Payload),
+            o(OptInRequests::MessageId),
+            o(OptInRequests::SentAt),
+            o(OptInRequests::CreatedAt),
+            o(OptInRequests::Template),
+            o(OptInRequests::RequestedBy),
+        ])
+        .column((Recipients::Table, Recipients::Psid))
+        .column((Topics::Table, Topics::TopicKey))
+        .from(OptInRequests::Table)
+        .inner_join(
+            Recipients::Table,
+            Expr::col((Recipients::Table, Recipients::Id)).equals(o(OptInRequests::RecipientId)),
+        )
+        .inner_join(
+            Topics::Table,
+            Expr::col((Topics::Table, Topics::Id)).equals(o(OptInRequests::TopicId)),
+        )
+        .to_owned()
+}
 
 impl Store {
+    async fn one_opt_in(&self, stmt: SelectStatement) -> Result<Option<OptInRow>> {
+        let row = Row::find_by_statement(self.db().get_database_backend().build(&stmt))
+            .one(self.db())
+            .await?;
+        row.map(OptInRow::try_from).transpose()
+    }
+
     /// The opt-in request a caller made with `request_id`.
-    pub async fn opt_in_by_request(
+    pub(crate) async fn opt_in_by_request(
         &self,
         page_id: &str,
         request_id: &str,
     ) -> Result<Option<OptInRow>> {
-        Ok(OptInRow::find_by_statement(self.stmt(
-            &format!("{OPT_IN_SELECT} WHERE o.page_id = ? AND o.request_id = ?"),
-            vec![page_id.into(), request_id.into()],
-        ))
-        .one(self.db())
-        .await?)
+        let o = |c| (OptInRequests::Table, c);
+        let stmt = opt_in_select()
+            .and_where(Expr::col(o(OptInRequests::PageId)).eq(page_id))
+            .and_where(Expr::col(o(OptInRequests::RequestId)).eq(request_id))
+            .to_owned();
+        self.one_opt_in(stmt).await
     }
 
     /// The opt-in request with this id (from an opt-in webhook's payload).
-    pub async fn opt_in_by_id(&self, id: &str) -> Result<Option<OptInRow>> {
-        Ok(OptInRow::find_by_statement(
-            self.stmt(&format!("{OPT_IN_SELECT} WHERE o.id = ?"), vec![id.into()]),
-        )
-        .one(self.db())
-        .await?)
+    pub(crate) async fn opt_in_by_id(&self, id: &str) -> Result<Option<OptInRow>> {
+        let stmt = opt_in_select()
+            .and_where(Expr::col((OptInRequests::Table, OptInRequests::Id)).eq(id))
+            .to_owned();
+        self.one_opt_in(stmt).await
     }
 
     /// Whether the same title was sent (or is being sent) to the person since `since_ms`,
     /// other than by the request `except_id`.
-    pub async fn title_asked_since(
+    pub(crate) async fn title_asked_since(
         &self,
         page_id: &str,
         psid: &str,
@@ -59,84 +150,103 @@ impl Store {
         since_ms: i64,
         except_id: &str,
     ) -> Result<bool> {
-        let row = self
-            .db()
-            .query_one_raw(self.stmt(
-                "SELECT 1 AS x FROM opt_in_requests o JOIN recipients r ON r.id = o.recipient_id \
-                 WHERE r.page_id = ? AND r.psid = ? AND o.title = ? AND o.id <> ? \
-                 AND COALESCE(o.sent_at, o.created_at) >= ?",
-                vec![
-                    page_id.into(),
-                    psid.into(),
-                    title.into(),
-                    except_id.into(),
-                    since_ms.into(),
-                ],
-            ))
-            .await?;
-        Ok(row.is_some())
+        let o = |c| (OptInRequests::Table, c);
+        let stmt = Query::select()
+            .expr(Expr::val(1))
+            .from(OptInRequests::Table)
+            .inner_join(
+                Recipients::Table,
+                Expr::col((Recipients::Table, Recipients::Id))
+                    .equals(o(OptInRequests::RecipientId)),
+            )
+            .and_where(Expr::col((Recipients::Table, Recipients::PageId)).eq(page_id))
+            .and_where(Expr::col((Recipients::Table, Recipients::Psid)).eq(psid))
+            .and_where(Expr::col(o(OptInRequests::Title)).eq(title))
+            .and_where(Expr::col(o(OptInRequests::Id)).ne(except_id))
+            .and_where(
+                Expr::expr(Func::coalesce([
+                    Expr::col(o(OptInRequests::SentAt)),
+                    Expr::col(o(OptInRequests::CreatedAt)),
+                ]))
+                .gte(since_ms),
+            )
+            .to_owned();
+        Ok(self.db().query_one(&stmt).await?.is_some())
     }
 
     /// Stores the intent to send an opt-in request (before Meta is called). Returns false if
     /// another request already holds `request_id`.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn insert_opt_in(
-        &self,
-        id: &str,
-        page_id: &str,
-        request_id: &str,
-        psid: &str,
-        topic_key: &str,
-        title: &str,
-        payload: &str,
-        now_ms: i64,
-    ) -> Result<bool> {
+    pub(crate) async fn insert_opt_in(&self, o: &NewOptIn<'_>, now_ms: i64) -> Result<bool> {
         let w = self.write().await?;
-        let rid = self.upsert_recipient(&w.txn, page_id, psid, now_ms).await?;
-        let tid = self
-            .upsert_topic(&w.txn, page_id, topic_key, title, now_ms)
+        let rid = self
+            .upsert_recipient(w.txn(), o.page_id.as_str(), o.psid.as_str(), now_ms)
             .await?;
-        let n = w
-            .txn
-            .execute_raw(self.stmt(
-                "INSERT INTO opt_in_requests (id, page_id, request_id, recipient_id, topic_id, \
-                 title, payload, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
-                 ON CONFLICT (page_id, request_id) DO NOTHING",
-                vec![
-                    id.into(),
-                    page_id.into(),
-                    request_id.into(),
-                    rid.into(),
-                    tid.into(),
-                    title.into(),
-                    payload.into(),
-                    now_ms.into(),
-                ],
-            ))
-            .await?
-            .rows_affected();
+        let tid = self
+            .upsert_topic(w.txn(), o.page_id.as_str(), o.topic_key, o.title, now_ms)
+            .await?;
+        let insert = Query::insert()
+            .into_table(OptInRequests::Table)
+            .columns([
+                OptInRequests::Id,
+                OptInRequests::PageId,
+                OptInRequests::RequestId,
+                OptInRequests::RecipientId,
+                OptInRequests::TopicId,
+                OptInRequests::Title,
+                OptInRequests::Payload,
+                OptInRequests::CreatedAt,
+                OptInRequests::Template,
+                OptInRequests::RequestedBy,
+            ])
+            .values_panic([
+                o.id.into(),
+                o.page_id.as_str().into(),
+                o.request_id.as_str().into(),
+                rid.into(),
+                tid.into(),
+                o.title.as_str().into(),
+                o.payload.as_str().into(),
+                now_ms.into(),
+                o.template.code().into(),
+                o.actor.as_str().into(),
+            ])
+            .on_conflict(
+                OnConflict::columns([OptInRequests::PageId, OptInRequests::RequestId])
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .to_owned();
+        let n = w.txn().execute(&insert).await?.rows_affected();
         w.commit().await?;
         Ok(n == 1)
     }
 
     /// Marks an opt-in request as sent.
-    pub async fn mark_opt_in_sent(&self, id: &str, message_id: &str, at_ms: i64) -> Result<()> {
+    pub(crate) async fn mark_opt_in_sent(
+        &self,
+        id: &str,
+        message_id: &str,
+        at_ms: i64,
+    ) -> Result<()> {
         let w = self.write().await?;
-        w.txn
-            .execute_raw(self.stmt(
-                "UPDATE opt_in_requests SET message_id = ?, sent_at = ? WHERE id = ?",
-                vec![message_id.into(), at_ms.into(), id.into()],
-            ))
-            .await?;
+        let stmt = Query::update()
+            .table(OptInRequests::Table)
+            .value(OptInRequests::MessageId, message_id)
+            .value(OptInRequests::SentAt, at_ms)
+            .and_where(Expr::col(OptInRequests::Id).eq(id))
+            .to_owned();
+        w.txn().execute(&stmt).await?;
         w.commit().await
     }
 
     /// Drops an opt-in request that Meta refused, so the caller may try again.
-    pub async fn delete_opt_in(&self, id: &str) -> Result<()> {
+    pub(crate) async fn delete_opt_in(&self, id: &str) -> Result<()> {
         let w = self.write().await?;
-        w.txn
-            .execute_raw(self.stmt("DELETE FROM opt_in_requests WHERE id = ?", vec![id.into()]))
-            .await?;
+        let stmt = Query::delete()
+            .from_table(OptInRequests::Table)
+            .and_where(Expr::col(OptInRequests::Id).eq(id))
+            .to_owned();
+        w.txn().execute(&stmt).await?;
         w.commit().await
     }
 }

@@ -32,7 +32,7 @@ Examples:
 
 /// How results are printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Output {
+pub(crate) enum Output {
     /// Aligned columns for people.
     Table,
     /// JSON: one object, or one object per line for streams.
@@ -48,7 +48,7 @@ pub enum Output {
     after_help = EXAMPLES,
     propagate_version = true
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     /// The server's gRPC URL.
     #[arg(long, global = true, env = "OTN_URL", default_value = otn_sdk::DEFAULT_URL)]
     pub url: String,
@@ -63,7 +63,7 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Record, list and revoke opt-ins (grants).
     #[command(subcommand)]
     OptIns(OptIns),
@@ -82,7 +82,7 @@ pub enum Command {
 
 /// The kind of consent recorded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Kind {
+pub(crate) enum Kind {
     /// A Messenger one-time notification token: one message within a year.
     OneTime,
     /// A Marketing Messages token: reusable, with a cooldown.
@@ -90,7 +90,7 @@ pub enum Kind {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum OptIns {
+pub(crate) enum OptIns {
     /// Record a grant (normally the webhook does this). Replaying the same token is harmless.
     Record {
         /// The page.
@@ -157,7 +157,7 @@ pub enum OptIns {
 }
 
 #[derive(Debug, Args)]
-pub struct SendArgs {
+pub(crate) struct SendArgs {
     /// The page to send from.
     #[arg(long)]
     pub page: String,
@@ -199,7 +199,7 @@ fn parse_time(s: &str) -> Result<Timestamp, String> {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Notifications {
+pub(crate) enum Notifications {
     /// Show a notification: state, plan and delivery counts.
     Show {
         /// The notification id.
@@ -213,7 +213,7 @@ pub enum Notifications {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Events {
+pub(crate) enum Events {
     /// Follow the live delivery-event log (reconnecting and resuming by itself).
     #[command(
         after_help = "Examples:\n  otnctl events tail --page P --topic back-in-stock:sku-1\n  otnctl --output json events tail --after 1200 --limit 50"

@@ -35,7 +35,7 @@ fn grant_rows(grants: &[pb::Grant]) -> Vec<Vec<String>> {
 
 const GRANT_HEADERS: [&str; 6] = ["GRANT", "PSID", "TOPIC", "KIND", "STATE", "EXPIRES"];
 
-pub async fn opt_ins(client: &Client, out: Out, cmd: OptIns) -> Result<(), Error> {
+pub(crate) async fn opt_ins(client: &Client, out: Out, cmd: OptIns) -> Result<(), Error> {
     match cmd {
         OptIns::Record {
             page,
@@ -92,6 +92,7 @@ pub async fn opt_ins(client: &Client, out: Out, cmd: OptIns) -> Result<(), Error
                 regions,
                 page_size: page_size.unwrap_or(0),
                 explain_exclusions: explain,
+                include_total_size: true,
                 ..Default::default()
             };
             let list = match all {
@@ -172,7 +173,7 @@ fn print_list(out: Out, list: &pb::ListEligibleResponse) {
 }
 
 /// The readable form of a notification.
-pub fn show_notification(out: Out, n: &pb::Notification) {
+pub(crate) fn show_notification(out: Out, n: &pb::Notification) {
     if out.is_json() {
         out.json(&json::notification(n));
         return;
@@ -207,7 +208,11 @@ pub fn show_notification(out: Out, n: &pb::Notification) {
     out.fields(&pairs);
 }
 
-pub async fn notifications(client: &Client, out: Out, cmd: Notifications) -> Result<(), Error> {
+pub(crate) async fn notifications(
+    client: &Client,
+    out: Out,
+    cmd: Notifications,
+) -> Result<(), Error> {
     match cmd {
         Notifications::Show { id } => {
             let n = client.get_notification(id).await?;
@@ -261,7 +266,7 @@ fn event_row(e: &pb::DeliveryEvent) -> String {
     s
 }
 
-pub async fn events(client: &Client, out: Out, cmd: Events) -> Result<(), Error> {
+pub(crate) async fn events(client: &Client, out: Out, cmd: Events) -> Result<(), Error> {
     let Events::Tail {
         page,
         topic,

@@ -5,48 +5,48 @@ use otn_sdk::{Error, Progress, code_name, proto as pb};
 use serde_json::{Map, Value, json};
 
 /// An enum value's name without its prefix, for example `ACTIVE`.
-pub fn name(full: &str, prefix: &str) -> String {
+pub(crate) fn name(full: &str, prefix: &str) -> String {
     full.strip_prefix(prefix).unwrap_or(full).to_string()
 }
 
-pub fn time(t: &Option<Timestamp>) -> Value {
+pub(crate) fn time(t: &Option<Timestamp>) -> Value {
     match t {
         Some(t) => json!(t.to_string()),
         None => Value::Null,
     }
 }
 
-pub fn grant_state(v: i32) -> String {
+pub(crate) fn grant_state(v: i32) -> String {
     let s = pb::GrantState::try_from(v).unwrap_or_default();
     name(s.as_str_name(), "GRANT_STATE_")
 }
 
-pub fn grant_kind(v: i32) -> String {
+pub(crate) fn grant_kind(v: i32) -> String {
     let s = pb::GrantKind::try_from(v).unwrap_or_default();
     name(s.as_str_name(), "GRANT_KIND_")
 }
 
-pub fn notification_state(v: i32) -> String {
+pub(crate) fn notification_state(v: i32) -> String {
     let s = pb::NotificationState::try_from(v).unwrap_or_default();
     name(s.as_str_name(), "NOTIFICATION_STATE_")
 }
 
-pub fn exclusion(v: i32) -> String {
+pub(crate) fn exclusion(v: i32) -> String {
     let s = pb::ExclusionReason::try_from(v).unwrap_or_default();
     name(s.as_str_name(), "EXCLUSION_REASON_")
 }
 
-pub fn event_type(v: i32) -> String {
+pub(crate) fn event_type(v: i32) -> String {
     let s = pb::DeliveryEventType::try_from(v).unwrap_or_default();
     name(s.as_str_name(), "DELIVERY_EVENT_TYPE_")
 }
 
-pub fn path(v: i32) -> String {
+pub(crate) fn path(v: i32) -> String {
     let s = pb::DeliveryPath::try_from(v).unwrap_or_default();
     name(s.as_str_name(), "DELIVERY_PATH_")
 }
 
-pub fn grant(g: &pb::Grant) -> Value {
+pub(crate) fn grant(g: &pb::Grant) -> Value {
     json!({
         "grant_id": g.grant_id,
         "page_id": g.page_id,
@@ -61,7 +61,7 @@ pub fn grant(g: &pb::Grant) -> Value {
     })
 }
 
-pub fn recipient(r: &pb::Recipient) -> Value {
+pub(crate) fn recipient(r: &pb::Recipient) -> Value {
     json!({
         "page_id": r.page_id,
         "psid": r.psid,
@@ -72,7 +72,7 @@ pub fn recipient(r: &pb::Recipient) -> Value {
     })
 }
 
-pub fn exclusions(list: &[pb::ExclusionCount]) -> Value {
+pub(crate) fn exclusions(list: &[pb::ExclusionCount]) -> Value {
     let mut m = Map::new();
     for e in list {
         m.insert(exclusion(e.reason), json!(e.count));
@@ -80,7 +80,7 @@ pub fn exclusions(list: &[pb::ExclusionCount]) -> Value {
     Value::Object(m)
 }
 
-pub fn eligible(l: &pb::ListEligibleResponse) -> Value {
+pub(crate) fn eligible(l: &pb::ListEligibleResponse) -> Value {
     let recipients: Vec<Value> = l
         .recipients
         .iter()
@@ -99,7 +99,7 @@ pub fn eligible(l: &pb::ListEligibleResponse) -> Value {
     })
 }
 
-pub fn plan(p: &Option<pb::SendPlan>) -> Value {
+pub(crate) fn plan(p: &Option<pb::SendPlan>) -> Value {
     let p = p.clone().unwrap_or_default();
     json!({
         "grant_sends": p.grant_sends,
@@ -109,7 +109,7 @@ pub fn plan(p: &Option<pb::SendPlan>) -> Value {
     })
 }
 
-pub fn notification(n: &pb::Notification) -> Value {
+pub(crate) fn notification(n: &pb::Notification) -> Value {
     let c = n.counts.unwrap_or_default();
     let p = Progress::of(n);
     json!({
@@ -134,7 +134,7 @@ pub fn notification(n: &pb::Notification) -> Value {
     })
 }
 
-pub fn event(e: &pb::DeliveryEvent) -> Value {
+pub(crate) fn event(e: &pb::DeliveryEvent) -> Value {
     json!({
         "sequence": e.sequence,
         "event_time": time(&e.event_time),
@@ -154,7 +154,7 @@ pub fn event(e: &pb::DeliveryEvent) -> Value {
     })
 }
 
-pub fn error(e: &Error) -> Value {
+pub(crate) fn error(e: &Error) -> Value {
     let violations: Vec<Value> = e
         .field_violations()
         .iter()

@@ -11,27 +11,27 @@ use crate::json;
 
 /// Where and how results are printed.
 #[derive(Debug, Clone, Copy)]
-pub struct Out {
+pub(crate) struct Out {
     pub format: Output,
 }
 
 impl Out {
-    pub fn is_json(&self) -> bool {
+    pub(crate) fn is_json(&self) -> bool {
         self.format == Output::Json
     }
 
     /// One JSON value on one line of stdout.
-    pub fn json(&self, v: &Value) {
+    pub(crate) fn json(&self, v: &Value) {
         println!("{v}");
     }
 
     /// A line of text on stdout.
-    pub fn line(&self, s: &str) {
+    pub(crate) fn line(&self, s: &str) {
         println!("{s}");
     }
 
     /// Aligned columns on stdout, with a header row.
-    pub fn table(&self, headers: &[&str], rows: &[Vec<String>]) {
+    pub(crate) fn table(&self, headers: &[&str], rows: &[Vec<String>]) {
         let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
         for row in rows {
             for (w, cell) in widths.iter_mut().zip(row) {
@@ -56,7 +56,7 @@ impl Out {
     }
 
     /// Key/value lines on stdout.
-    pub fn fields(&self, pairs: &[(&str, String)]) {
+    pub(crate) fn fields(&self, pairs: &[(&str, String)]) {
         let w = pairs.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
         for (k, v) in pairs {
             println!("{:<w$}  {v}", format!("{k}:"), w = w + 1);
@@ -64,7 +64,7 @@ impl Out {
     }
 
     /// An error on stderr: a JSON object with --output json, else a readable block.
-    pub fn error(&self, e: &Error) {
+    pub(crate) fn error(&self, e: &Error) {
         if self.is_json() {
             eprintln!("{}", json::error(e));
             return;
@@ -87,21 +87,21 @@ impl Out {
 }
 
 /// Whether stdout is a terminal (send waits by default there).
-pub fn stdout_is_terminal() -> bool {
+pub(crate) fn stdout_is_terminal() -> bool {
     std::io::stdout().is_terminal()
 }
 
 /// Whether stderr is a terminal (the progress bar is drawn only there).
-pub fn stderr_is_terminal() -> bool {
+pub(crate) fn stderr_is_terminal() -> bool {
     std::io::stderr().is_terminal()
 }
 
 /// A progress bar on stderr for one notification's deliveries.
-pub struct Bar(ProgressBar);
+pub(crate) struct Bar(ProgressBar);
 
 impl Bar {
     /// A bar for deliveries that start at `p`; drawn only once it is set up.
-    pub fn new(p: &Progress) -> Bar {
+    pub(crate) fn new(p: &Progress) -> Bar {
         let bar = ProgressBar::with_draw_target(Some(p.total), ProgressDrawTarget::hidden());
         let style = ProgressStyle::with_template("sending [{bar:20}] {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar())
@@ -113,13 +113,13 @@ impl Bar {
         bar
     }
 
-    pub fn update(&self, p: &Progress) {
+    pub(crate) fn update(&self, p: &Progress) {
         self.0.set_message(p.to_string());
         self.0.set_length(p.total);
         self.0.set_position(p.done());
     }
 
-    pub fn finish(&self, p: &Progress) {
+    pub(crate) fn finish(&self, p: &Progress) {
         self.update(p);
         self.0.finish();
         // The finished bar stays on screen; what follows starts on a line of its own.

@@ -30,7 +30,7 @@ fn plan_rows(n: &pb::Notification) -> Vec<Vec<String>> {
     rows
 }
 
-pub async fn run(client: &Client, out: Out, a: SendArgs) -> Result<(), Error> {
+pub(crate) async fn run(client: &Client, out: Out, a: SendArgs) -> Result<(), Error> {
     let mut b = client.notify(a.page, a.topic).text(a.text);
     if let Some(m) = a.max {
         b = b.max_recipients(m);

@@ -1,6 +1,8 @@
 //! The policy engine's rules, one test each, on dates either side of each rule.
 
 use super::*;
+use crate::domain::grant::GrantFacts;
+use crate::domain::vocab::{GrantKind, GrantState};
 
 const HOUR: i64 = 3_600_000;
 const DAY: i64 = 24 * HOUR;
@@ -33,14 +35,14 @@ fn person(region: Option<&str>, last: Option<i64>, grants: Vec<GrantFacts>) -> P
     }
 }
 
-fn sent(d: &Decision) -> (Path, Option<i64>) {
+fn sent(d: &Decision) -> (DeliveryPath, Option<i64>) {
     match d {
         Decision::Send { path, grant_id, .. } => (*path, *grant_id),
         other => panic!("expected a send, got {other:?}"),
     }
 }
 
-fn excluded(d: &Decision) -> i32 {
+fn excluded(d: &Decision) -> ExclusionReason {
     match d {
         Decision::Excluded { reason, .. } => *reason,
         other => panic!("expected an exclusion, got {other:?}"),
@@ -63,7 +65,7 @@ fn the_soonest_expiring_usable_grant_is_spent() {
     );
     assert_eq!(
         sent(&decide(&p, &who, false, None, now)),
-        (Path::Grant, Some(2))
+        (DeliveryPath::Grant, Some(2))
     );
 }
 
@@ -83,7 +85,7 @@ fn a_grant_is_spent_even_inside_the_window() {
     );
     assert_eq!(
         sent(&decide(&p, &who, true, None, now)),
-        (Path::Grant, Some(7))
+        (DeliveryPath::Grant, Some(7))
     );
 }
 
@@ -95,15 +97,15 @@ fn the_window_path_is_taken_only_when_asked_and_only_within_24_hours() {
     let outside = person(None, Some(now - 25 * HOUR), vec![]);
     assert_eq!(
         sent(&decide(&p, &inside, true, None, now)),
-        (Path::Window, None)
+        (DeliveryPath::Window, None)
     );
     assert_eq!(
         excluded(&decide(&p, &inside, false, None, now)),
-        reason::NO_GRANT
+        ExclusionReason::NoGrant
     );
     assert_eq!(
         excluded(&decide(&p, &outside, true, None, now)),
-        reason::NO_GRANT
+        ExclusionReason::NoGrant
     );
 }
 
@@ -121,14 +123,14 @@ fn one_time_grants_are_refused_for_eea_recipients_from_2020_12_16() {
     let before = at("2020-12-15");
     assert_eq!(
         sent(&decide(&p, &who(before), false, None, before)).0,
-        Path::Grant
+        DeliveryPath::Grant
     );
     let after = at("2020-12-16");
     let d = decide(&p, &who(after), false, None, after);
     assert_eq!(
         d,
         Decision::Excluded {
-            reason: reason::REGION_POLICY,
+            reason: ExclusionReason::RegionPolicy,
             rule: Some("otn.eea-2020-12-16".into())
         }
     );
@@ -144,13 +146,13 @@ fn marketing_tokens_wait_48_hours_between_sends_from_2025_09_01() {
     let who = person(Some("JP"), None, vec![g.clone()]);
     assert_eq!(
         excluded(&decide(&p, &who, false, None, now)),
-        reason::COOLDOWN
+        ExclusionReason::Cooldown
     );
     g.last_sent_ms = Some(now - 49 * HOUR);
     let who = person(Some("JP"), None, vec![g]);
     assert_eq!(
         sent(&decide(&p, &who, false, None, now)),
-        (Path::Grant, Some(1))
+        (DeliveryPath::Grant, Some(1))
     );
 }
 
@@ -162,11 +164,11 @@ fn marketing_messages_reach_only_listed_regions_from_2026_02_10() {
     let now = at("2026-03-01");
     assert_eq!(
         excluded(&decide(&p, &who("US"), false, None, now)),
-        reason::REGION_POLICY
+        ExclusionReason::RegionPolicy
     );
     assert_eq!(
         sent(&decide(&p, &who("KR"), false, None, now)).0,
-        Path::Grant
+        DeliveryPath::Grant
     );
 }
 
@@ -175,11 +177,23 @@ fn tags_retired_on_2026_04_27_exclude_people_outside_the_window() {
     let p = Policy::builtin();
     let nobody = person(None, None, vec![]);
     let before = at("2026-04-26");
-    let d = decide(&p, &nobody, false, Some("POST_PURCHASE_UPDATE"), before);
-    assert_eq!(sent(&d), (Path::Tag, None));
+    let d = decide(
+        &p,
+        &nobody,
+        false,
+        Some(MessageTag::PostPurchaseUpdate),
+        before,
+    );
+    assert_eq!(sent(&d), (DeliveryPath::Tag, None));
     let after = at("2026-04-27");
-    let d = decide(&p, &nobody, false, Some("POST_PURCHASE_UPDATE"), after);
-    assert_eq!(excluded(&d), reason::TAG_RETIRED);
+    let d = decide(
+        &p,
+        &nobody,
+        false,
+        Some(MessageTag::PostPurchaseUpdate),
+        after,
+    );
+    assert_eq!(excluded(&d), ExclusionReason::TagRetired);
 }
 
 #[test]
@@ -201,25 +215,25 @@ fn exclusion_reasons_follow_the_grant_states() {
     let cases = [
         (
             vec![GrantState::Consumed, GrantState::Reserved],
-            reason::RESERVED,
+            ExclusionReason::Reserved,
         ),
         (
             vec![GrantState::Consumed, GrantState::Stopped],
-            reason::STOPPED,
+            ExclusionReason::Stopped,
         ),
         (
             vec![GrantState::Consumed, GrantState::Expired],
-            reason::EXPIRED,
+            ExclusionReason::Expired,
         ),
         (
             vec![GrantState::Consumed, GrantState::Revoked],
-            reason::CONSUMED,
+            ExclusionReason::Consumed,
         ),
         (
             vec![GrantState::Invalid, GrantState::Revoked],
-            reason::INVALID,
+            ExclusionReason::Invalid,
         ),
-        (vec![GrantState::Revoked], reason::REVOKED),
+        (vec![GrantState::Revoked], ExclusionReason::Revoked),
     ];
     for (states, want) in cases {
         assert_eq!(
@@ -228,4 +242,24 @@ fn exclusion_reasons_follow_the_grant_states() {
             "{states:?}"
         );
     }
+}
+
+#[test]
+fn paid_subscription_grants_are_planned_out_never_sent() {
+    let p = Policy::builtin();
+    let now = at("2026-11-01");
+    let who = person(
+        Some("US"),
+        None,
+        vec![grant(
+            1,
+            GrantKind::MarketingSubscription,
+            GrantState::Active,
+            None,
+        )],
+    );
+    assert_eq!(
+        excluded(&decide(&p, &who, false, None, now)),
+        ExclusionReason::KindNotSupported
+    );
 }

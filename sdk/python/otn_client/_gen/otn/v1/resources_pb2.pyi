@@ -52,6 +52,7 @@ class ExclusionReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     EXCLUSION_REASON_COOLDOWN: _ClassVar[ExclusionReason]
     EXCLUSION_REASON_MAX_RECIPIENTS: _ClassVar[ExclusionReason]
     EXCLUSION_REASON_TAG_RETIRED: _ClassVar[ExclusionReason]
+    EXCLUSION_REASON_KIND_NOT_SUPPORTED: _ClassVar[ExclusionReason]
 GRANT_KIND_UNSPECIFIED: GrantKind
 GRANT_KIND_ONE_TIME_NOTIFICATION: GrantKind
 GRANT_KIND_MARKETING_MESSAGES: GrantKind
@@ -83,6 +84,7 @@ EXCLUSION_REASON_REGION_POLICY: ExclusionReason
 EXCLUSION_REASON_COOLDOWN: ExclusionReason
 EXCLUSION_REASON_MAX_RECIPIENTS: ExclusionReason
 EXCLUSION_REASON_TAG_RETIRED: ExclusionReason
+EXCLUSION_REASON_KIND_NOT_SUPPORTED: ExclusionReason
 
 class Recipient(_message.Message):
     __slots__ = ("page_id", "psid", "tags", "region", "last_interaction_time", "window_close_time")
@@ -101,7 +103,7 @@ class Recipient(_message.Message):
     def __init__(self, page_id: _Optional[str] = ..., psid: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., region: _Optional[str] = ..., last_interaction_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., window_close_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Grant(_message.Message):
-    __slots__ = ("grant_id", "page_id", "psid", "topic_key", "kind", "payload", "opt_in_time", "expire_time", "state", "state_change_time")
+    __slots__ = ("grant_id", "page_id", "psid", "topic_key", "kind", "payload", "opt_in_time", "expire_time", "state", "state_change_time", "revoked_by")
     GRANT_ID_FIELD_NUMBER: _ClassVar[int]
     PAGE_ID_FIELD_NUMBER: _ClassVar[int]
     PSID_FIELD_NUMBER: _ClassVar[int]
@@ -112,6 +114,7 @@ class Grant(_message.Message):
     EXPIRE_TIME_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
     STATE_CHANGE_TIME_FIELD_NUMBER: _ClassVar[int]
+    REVOKED_BY_FIELD_NUMBER: _ClassVar[int]
     grant_id: str
     page_id: str
     psid: str
@@ -122,7 +125,8 @@ class Grant(_message.Message):
     expire_time: _timestamp_pb2.Timestamp
     state: GrantState
     state_change_time: _timestamp_pb2.Timestamp
-    def __init__(self, grant_id: _Optional[str] = ..., page_id: _Optional[str] = ..., psid: _Optional[str] = ..., topic_key: _Optional[str] = ..., kind: _Optional[_Union[GrantKind, str]] = ..., payload: _Optional[str] = ..., opt_in_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., state: _Optional[_Union[GrantState, str]] = ..., state_change_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    revoked_by: str
+    def __init__(self, grant_id: _Optional[str] = ..., page_id: _Optional[str] = ..., psid: _Optional[str] = ..., topic_key: _Optional[str] = ..., kind: _Optional[_Union[GrantKind, str]] = ..., payload: _Optional[str] = ..., opt_in_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., state: _Optional[_Union[GrantState, str]] = ..., state_change_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., revoked_by: _Optional[str] = ...) -> None: ...
 
 class Topic(_message.Message):
     __slots__ = ("topic_key", "title")

@@ -51,6 +51,11 @@ class DeliveryEventType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     DELIVERY_EVENT_TYPE_ENGAGED: _ClassVar[DeliveryEventType]
     DELIVERY_EVENT_TYPE_CANCELLED: _ClassVar[DeliveryEventType]
     DELIVERY_EVENT_TYPE_RETRY_SCHEDULED: _ClassVar[DeliveryEventType]
+    DELIVERY_EVENT_TYPE_GRANT_REVOKED: _ClassVar[DeliveryEventType]
+    DELIVERY_EVENT_TYPE_RECIPIENT_FORGOTTEN: _ClassVar[DeliveryEventType]
+    DELIVERY_EVENT_TYPE_GRANT_STOPPED: _ClassVar[DeliveryEventType]
+    DELIVERY_EVENT_TYPE_GRANT_RESUMED: _ClassVar[DeliveryEventType]
+    DELIVERY_EVENT_TYPE_GRANT_ASSIGNED: _ClassVar[DeliveryEventType]
 NOTIFICATION_STATE_UNSPECIFIED: NotificationState
 NOTIFICATION_STATE_SCHEDULED: NotificationState
 NOTIFICATION_STATE_DISPATCHING: NotificationState
@@ -80,6 +85,11 @@ DELIVERY_EVENT_TYPE_OPT_IN_RECORDED: DeliveryEventType
 DELIVERY_EVENT_TYPE_ENGAGED: DeliveryEventType
 DELIVERY_EVENT_TYPE_CANCELLED: DeliveryEventType
 DELIVERY_EVENT_TYPE_RETRY_SCHEDULED: DeliveryEventType
+DELIVERY_EVENT_TYPE_GRANT_REVOKED: DeliveryEventType
+DELIVERY_EVENT_TYPE_RECIPIENT_FORGOTTEN: DeliveryEventType
+DELIVERY_EVENT_TYPE_GRANT_STOPPED: DeliveryEventType
+DELIVERY_EVENT_TYPE_GRANT_RESUMED: DeliveryEventType
+DELIVERY_EVENT_TYPE_GRANT_ASSIGNED: DeliveryEventType
 
 class Content(_message.Message):
     __slots__ = ("text", "button_template")
@@ -182,7 +192,7 @@ class DeliveryCounts(_message.Message):
     def __init__(self, queued: _Optional[int] = ..., sending: _Optional[int] = ..., sent: _Optional[int] = ..., delivered: _Optional[int] = ..., read: _Optional[int] = ..., failed: _Optional[int] = ..., cancelled: _Optional[int] = ...) -> None: ...
 
 class Notification(_message.Message):
-    __slots__ = ("notification_id", "request_id", "page_id", "topic_key", "state", "plan", "counts", "create_time", "scheduled_time", "complete_time")
+    __slots__ = ("notification_id", "request_id", "page_id", "topic_key", "state", "plan", "counts", "create_time", "scheduled_time", "complete_time", "created_by", "message_tag")
     NOTIFICATION_ID_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     PAGE_ID_FIELD_NUMBER: _ClassVar[int]
@@ -193,6 +203,8 @@ class Notification(_message.Message):
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     SCHEDULED_TIME_FIELD_NUMBER: _ClassVar[int]
     COMPLETE_TIME_FIELD_NUMBER: _ClassVar[int]
+    CREATED_BY_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_TAG_FIELD_NUMBER: _ClassVar[int]
     notification_id: str
     request_id: str
     page_id: str
@@ -203,7 +215,9 @@ class Notification(_message.Message):
     create_time: _timestamp_pb2.Timestamp
     scheduled_time: _timestamp_pb2.Timestamp
     complete_time: _timestamp_pb2.Timestamp
-    def __init__(self, notification_id: _Optional[str] = ..., request_id: _Optional[str] = ..., page_id: _Optional[str] = ..., topic_key: _Optional[str] = ..., state: _Optional[_Union[NotificationState, str]] = ..., plan: _Optional[_Union[SendPlan, _Mapping]] = ..., counts: _Optional[_Union[DeliveryCounts, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., scheduled_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., complete_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    created_by: str
+    message_tag: str
+    def __init__(self, notification_id: _Optional[str] = ..., request_id: _Optional[str] = ..., page_id: _Optional[str] = ..., topic_key: _Optional[str] = ..., state: _Optional[_Union[NotificationState, str]] = ..., plan: _Optional[_Union[SendPlan, _Mapping]] = ..., counts: _Optional[_Union[DeliveryCounts, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., scheduled_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., complete_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_by: _Optional[str] = ..., message_tag: _Optional[str] = ...) -> None: ...
 
 class DeliveryFailure(_message.Message):
     __slots__ = ("reason", "code", "subcode", "message")
@@ -218,7 +232,7 @@ class DeliveryFailure(_message.Message):
     def __init__(self, reason: _Optional[str] = ..., code: _Optional[int] = ..., subcode: _Optional[int] = ..., message: _Optional[str] = ...) -> None: ...
 
 class DeliveryEvent(_message.Message):
-    __slots__ = ("sequence", "event_time", "type", "page_id", "topic_key", "notification_id", "delivery_id", "psid", "grant_id", "message_id", "path", "rule", "failure")
+    __slots__ = ("sequence", "event_time", "type", "page_id", "topic_key", "notification_id", "delivery_id", "psid", "grant_id", "message_id", "path", "rule", "failure", "actor")
     SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     EVENT_TIME_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
@@ -232,6 +246,7 @@ class DeliveryEvent(_message.Message):
     PATH_FIELD_NUMBER: _ClassVar[int]
     RULE_FIELD_NUMBER: _ClassVar[int]
     FAILURE_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
     sequence: int
     event_time: _timestamp_pb2.Timestamp
     type: DeliveryEventType
@@ -245,4 +260,5 @@ class DeliveryEvent(_message.Message):
     path: DeliveryPath
     rule: str
     failure: DeliveryFailure
-    def __init__(self, sequence: _Optional[int] = ..., event_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., type: _Optional[_Union[DeliveryEventType, str]] = ..., page_id: _Optional[str] = ..., topic_key: _Optional[str] = ..., notification_id: _Optional[str] = ..., delivery_id: _Optional[str] = ..., psid: _Optional[str] = ..., grant_id: _Optional[str] = ..., message_id: _Optional[str] = ..., path: _Optional[_Union[DeliveryPath, str]] = ..., rule: _Optional[str] = ..., failure: _Optional[_Union[DeliveryFailure, _Mapping]] = ...) -> None: ...
+    actor: str
+    def __init__(self, sequence: _Optional[int] = ..., event_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., type: _Optional[_Union[DeliveryEventType, str]] = ..., page_id: _Optional[str] = ..., topic_key: _Optional[str] = ..., notification_id: _Optional[str] = ..., delivery_id: _Optional[str] = ..., psid: _Optional[str] = ..., grant_id: _Optional[str] = ..., message_id: _Optional[str] = ..., path: _Optional[_Union[DeliveryPath, str]] = ..., rule: _Optional[str] = ..., failure: _Optional[_Union[DeliveryFailure, _Mapping]] = ..., actor: _Optional[str] = ...) -> None: ...

@@ -31,8 +31,16 @@ class NotificationServiceStub:
     every delivery event.
 
     Errors carry google.rpc details: BadRequest with one field violation per bad field for
-    INVALID_ARGUMENT, and ErrorInfo (domain `otn.v1`, reason one of ErrorReason's names) for
-    every other refusal.
+    INVALID_ARGUMENT, and ErrorInfo (domain `otn.v1`, reason one of ErrorReason's names) on
+    every refusal.
+
+    Every call needs `authorization: Bearer <API key>` metadata (except on a sandbox server).
+    Scopes: `read` (ListEligible, GetNotification, ListNotifications, StreamDeliveryEvents),
+    `consent` (RequestOptIn, RecordOptIn, RecordInteraction, UpdateRecipient, RevokeGrant,
+    AssignGrant), `send` (SendNotification, CancelNotification), `erase` (ForgetRecipient). A key
+    limited to pages may act on those pages only; its event stream holds only their events.
+    Missing, unknown or revoked key: UNAUTHENTICATED. A key without the scope or the page:
+    PERMISSION_DENIED with ErrorInfo reason SCOPE_MISSING or PAGE_NOT_ALLOWED.
     """
 
     def __init__(self, channel):
@@ -71,6 +79,11 @@ class NotificationServiceStub:
                 request_serializer=otn_dot_v1_dot_service__pb2.RevokeGrantRequest.SerializeToString,
                 response_deserializer=otn_dot_v1_dot_service__pb2.RevokeGrantResponse.FromString,
                 _registered_method=True)
+        self.AssignGrant = channel.unary_unary(
+                '/otn.v1.NotificationService/AssignGrant',
+                request_serializer=otn_dot_v1_dot_service__pb2.AssignGrantRequest.SerializeToString,
+                response_deserializer=otn_dot_v1_dot_service__pb2.AssignGrantResponse.FromString,
+                _registered_method=True)
         self.ForgetRecipient = channel.unary_unary(
                 '/otn.v1.NotificationService/ForgetRecipient',
                 request_serializer=otn_dot_v1_dot_service__pb2.ForgetRecipientRequest.SerializeToString,
@@ -91,6 +104,11 @@ class NotificationServiceStub:
                 request_serializer=otn_dot_v1_dot_service__pb2.CancelNotificationRequest.SerializeToString,
                 response_deserializer=otn_dot_v1_dot_service__pb2.CancelNotificationResponse.FromString,
                 _registered_method=True)
+        self.ListNotifications = channel.unary_unary(
+                '/otn.v1.NotificationService/ListNotifications',
+                request_serializer=otn_dot_v1_dot_service__pb2.ListNotificationsRequest.SerializeToString,
+                response_deserializer=otn_dot_v1_dot_service__pb2.ListNotificationsResponse.FromString,
+                _registered_method=True)
         self.StreamDeliveryEvents = channel.unary_stream(
                 '/otn.v1.NotificationService/StreamDeliveryEvents',
                 request_serializer=otn_dot_v1_dot_service__pb2.StreamDeliveryEventsRequest.SerializeToString,
@@ -104,14 +122,26 @@ class NotificationServiceServicer:
     every delivery event.
 
     Errors carry google.rpc details: BadRequest with one field violation per bad field for
-    INVALID_ARGUMENT, and ErrorInfo (domain `otn.v1`, reason one of ErrorReason's names) for
-    every other refusal.
+    INVALID_ARGUMENT, and ErrorInfo (domain `otn.v1`, reason one of ErrorReason's names) on
+    every refusal.
+
+    Every call needs `authorization: Bearer <API key>` metadata (except on a sandbox server).
+    Scopes: `read` (ListEligible, GetNotification, ListNotifications, StreamDeliveryEvents),
+    `consent` (RequestOptIn, RecordOptIn, RecordInteraction, UpdateRecipient, RevokeGrant,
+    AssignGrant), `send` (SendNotification, CancelNotification), `erase` (ForgetRecipient). A key
+    limited to pages may act on those pages only; its event stream holds only their events.
+    Missing, unknown or revoked key: UNAUTHENTICATED. A key without the scope or the page:
+    PERMISSION_DENIED with ErrorInfo reason SCOPE_MISSING or PAGE_NOT_ALLOWED.
     """
 
     def RequestOptIn(self, request, context):
-        """Sends a consent request (a `one_time_notif_req` template) to a person inside their 24-hour
-        window. Refused with FAILED_PRECONDITION when the window is closed or the same title was
-        asked of the same person within a week. Idempotent on request_id.
+        """Sends a consent request to a person inside their 24-hour window: the `one_time_notif_req`
+        template, or the `notification_messages` template (Marketing Messages, the only token opt-in
+        that reaches recipients in AU, EU, JP, KR and UK since 2026-02-10), chosen per recipient by
+        the dated regional policy unless `template` names one. Refused with FAILED_PRECONDITION when
+        the window is closed, the same title was asked of the same person within a week, or the
+        named template is not allowed for the person's region (REGION_NOT_ALLOWED). Idempotent on
+        request_id.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -127,7 +157,9 @@ class NotificationServiceServicer:
 
     def ListEligible(self, request, context):
         """Lists the people who can be sent a message on a topic now, oldest-first by recipient,
-        with keyset pagination. Never returns tokens.
+        with keyset pagination. Never returns tokens. Grants whose topic is not known yet (opt-ins
+        asked for outside the service with a payload that names no topic) are listed under the
+        reserved topic `otn:unassigned`.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -149,6 +181,14 @@ class NotificationServiceServicer:
 
     def RevokeGrant(self, request, context):
         """Revokes one grant, or every usable grant a person holds on a topic.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AssignGrant(self, request, context):
+        """Assigns a grant of the reserved topic `otn:unassigned` (an opt-in whose payload named no
+        topic) to a topic, so it can be spent by a send on that topic.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -183,8 +223,18 @@ class NotificationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListNotifications(self, request, context):
+        """Lists a page's notifications, newest first, with keyset pagination.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def StreamDeliveryEvents(self, request, context):
         """Streams delivery events from the durable log, then live. Resume with after_sequence.
+        Retention prunes old events: a resume from before the oldest retained event is refused with
+        OUT_OF_RANGE / SEQUENCE_PRUNED naming it (never a silent gap). When the server shuts down the
+        stream ends with UNAVAILABLE / SHUTTING_DOWN: resume on another replica.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -223,6 +273,11 @@ def add_NotificationServiceServicer_to_server(servicer, server):
                     request_deserializer=otn_dot_v1_dot_service__pb2.RevokeGrantRequest.FromString,
                     response_serializer=otn_dot_v1_dot_service__pb2.RevokeGrantResponse.SerializeToString,
             ),
+            'AssignGrant': grpc.unary_unary_rpc_method_handler(
+                    servicer.AssignGrant,
+                    request_deserializer=otn_dot_v1_dot_service__pb2.AssignGrantRequest.FromString,
+                    response_serializer=otn_dot_v1_dot_service__pb2.AssignGrantResponse.SerializeToString,
+            ),
             'ForgetRecipient': grpc.unary_unary_rpc_method_handler(
                     servicer.ForgetRecipient,
                     request_deserializer=otn_dot_v1_dot_service__pb2.ForgetRecipientRequest.FromString,
@@ -243,6 +298,11 @@ def add_NotificationServiceServicer_to_server(servicer, server):
                     request_deserializer=otn_dot_v1_dot_service__pb2.CancelNotificationRequest.FromString,
                     response_serializer=otn_dot_v1_dot_service__pb2.CancelNotificationResponse.SerializeToString,
             ),
+            'ListNotifications': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListNotifications,
+                    request_deserializer=otn_dot_v1_dot_service__pb2.ListNotificationsRequest.FromString,
+                    response_serializer=otn_dot_v1_dot_service__pb2.ListNotificationsResponse.SerializeToString,
+            ),
             'StreamDeliveryEvents': grpc.unary_stream_rpc_method_handler(
                     servicer.StreamDeliveryEvents,
                     request_deserializer=otn_dot_v1_dot_service__pb2.StreamDeliveryEventsRequest.FromString,
@@ -262,8 +322,16 @@ class NotificationService:
     every delivery event.
 
     Errors carry google.rpc details: BadRequest with one field violation per bad field for
-    INVALID_ARGUMENT, and ErrorInfo (domain `otn.v1`, reason one of ErrorReason's names) for
-    every other refusal.
+    INVALID_ARGUMENT, and ErrorInfo (domain `otn.v1`, reason one of ErrorReason's names) on
+    every refusal.
+
+    Every call needs `authorization: Bearer <API key>` metadata (except on a sandbox server).
+    Scopes: `read` (ListEligible, GetNotification, ListNotifications, StreamDeliveryEvents),
+    `consent` (RequestOptIn, RecordOptIn, RecordInteraction, UpdateRecipient, RevokeGrant,
+    AssignGrant), `send` (SendNotification, CancelNotification), `erase` (ForgetRecipient). A key
+    limited to pages may act on those pages only; its event stream holds only their events.
+    Missing, unknown or revoked key: UNAUTHENTICATED. A key without the scope or the page:
+    PERMISSION_DENIED with ErrorInfo reason SCOPE_MISSING or PAGE_NOT_ALLOWED.
     """
 
     @staticmethod
@@ -429,6 +497,33 @@ class NotificationService:
             _registered_method=True)
 
     @staticmethod
+    def AssignGrant(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/otn.v1.NotificationService/AssignGrant',
+            otn_dot_v1_dot_service__pb2.AssignGrantRequest.SerializeToString,
+            otn_dot_v1_dot_service__pb2.AssignGrantResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def ForgetRecipient(request,
             target,
             options=(),
@@ -526,6 +621,33 @@ class NotificationService:
             '/otn.v1.NotificationService/CancelNotification',
             otn_dot_v1_dot_service__pb2.CancelNotificationRequest.SerializeToString,
             otn_dot_v1_dot_service__pb2.CancelNotificationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListNotifications(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/otn.v1.NotificationService/ListNotifications',
+            otn_dot_v1_dot_service__pb2.ListNotificationsRequest.SerializeToString,
+            otn_dot_v1_dot_service__pb2.ListNotificationsResponse.FromString,
             options,
             channel_credentials,
             insecure,

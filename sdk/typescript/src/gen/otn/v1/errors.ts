@@ -9,7 +9,8 @@
 /**
  * The stable reasons carried in google.rpc.ErrorInfo.reason (domain `otn.v1`). Callers switch on
  * the reason string, which is the value's name without the `ERROR_REASON_` prefix (for example
- * "OUTSIDE_WINDOW"); the enum exists so every language has the list.
+ * "OUTSIDE_WINDOW"); the enum exists so every language has the list. Every reason is produced
+ * by the service where its comment says.
  */
 export enum ErrorReason {
   ERROR_REASON_UNSPECIFIED = 0,
@@ -19,7 +20,7 @@ export enum ErrorReason {
   ERROR_REASON_PAGE_NOT_FOUND = 2,
   /** ERROR_REASON_GRANT_NOT_FOUND - No such grant (NOT_FOUND). */
   ERROR_REASON_GRANT_NOT_FOUND = 3,
-  /** ERROR_REASON_RECIPIENT_NOT_FOUND - No such recipient (NOT_FOUND). */
+  /** ERROR_REASON_RECIPIENT_NOT_FOUND - No such recipient (NOT_FOUND): RevokeGrant by topic for a person the page does not know. */
   ERROR_REASON_RECIPIENT_NOT_FOUND = 4,
   /** ERROR_REASON_NOTIFICATION_NOT_FOUND - No such notification (NOT_FOUND). */
   ERROR_REASON_NOTIFICATION_NOT_FOUND = 5,
@@ -31,20 +32,48 @@ export enum ErrorReason {
   ERROR_REASON_REQUEST_ID_REUSED = 8,
   /** ERROR_REASON_TOKEN_CONFLICT - The token is already recorded for another person, page or topic (ALREADY_EXISTS). */
   ERROR_REASON_TOKEN_CONFLICT = 9,
-  /** ERROR_REASON_INVALID_PAGE_TOKEN - The page token does not belong to this query (INVALID_ARGUMENT). */
+  /**
+   * ERROR_REASON_INVALID_PAGE_TOKEN - The page token does not belong to this query (INVALID_ARGUMENT, with a BadRequest violation
+   * of `page_token`).
+   */
   ERROR_REASON_INVALID_PAGE_TOKEN = 10,
   /** ERROR_REASON_GRAPH_API_REFUSED - Meta refused the call (FAILED_PRECONDITION or UNAVAILABLE, with Meta's code in metadata). */
   ERROR_REASON_GRAPH_API_REFUSED = 11,
   /** ERROR_REASON_GRAPH_API_UNAVAILABLE - Meta could not be reached; retry (UNAVAILABLE). */
   ERROR_REASON_GRAPH_API_UNAVAILABLE = 12,
-  /** ERROR_REASON_PAGE_PAUSED - The page is paused because Meta rejected its access token (FAILED_PRECONDITION). */
+  /**
+   * ERROR_REASON_PAGE_PAUSED - The page is paused (FAILED_PRECONDITION): Meta rejected its access token, restricted the
+   * page or blocked it for policy enforcement; metadata `pause_reason`.
+   */
   ERROR_REASON_PAGE_PAUSED = 13,
   /** ERROR_REASON_NOTIFICATION_FINAL - The notification is already final (FAILED_PRECONDITION). */
   ERROR_REASON_NOTIFICATION_FINAL = 14,
-  /** ERROR_REASON_REGION_NOT_ALLOWED - The platform's rules forbid this for the person's region (FAILED_PRECONDITION). */
+  /**
+   * ERROR_REASON_REGION_NOT_ALLOWED - The platform's rules forbid this for the person's region (FAILED_PRECONDITION): an opt-in
+   * template the dated regional policy does not allow for the recipient; metadata `rule`.
+   */
   ERROR_REASON_REGION_NOT_ALLOWED = 15,
-  /** ERROR_REASON_SHUTTING_DOWN - The service is shutting down (UNAVAILABLE). */
+  /**
+   * ERROR_REASON_SHUTTING_DOWN - The service is shutting down (UNAVAILABLE, with RetryInfo): retry on another replica or
+   * after the restart; an event stream ends with it so clients resume elsewhere.
+   */
   ERROR_REASON_SHUTTING_DOWN = 16,
+  /** ERROR_REASON_CONCURRENT_REQUEST - A concurrent call with the same request_id or token is in progress (ABORTED); retry. */
+  ERROR_REASON_CONCURRENT_REQUEST = 17,
+  /** ERROR_REASON_API_KEY_MISSING - No API key was given in `authorization: Bearer <key>` metadata (UNAUTHENTICATED). */
+  ERROR_REASON_API_KEY_MISSING = 18,
+  /** ERROR_REASON_API_KEY_INVALID - The API key is unknown or revoked (UNAUTHENTICATED). */
+  ERROR_REASON_API_KEY_INVALID = 19,
+  /** ERROR_REASON_SCOPE_MISSING - The API key lacks the scope this call needs; metadata `scope` names it (PERMISSION_DENIED). */
+  ERROR_REASON_SCOPE_MISSING = 20,
+  /** ERROR_REASON_PAGE_NOT_ALLOWED - The API key may not act on this page; metadata `page_id` names it (PERMISSION_DENIED). */
+  ERROR_REASON_PAGE_NOT_ALLOWED = 21,
+  /**
+   * ERROR_REASON_SEQUENCE_PRUNED - The event log no longer holds the events after this sequence (retention pruned them);
+   * metadata `oldest_sequence` is the oldest sequence it still has (OUT_OF_RANGE). Resume with
+   * after_sequence = oldest_sequence - 1, or 0 for the oldest retained event.
+   */
+  ERROR_REASON_SEQUENCE_PRUNED = 22,
   UNRECOGNIZED = -1,
 }
 
@@ -101,6 +130,24 @@ export function errorReasonFromJSON(object: any): ErrorReason {
     case 16:
     case "ERROR_REASON_SHUTTING_DOWN":
       return ErrorReason.ERROR_REASON_SHUTTING_DOWN;
+    case 17:
+    case "ERROR_REASON_CONCURRENT_REQUEST":
+      return ErrorReason.ERROR_REASON_CONCURRENT_REQUEST;
+    case 18:
+    case "ERROR_REASON_API_KEY_MISSING":
+      return ErrorReason.ERROR_REASON_API_KEY_MISSING;
+    case 19:
+    case "ERROR_REASON_API_KEY_INVALID":
+      return ErrorReason.ERROR_REASON_API_KEY_INVALID;
+    case 20:
+    case "ERROR_REASON_SCOPE_MISSING":
+      return ErrorReason.ERROR_REASON_SCOPE_MISSING;
+    case 21:
+    case "ERROR_REASON_PAGE_NOT_ALLOWED":
+      return ErrorReason.ERROR_REASON_PAGE_NOT_ALLOWED;
+    case 22:
+    case "ERROR_REASON_SEQUENCE_PRUNED":
+      return ErrorReason.ERROR_REASON_SEQUENCE_PRUNED;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -144,6 +191,18 @@ export function errorReasonToJSON(object: ErrorReason): string {
       return "ERROR_REASON_REGION_NOT_ALLOWED";
     case ErrorReason.ERROR_REASON_SHUTTING_DOWN:
       return "ERROR_REASON_SHUTTING_DOWN";
+    case ErrorReason.ERROR_REASON_CONCURRENT_REQUEST:
+      return "ERROR_REASON_CONCURRENT_REQUEST";
+    case ErrorReason.ERROR_REASON_API_KEY_MISSING:
+      return "ERROR_REASON_API_KEY_MISSING";
+    case ErrorReason.ERROR_REASON_API_KEY_INVALID:
+      return "ERROR_REASON_API_KEY_INVALID";
+    case ErrorReason.ERROR_REASON_SCOPE_MISSING:
+      return "ERROR_REASON_SCOPE_MISSING";
+    case ErrorReason.ERROR_REASON_PAGE_NOT_ALLOWED:
+      return "ERROR_REASON_PAGE_NOT_ALLOWED";
+    case ErrorReason.ERROR_REASON_SEQUENCE_PRUNED:
+      return "ERROR_REASON_SEQUENCE_PRUNED";
     case ErrorReason.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";

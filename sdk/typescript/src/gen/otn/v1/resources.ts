@@ -21,7 +21,11 @@ export enum GrantKind {
    * between sends.
    */
   GRANT_KIND_MARKETING_MESSAGES = 2,
-  /** GRANT_KIND_MARKETING_SUBSCRIPTION - Paid Marketing Message API subscription token (reserved: recorded, not yet sent through). */
+  /**
+   * GRANT_KIND_MARKETING_SUBSCRIPTION - Paid Marketing Message API subscription token. Recorded and listed, but not sent: that API
+   * (`act_<ad account>/messages`) is not supported yet, so a send plans these people out with
+   * EXCLUSION_REASON_KIND_NOT_SUPPORTED rather than sending the token the wrong way.
+   */
   GRANT_KIND_MARKETING_SUBSCRIPTION = 3,
   UNRECOGNIZED = -1,
 }
@@ -228,6 +232,11 @@ export enum ExclusionReason {
   EXCLUSION_REASON_MAX_RECIPIENTS = 12,
   /** EXCLUSION_REASON_TAG_RETIRED - The only path would need a message tag the platform has retired. */
   EXCLUSION_REASON_TAG_RETIRED = 13,
+  /**
+   * EXCLUSION_REASON_KIND_NOT_SUPPORTED - The person's only usable grants are of a kind the service does not send (paid Marketing
+   * Message API subscriptions).
+   */
+  EXCLUSION_REASON_KIND_NOT_SUPPORTED = 14,
   UNRECOGNIZED = -1,
 }
 
@@ -275,6 +284,9 @@ export function exclusionReasonFromJSON(object: any): ExclusionReason {
     case 13:
     case "EXCLUSION_REASON_TAG_RETIRED":
       return ExclusionReason.EXCLUSION_REASON_TAG_RETIRED;
+    case 14:
+    case "EXCLUSION_REASON_KIND_NOT_SUPPORTED":
+      return ExclusionReason.EXCLUSION_REASON_KIND_NOT_SUPPORTED;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -312,6 +324,8 @@ export function exclusionReasonToJSON(object: ExclusionReason): string {
       return "EXCLUSION_REASON_MAX_RECIPIENTS";
     case ExclusionReason.EXCLUSION_REASON_TAG_RETIRED:
       return "EXCLUSION_REASON_TAG_RETIRED";
+    case ExclusionReason.EXCLUSION_REASON_KIND_NOT_SUPPORTED:
+      return "EXCLUSION_REASON_KIND_NOT_SUPPORTED";
     case ExclusionReason.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -361,7 +375,11 @@ export interface Grant {
   /** Where the grant is in its life. */
   state: GrantState;
   /** When the state last changed. */
-  stateChangeTime?: Date | undefined;
+  stateChangeTime?:
+    | Date
+    | undefined;
+  /** Who revoked it (the API key's name), when state is REVOKED. */
+  revokedBy: string;
 }
 
 /** A topic people opt in to, identified by a key chosen by the caller. */
@@ -563,6 +581,7 @@ function createBaseGrant(): Grant {
     expireTime: undefined,
     state: 0,
     stateChangeTime: undefined,
+    revokedBy: "",
   };
 }
 
@@ -597,6 +616,9 @@ export const Grant: MessageFns<Grant> = {
     }
     if (message.stateChangeTime !== undefined) {
       Timestamp.encode(toTimestamp(message.stateChangeTime), writer.uint32(82).fork()).join();
+    }
+    if (message.revokedBy !== "") {
+      writer.uint32(90).string(message.revokedBy);
     }
     return writer;
   },
@@ -694,6 +716,14 @@ export const Grant: MessageFns<Grant> = {
             message.stateChangeTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.revokedBy = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -742,6 +772,11 @@ export const Grant: MessageFns<Grant> = {
         : isSet(object.state_change_time)
         ? fromJsonTimestamp(object.state_change_time)
         : undefined,
+      revokedBy: isSet(object.revokedBy)
+        ? globalThis.String(object.revokedBy)
+        : isSet(object.revoked_by)
+        ? globalThis.String(object.revoked_by)
+        : "",
     };
   },
 
@@ -777,6 +812,9 @@ export const Grant: MessageFns<Grant> = {
     if (message.stateChangeTime !== undefined) {
       obj.stateChangeTime = message.stateChangeTime.toISOString();
     }
+    if (message.revokedBy !== "") {
+      obj.revokedBy = message.revokedBy;
+    }
     return obj;
   },
 
@@ -795,6 +833,7 @@ export const Grant: MessageFns<Grant> = {
     message.expireTime = object.expireTime ?? undefined;
     message.state = object.state ?? 0;
     message.stateChangeTime = object.stateChangeTime ?? undefined;
+    message.revokedBy = object.revokedBy ?? "";
     return message;
   },
 };

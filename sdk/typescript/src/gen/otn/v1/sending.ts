@@ -221,6 +221,16 @@ export enum DeliveryEventType {
   DELIVERY_EVENT_TYPE_CANCELLED = 9,
   /** DELIVERY_EVENT_TYPE_RETRY_SCHEDULED - A send attempt failed in a way that is retried later. */
   DELIVERY_EVENT_TYPE_RETRY_SCHEDULED = 10,
+  /** DELIVERY_EVENT_TYPE_GRANT_REVOKED - A grant was revoked by the business (RevokeGrant); actor names who. */
+  DELIVERY_EVENT_TYPE_GRANT_REVOKED = 11,
+  /** DELIVERY_EVENT_TYPE_RECIPIENT_FORGOTTEN - A person was erased (ForgetRecipient); the event carries no personal field. */
+  DELIVERY_EVENT_TYPE_RECIPIENT_FORGOTTEN = 12,
+  /** DELIVERY_EVENT_TYPE_GRANT_STOPPED - The person stopped (STOP NOTIFICATIONS) a marketing-messages grant. */
+  DELIVERY_EVENT_TYPE_GRANT_STOPPED = 13,
+  /** DELIVERY_EVENT_TYPE_GRANT_RESUMED - The person resumed (RESUME NOTIFICATIONS) a marketing-messages grant. */
+  DELIVERY_EVENT_TYPE_GRANT_RESUMED = 14,
+  /** DELIVERY_EVENT_TYPE_GRANT_ASSIGNED - A grant whose topic was unknown was assigned to a topic (AssignGrant). */
+  DELIVERY_EVENT_TYPE_GRANT_ASSIGNED = 15,
   UNRECOGNIZED = -1,
 }
 
@@ -259,6 +269,21 @@ export function deliveryEventTypeFromJSON(object: any): DeliveryEventType {
     case 10:
     case "DELIVERY_EVENT_TYPE_RETRY_SCHEDULED":
       return DeliveryEventType.DELIVERY_EVENT_TYPE_RETRY_SCHEDULED;
+    case 11:
+    case "DELIVERY_EVENT_TYPE_GRANT_REVOKED":
+      return DeliveryEventType.DELIVERY_EVENT_TYPE_GRANT_REVOKED;
+    case 12:
+    case "DELIVERY_EVENT_TYPE_RECIPIENT_FORGOTTEN":
+      return DeliveryEventType.DELIVERY_EVENT_TYPE_RECIPIENT_FORGOTTEN;
+    case 13:
+    case "DELIVERY_EVENT_TYPE_GRANT_STOPPED":
+      return DeliveryEventType.DELIVERY_EVENT_TYPE_GRANT_STOPPED;
+    case 14:
+    case "DELIVERY_EVENT_TYPE_GRANT_RESUMED":
+      return DeliveryEventType.DELIVERY_EVENT_TYPE_GRANT_RESUMED;
+    case 15:
+    case "DELIVERY_EVENT_TYPE_GRANT_ASSIGNED":
+      return DeliveryEventType.DELIVERY_EVENT_TYPE_GRANT_ASSIGNED;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -290,6 +315,16 @@ export function deliveryEventTypeToJSON(object: DeliveryEventType): string {
       return "DELIVERY_EVENT_TYPE_CANCELLED";
     case DeliveryEventType.DELIVERY_EVENT_TYPE_RETRY_SCHEDULED:
       return "DELIVERY_EVENT_TYPE_RETRY_SCHEDULED";
+    case DeliveryEventType.DELIVERY_EVENT_TYPE_GRANT_REVOKED:
+      return "DELIVERY_EVENT_TYPE_GRANT_REVOKED";
+    case DeliveryEventType.DELIVERY_EVENT_TYPE_RECIPIENT_FORGOTTEN:
+      return "DELIVERY_EVENT_TYPE_RECIPIENT_FORGOTTEN";
+    case DeliveryEventType.DELIVERY_EVENT_TYPE_GRANT_STOPPED:
+      return "DELIVERY_EVENT_TYPE_GRANT_STOPPED";
+    case DeliveryEventType.DELIVERY_EVENT_TYPE_GRANT_RESUMED:
+      return "DELIVERY_EVENT_TYPE_GRANT_RESUMED";
+    case DeliveryEventType.DELIVERY_EVENT_TYPE_GRANT_ASSIGNED:
+      return "DELIVERY_EVENT_TYPE_GRANT_ASSIGNED";
     case DeliveryEventType.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -448,7 +483,13 @@ export interface Notification {
     | Date
     | undefined;
   /** When every delivery reached a final state, or it was cancelled. */
-  completeTime?: Date | undefined;
+  completeTime?:
+    | Date
+    | undefined;
+  /** Who created it: the name of the API key (or `sandbox` for an unauthenticated sandbox call). */
+  createdBy: string;
+  /** The message tag of the send, if any (from SendOptions.message_tag). */
+  messageTag: string;
 }
 
 /** Why a delivery failed, as Meta said it. */
@@ -467,7 +508,7 @@ export interface DeliveryFailure {
 export interface DeliveryEvent {
   /** Strictly increasing position in the log; resume with after_sequence. */
   sequence: number;
-  /** When it happened. */
+  /** When it was committed to the log (the sequencer stamps events as it numbers them). */
   eventTime?:
     | Date
     | undefined;
@@ -492,7 +533,15 @@ export interface DeliveryEvent {
   /** The policy rule that decided the path, for example `otn.grant` or `window.24h`. */
   rule: string;
   /** Set for FAILED and RETRY_SCHEDULED. */
-  failure?: DeliveryFailure | undefined;
+  failure?:
+    | DeliveryFailure
+    | undefined;
+  /**
+   * Who caused it: the API key name of the call (or of the notification's creator, for the
+   * events of its deliveries), `meta` for what Meta's webhook reported, `sandbox` for an
+   * unauthenticated sandbox call.
+   */
+  actor: string;
 }
 
 function createBaseContent(): Content {
@@ -1590,6 +1639,8 @@ function createBaseNotification(): Notification {
     createTime: undefined,
     scheduledTime: undefined,
     completeTime: undefined,
+    createdBy: "",
+    messageTag: "",
   };
 }
 
@@ -1624,6 +1675,12 @@ export const Notification: MessageFns<Notification> = {
     }
     if (message.completeTime !== undefined) {
       Timestamp.encode(toTimestamp(message.completeTime), writer.uint32(82).fork()).join();
+    }
+    if (message.createdBy !== "") {
+      writer.uint32(90).string(message.createdBy);
+    }
+    if (message.messageTag !== "") {
+      writer.uint32(98).string(message.messageTag);
     }
     return writer;
   },
@@ -1721,6 +1778,22 @@ export const Notification: MessageFns<Notification> = {
             message.completeTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.createdBy = reader.string();
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.messageTag = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1773,6 +1846,16 @@ export const Notification: MessageFns<Notification> = {
         : isSet(object.complete_time)
         ? fromJsonTimestamp(object.complete_time)
         : undefined,
+      createdBy: isSet(object.createdBy)
+        ? globalThis.String(object.createdBy)
+        : isSet(object.created_by)
+        ? globalThis.String(object.created_by)
+        : "",
+      messageTag: isSet(object.messageTag)
+        ? globalThis.String(object.messageTag)
+        : isSet(object.message_tag)
+        ? globalThis.String(object.message_tag)
+        : "",
     };
   },
 
@@ -1808,6 +1891,12 @@ export const Notification: MessageFns<Notification> = {
     if (message.completeTime !== undefined) {
       obj.completeTime = message.completeTime.toISOString();
     }
+    if (message.createdBy !== "") {
+      obj.createdBy = message.createdBy;
+    }
+    if (message.messageTag !== "") {
+      obj.messageTag = message.messageTag;
+    }
     return obj;
   },
 
@@ -1828,6 +1917,8 @@ export const Notification: MessageFns<Notification> = {
     message.createTime = object.createTime ?? undefined;
     message.scheduledTime = object.scheduledTime ?? undefined;
     message.completeTime = object.completeTime ?? undefined;
+    message.createdBy = object.createdBy ?? "";
+    message.messageTag = object.messageTag ?? "";
     return message;
   },
 };
@@ -1964,6 +2055,7 @@ function createBaseDeliveryEvent(): DeliveryEvent {
     path: 0,
     rule: "",
     failure: undefined,
+    actor: "",
   };
 }
 
@@ -2007,6 +2099,9 @@ export const DeliveryEvent: MessageFns<DeliveryEvent> = {
     }
     if (message.failure !== undefined) {
       DeliveryFailure.encode(message.failure, writer.uint32(106).fork()).join();
+    }
+    if (message.actor !== "") {
+      writer.uint32(114).string(message.actor);
     }
     return writer;
   },
@@ -2128,6 +2223,14 @@ export const DeliveryEvent: MessageFns<DeliveryEvent> = {
             message.failure = DeliveryFailure.decode(reader, reader.uint32());
             continue;
           }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.actor = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2183,6 +2286,7 @@ export const DeliveryEvent: MessageFns<DeliveryEvent> = {
       path: isSet(object.path) ? deliveryPathFromJSON(object.path) : 0,
       rule: isSet(object.rule) ? globalThis.String(object.rule) : "",
       failure: isSet(object.failure) ? DeliveryFailure.fromJSON(object.failure) : undefined,
+      actor: isSet(object.actor) ? globalThis.String(object.actor) : "",
     };
   },
 
@@ -2227,6 +2331,9 @@ export const DeliveryEvent: MessageFns<DeliveryEvent> = {
     if (message.failure !== undefined) {
       obj.failure = DeliveryFailure.toJSON(message.failure);
     }
+    if (message.actor !== "") {
+      obj.actor = message.actor;
+    }
     return obj;
   },
 
@@ -2250,6 +2357,7 @@ export const DeliveryEvent: MessageFns<DeliveryEvent> = {
     message.failure = (object.failure !== undefined && object.failure !== null)
       ? DeliveryFailure.fromPartial(object.failure)
       : undefined;
+    message.actor = object.actor ?? "";
     return message;
   },
 };

@@ -33,7 +33,163 @@ import {
   Recipient,
   TagFilter,
 } from "./resources";
-import { Audience, Content, DeliveryEvent, Notification, SendOptions } from "./sending";
+import {
+  Audience,
+  Content,
+  DeliveryEvent,
+  Notification,
+  NotificationState,
+  notificationStateFromJSON,
+  notificationStateToJSON,
+  SendOptions,
+} from "./sending";
+
+/** The consent template of an opt-in request. */
+export enum OptInTemplate {
+  OPT_IN_TEMPLATE_UNSPECIFIED = 0,
+  /** OPT_IN_TEMPLATE_ONE_TIME_NOTIFICATION - `one_time_notif_req`: a One-Time Notification token (one message within a year). */
+  OPT_IN_TEMPLATE_ONE_TIME_NOTIFICATION = 1,
+  /** OPT_IN_TEMPLATE_NOTIFICATION_MESSAGES - `notification_messages`: a Marketing Messages token (reusable, with a cooldown). */
+  OPT_IN_TEMPLATE_NOTIFICATION_MESSAGES = 2,
+  UNRECOGNIZED = -1,
+}
+
+export function optInTemplateFromJSON(object: any): OptInTemplate {
+  switch (object) {
+    case 0:
+    case "OPT_IN_TEMPLATE_UNSPECIFIED":
+      return OptInTemplate.OPT_IN_TEMPLATE_UNSPECIFIED;
+    case 1:
+    case "OPT_IN_TEMPLATE_ONE_TIME_NOTIFICATION":
+      return OptInTemplate.OPT_IN_TEMPLATE_ONE_TIME_NOTIFICATION;
+    case 2:
+    case "OPT_IN_TEMPLATE_NOTIFICATION_MESSAGES":
+      return OptInTemplate.OPT_IN_TEMPLATE_NOTIFICATION_MESSAGES;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return OptInTemplate.UNRECOGNIZED;
+  }
+}
+
+export function optInTemplateToJSON(object: OptInTemplate): string {
+  switch (object) {
+    case OptInTemplate.OPT_IN_TEMPLATE_UNSPECIFIED:
+      return "OPT_IN_TEMPLATE_UNSPECIFIED";
+    case OptInTemplate.OPT_IN_TEMPLATE_ONE_TIME_NOTIFICATION:
+      return "OPT_IN_TEMPLATE_ONE_TIME_NOTIFICATION";
+    case OptInTemplate.OPT_IN_TEMPLATE_NOTIFICATION_MESSAGES:
+      return "OPT_IN_TEMPLATE_NOTIFICATION_MESSAGES";
+    case OptInTemplate.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
+/** The shape of the image of a `notification_messages` template. */
+export enum ImageAspectRatio {
+  IMAGE_ASPECT_RATIO_UNSPECIFIED = 0,
+  /** IMAGE_ASPECT_RATIO_HORIZONTAL - Wide. */
+  IMAGE_ASPECT_RATIO_HORIZONTAL = 1,
+  /** IMAGE_ASPECT_RATIO_SQUARE - Square. */
+  IMAGE_ASPECT_RATIO_SQUARE = 2,
+  UNRECOGNIZED = -1,
+}
+
+export function imageAspectRatioFromJSON(object: any): ImageAspectRatio {
+  switch (object) {
+    case 0:
+    case "IMAGE_ASPECT_RATIO_UNSPECIFIED":
+      return ImageAspectRatio.IMAGE_ASPECT_RATIO_UNSPECIFIED;
+    case 1:
+    case "IMAGE_ASPECT_RATIO_HORIZONTAL":
+      return ImageAspectRatio.IMAGE_ASPECT_RATIO_HORIZONTAL;
+    case 2:
+    case "IMAGE_ASPECT_RATIO_SQUARE":
+      return ImageAspectRatio.IMAGE_ASPECT_RATIO_SQUARE;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return ImageAspectRatio.UNRECOGNIZED;
+  }
+}
+
+export function imageAspectRatioToJSON(object: ImageAspectRatio): string {
+  switch (object) {
+    case ImageAspectRatio.IMAGE_ASPECT_RATIO_UNSPECIFIED:
+      return "IMAGE_ASPECT_RATIO_UNSPECIFIED";
+    case ImageAspectRatio.IMAGE_ASPECT_RATIO_HORIZONTAL:
+      return "IMAGE_ASPECT_RATIO_HORIZONTAL";
+    case ImageAspectRatio.IMAGE_ASPECT_RATIO_SQUARE:
+      return "IMAGE_ASPECT_RATIO_SQUARE";
+    case ImageAspectRatio.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
+/** The text of the call-to-action button of a `notification_messages` template. */
+export enum CtaText {
+  CTA_TEXT_UNSPECIFIED = 0,
+  /** CTA_TEXT_ALLOW - "Allow messages". */
+  CTA_TEXT_ALLOW = 1,
+  /** CTA_TEXT_GET - "Get messages". */
+  CTA_TEXT_GET = 2,
+  /** CTA_TEXT_GET_UPDATES - "Get updates". */
+  CTA_TEXT_GET_UPDATES = 3,
+  /** CTA_TEXT_OPT_IN - "Opt in to messages". */
+  CTA_TEXT_OPT_IN = 4,
+  /** CTA_TEXT_SIGN_UP - "Sign up for messages". */
+  CTA_TEXT_SIGN_UP = 5,
+  UNRECOGNIZED = -1,
+}
+
+export function ctaTextFromJSON(object: any): CtaText {
+  switch (object) {
+    case 0:
+    case "CTA_TEXT_UNSPECIFIED":
+      return CtaText.CTA_TEXT_UNSPECIFIED;
+    case 1:
+    case "CTA_TEXT_ALLOW":
+      return CtaText.CTA_TEXT_ALLOW;
+    case 2:
+    case "CTA_TEXT_GET":
+      return CtaText.CTA_TEXT_GET;
+    case 3:
+    case "CTA_TEXT_GET_UPDATES":
+      return CtaText.CTA_TEXT_GET_UPDATES;
+    case 4:
+    case "CTA_TEXT_OPT_IN":
+      return CtaText.CTA_TEXT_OPT_IN;
+    case 5:
+    case "CTA_TEXT_SIGN_UP":
+      return CtaText.CTA_TEXT_SIGN_UP;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return CtaText.UNRECOGNIZED;
+  }
+}
+
+export function ctaTextToJSON(object: CtaText): string {
+  switch (object) {
+    case CtaText.CTA_TEXT_UNSPECIFIED:
+      return "CTA_TEXT_UNSPECIFIED";
+    case CtaText.CTA_TEXT_ALLOW:
+      return "CTA_TEXT_ALLOW";
+    case CtaText.CTA_TEXT_GET:
+      return "CTA_TEXT_GET";
+    case CtaText.CTA_TEXT_GET_UPDATES:
+      return "CTA_TEXT_GET_UPDATES";
+    case CtaText.CTA_TEXT_OPT_IN:
+      return "CTA_TEXT_OPT_IN";
+    case CtaText.CTA_TEXT_SIGN_UP:
+      return "CTA_TEXT_SIGN_UP";
+    case CtaText.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
 
 /** Request of RequestOptIn. */
 export interface RequestOptInRequest {
@@ -49,6 +205,24 @@ export interface RequestOptInRequest {
   title: string;
   /** An optional caller payload (at most 1000 characters), kept with the resulting grant. */
   payload: string;
+  /** Which template to send; UNSPECIFIED lets the dated regional policy choose for the person. */
+  template: OptInTemplate;
+  /** The fields of a `notification_messages` template (used when that template is sent). */
+  marketing?: MarketingOptIn | undefined;
+}
+
+/** The fields of a `notification_messages` (Marketing Messages) opt-in request. */
+export interface MarketingOptIn {
+  /** An https image shown above the title (optional, at most 2000 characters). */
+  imageUrl: string;
+  /** The image's shape (optional). */
+  imageAspectRatio: ImageAspectRatio;
+  /** The call-to-action text (Meta's default when unspecified). */
+  ctaText: CtaText;
+  /** An IANA time zone (for example `Europe/Berlin`) in which Meta shows delivery times (optional). */
+  timezone: string;
+  /** Ask again automatically when the person's token stops being refreshed (re-opt-in). */
+  reoptin: boolean;
 }
 
 /** An opt-in request the service sent. */
@@ -70,7 +244,13 @@ export interface OptInRequest {
   /** Meta's message id of the request. */
   messageId: string;
   /** When it was sent. */
-  sendTime?: Date | undefined;
+  sendTime?:
+    | Date
+    | undefined;
+  /** The template sent. */
+  template: OptInTemplate;
+  /** Who asked: the API key's name (or `sandbox`). */
+  requestedBy: string;
 }
 
 /** Response of RequestOptIn. */
@@ -135,6 +315,12 @@ export interface ListEligibleRequest {
   pageToken: string;
   /** Also count the excluded recipients per reason. */
   explainExclusions: boolean;
+  /**
+   * Also count every eligible recipient (total_size). The count is made once, on the first page,
+   * and carried by the page tokens of the later pages: it costs a scan of the topic's grants,
+   * while a page itself is read from an index.
+   */
+  includeTotalSize: boolean;
 }
 
 /** A person who can be sent a message on the topic now. */
@@ -153,7 +339,10 @@ export interface ListEligibleResponse {
   recipients: EligibleRecipient[];
   /** Token of the next page; empty on the last page. */
   nextPageToken: string;
-  /** How many recipients are eligible in all (every page). */
+  /**
+   * How many recipients were eligible in all (every page) when the first page was read; 0 unless
+   * include_total_size was set.
+   */
   totalSize: number;
   /** Excluded recipients per reason, when explain_exclusions was set. */
   exclusions: ExclusionCount[];
@@ -213,6 +402,22 @@ export interface RevokeGrantRequest {
 export interface RevokeGrantResponse {
   /** The grants revoked now (already final grants are left as they are). */
   revoked: Grant[];
+}
+
+/** Request of AssignGrant. */
+export interface AssignGrantRequest {
+  /** A grant of the reserved topic `otn:unassigned`. */
+  grantId: string;
+  /** The topic it belongs to. */
+  topicKey: string;
+  /** The topic's title, used when the topic is new (defaults to the key). */
+  topicTitle: string;
+}
+
+/** Response of AssignGrant. */
+export interface AssignGrantResponse {
+  /** The grant on its topic. */
+  grant?: Grant | undefined;
 }
 
 /** Request of ForgetRecipient. */
@@ -296,6 +501,26 @@ export interface CancelNotificationResponse {
   cancelledDeliveries: number;
 }
 
+/** Request of ListNotifications. */
+export interface ListNotificationsRequest {
+  /** The page. */
+  pageId: string;
+  /** Only notifications in these states (empty = all). */
+  states: NotificationState[];
+  /** 1 to 1000; 0 means 100. */
+  pageSize: number;
+  /** From a previous response's next_page_token; the other fields must stay the same. */
+  pageToken: string;
+}
+
+/** Response of ListNotifications. */
+export interface ListNotificationsResponse {
+  /** One page of notifications, newest first, with their counts. */
+  notifications: Notification[];
+  /** Token of the next page; empty on the last page. */
+  nextPageToken: string;
+}
+
 /** Request of StreamDeliveryEvents. */
 export interface StreamDeliveryEventsRequest {
   /** Only events of this page (empty = all pages). */
@@ -304,7 +529,7 @@ export interface StreamDeliveryEventsRequest {
   topicKey: string;
   /** Only events of this notification. */
   notificationId: string;
-  /** Resume after this sequence number (0 = from the start of the log). */
+  /** Resume after this sequence number (0 = from the oldest event the log still holds). */
   afterSequence: number;
   /** Skip the stored log and start with events that happen from now on. */
   fromNow: boolean;
@@ -317,7 +542,16 @@ export interface StreamDeliveryEventsResponse {
 }
 
 function createBaseRequestOptInRequest(): RequestOptInRequest {
-  return { requestId: "", pageId: "", psid: "", topicKey: "", title: "", payload: "" };
+  return {
+    requestId: "",
+    pageId: "",
+    psid: "",
+    topicKey: "",
+    title: "",
+    payload: "",
+    template: 0,
+    marketing: undefined,
+  };
 }
 
 export const RequestOptInRequest: MessageFns<RequestOptInRequest> = {
@@ -339,6 +573,12 @@ export const RequestOptInRequest: MessageFns<RequestOptInRequest> = {
     }
     if (message.payload !== "") {
       writer.uint32(50).string(message.payload);
+    }
+    if (message.template !== 0) {
+      writer.uint32(56).int32(message.template);
+    }
+    if (message.marketing !== undefined) {
+      MarketingOptIn.encode(message.marketing, writer.uint32(66).fork()).join();
     }
     return writer;
   },
@@ -404,6 +644,22 @@ export const RequestOptInRequest: MessageFns<RequestOptInRequest> = {
             message.payload = reader.string();
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.template = reader.int32() as any;
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.marketing = MarketingOptIn.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -436,6 +692,8 @@ export const RequestOptInRequest: MessageFns<RequestOptInRequest> = {
         : "",
       title: isSet(object.title) ? globalThis.String(object.title) : "",
       payload: isSet(object.payload) ? globalThis.String(object.payload) : "",
+      template: isSet(object.template) ? optInTemplateFromJSON(object.template) : 0,
+      marketing: isSet(object.marketing) ? MarketingOptIn.fromJSON(object.marketing) : undefined,
     };
   },
 
@@ -459,6 +717,12 @@ export const RequestOptInRequest: MessageFns<RequestOptInRequest> = {
     if (message.payload !== "") {
       obj.payload = message.payload;
     }
+    if (message.template !== 0) {
+      obj.template = optInTemplateToJSON(message.template);
+    }
+    if (message.marketing !== undefined) {
+      obj.marketing = MarketingOptIn.toJSON(message.marketing);
+    }
     return obj;
   },
 
@@ -473,6 +737,155 @@ export const RequestOptInRequest: MessageFns<RequestOptInRequest> = {
     message.topicKey = object.topicKey ?? "";
     message.title = object.title ?? "";
     message.payload = object.payload ?? "";
+    message.template = object.template ?? 0;
+    message.marketing = (object.marketing !== undefined && object.marketing !== null)
+      ? MarketingOptIn.fromPartial(object.marketing)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseMarketingOptIn(): MarketingOptIn {
+  return { imageUrl: "", imageAspectRatio: 0, ctaText: 0, timezone: "", reoptin: false };
+}
+
+export const MarketingOptIn: MessageFns<MarketingOptIn> = {
+  encode(message: MarketingOptIn, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.imageUrl !== "") {
+      writer.uint32(10).string(message.imageUrl);
+    }
+    if (message.imageAspectRatio !== 0) {
+      writer.uint32(16).int32(message.imageAspectRatio);
+    }
+    if (message.ctaText !== 0) {
+      writer.uint32(24).int32(message.ctaText);
+    }
+    if (message.timezone !== "") {
+      writer.uint32(34).string(message.timezone);
+    }
+    if (message.reoptin !== false) {
+      writer.uint32(40).bool(message.reoptin);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MarketingOptIn {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMarketingOptIn();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.imageUrl = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.imageAspectRatio = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.ctaText = reader.int32() as any;
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.timezone = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.reoptin = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MarketingOptIn {
+    return {
+      imageUrl: isSet(object.imageUrl)
+        ? globalThis.String(object.imageUrl)
+        : isSet(object.image_url)
+        ? globalThis.String(object.image_url)
+        : "",
+      imageAspectRatio: isSet(object.imageAspectRatio)
+        ? imageAspectRatioFromJSON(object.imageAspectRatio)
+        : isSet(object.image_aspect_ratio)
+        ? imageAspectRatioFromJSON(object.image_aspect_ratio)
+        : 0,
+      ctaText: isSet(object.ctaText)
+        ? ctaTextFromJSON(object.ctaText)
+        : isSet(object.cta_text)
+        ? ctaTextFromJSON(object.cta_text)
+        : 0,
+      timezone: isSet(object.timezone) ? globalThis.String(object.timezone) : "",
+      reoptin: isSet(object.reoptin) ? globalThis.Boolean(object.reoptin) : false,
+    };
+  },
+
+  toJSON(message: MarketingOptIn): unknown {
+    const obj: any = {};
+    if (message.imageUrl !== "") {
+      obj.imageUrl = message.imageUrl;
+    }
+    if (message.imageAspectRatio !== 0) {
+      obj.imageAspectRatio = imageAspectRatioToJSON(message.imageAspectRatio);
+    }
+    if (message.ctaText !== 0) {
+      obj.ctaText = ctaTextToJSON(message.ctaText);
+    }
+    if (message.timezone !== "") {
+      obj.timezone = message.timezone;
+    }
+    if (message.reoptin !== false) {
+      obj.reoptin = message.reoptin;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<MarketingOptIn>, I>>(base?: I): MarketingOptIn {
+    return MarketingOptIn.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<MarketingOptIn>, I>>(object: I): MarketingOptIn {
+    const message = createBaseMarketingOptIn();
+    message.imageUrl = object.imageUrl ?? "";
+    message.imageAspectRatio = object.imageAspectRatio ?? 0;
+    message.ctaText = object.ctaText ?? 0;
+    message.timezone = object.timezone ?? "";
+    message.reoptin = object.reoptin ?? false;
     return message;
   },
 };
@@ -488,6 +901,8 @@ function createBaseOptInRequest(): OptInRequest {
     payload: "",
     messageId: "",
     sendTime: undefined,
+    template: 0,
+    requestedBy: "",
   };
 }
 
@@ -519,6 +934,12 @@ export const OptInRequest: MessageFns<OptInRequest> = {
     }
     if (message.sendTime !== undefined) {
       Timestamp.encode(toTimestamp(message.sendTime), writer.uint32(74).fork()).join();
+    }
+    if (message.template !== 0) {
+      writer.uint32(80).int32(message.template);
+    }
+    if (message.requestedBy !== "") {
+      writer.uint32(90).string(message.requestedBy);
     }
     return writer;
   },
@@ -608,6 +1029,22 @@ export const OptInRequest: MessageFns<OptInRequest> = {
             message.sendTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.template = reader.int32() as any;
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.requestedBy = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -655,6 +1092,12 @@ export const OptInRequest: MessageFns<OptInRequest> = {
         : isSet(object.send_time)
         ? fromJsonTimestamp(object.send_time)
         : undefined,
+      template: isSet(object.template) ? optInTemplateFromJSON(object.template) : 0,
+      requestedBy: isSet(object.requestedBy)
+        ? globalThis.String(object.requestedBy)
+        : isSet(object.requested_by)
+        ? globalThis.String(object.requested_by)
+        : "",
     };
   },
 
@@ -687,6 +1130,12 @@ export const OptInRequest: MessageFns<OptInRequest> = {
     if (message.sendTime !== undefined) {
       obj.sendTime = message.sendTime.toISOString();
     }
+    if (message.template !== 0) {
+      obj.template = optInTemplateToJSON(message.template);
+    }
+    if (message.requestedBy !== "") {
+      obj.requestedBy = message.requestedBy;
+    }
     return obj;
   },
 
@@ -704,6 +1153,8 @@ export const OptInRequest: MessageFns<OptInRequest> = {
     message.payload = object.payload ?? "";
     message.messageId = object.messageId ?? "";
     message.sendTime = object.sendTime ?? undefined;
+    message.template = object.template ?? 0;
+    message.requestedBy = object.requestedBy ?? "";
     return message;
   },
 };
@@ -1120,6 +1571,7 @@ function createBaseListEligibleRequest(): ListEligibleRequest {
     pageSize: 0,
     pageToken: "",
     explainExclusions: false,
+    includeTotalSize: false,
   };
 }
 
@@ -1145,6 +1597,9 @@ export const ListEligibleRequest: MessageFns<ListEligibleRequest> = {
     }
     if (message.explainExclusions !== false) {
       writer.uint32(56).bool(message.explainExclusions);
+    }
+    if (message.includeTotalSize !== false) {
+      writer.uint32(64).bool(message.includeTotalSize);
     }
     return writer;
   },
@@ -1218,6 +1673,14 @@ export const ListEligibleRequest: MessageFns<ListEligibleRequest> = {
             message.explainExclusions = reader.bool();
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.includeTotalSize = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1263,6 +1726,11 @@ export const ListEligibleRequest: MessageFns<ListEligibleRequest> = {
         : isSet(object.explain_exclusions)
         ? globalThis.Boolean(object.explain_exclusions)
         : false,
+      includeTotalSize: isSet(object.includeTotalSize)
+        ? globalThis.Boolean(object.includeTotalSize)
+        : isSet(object.include_total_size)
+        ? globalThis.Boolean(object.include_total_size)
+        : false,
     };
   },
 
@@ -1289,6 +1757,9 @@ export const ListEligibleRequest: MessageFns<ListEligibleRequest> = {
     if (message.explainExclusions !== false) {
       obj.explainExclusions = message.explainExclusions;
     }
+    if (message.includeTotalSize !== false) {
+      obj.includeTotalSize = message.includeTotalSize;
+    }
     return obj;
   },
 
@@ -1306,6 +1777,7 @@ export const ListEligibleRequest: MessageFns<ListEligibleRequest> = {
     message.pageSize = object.pageSize ?? 0;
     message.pageToken = object.pageToken ?? "";
     message.explainExclusions = object.explainExclusions ?? false;
+    message.includeTotalSize = object.includeTotalSize ?? false;
     return message;
   },
 };
@@ -2132,6 +2604,186 @@ export const RevokeGrantResponse: MessageFns<RevokeGrantResponse> = {
   },
 };
 
+function createBaseAssignGrantRequest(): AssignGrantRequest {
+  return { grantId: "", topicKey: "", topicTitle: "" };
+}
+
+export const AssignGrantRequest: MessageFns<AssignGrantRequest> = {
+  encode(message: AssignGrantRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.grantId !== "") {
+      writer.uint32(10).string(message.grantId);
+    }
+    if (message.topicKey !== "") {
+      writer.uint32(18).string(message.topicKey);
+    }
+    if (message.topicTitle !== "") {
+      writer.uint32(26).string(message.topicTitle);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AssignGrantRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAssignGrantRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.grantId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.topicKey = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.topicTitle = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AssignGrantRequest {
+    return {
+      grantId: isSet(object.grantId)
+        ? globalThis.String(object.grantId)
+        : isSet(object.grant_id)
+        ? globalThis.String(object.grant_id)
+        : "",
+      topicKey: isSet(object.topicKey)
+        ? globalThis.String(object.topicKey)
+        : isSet(object.topic_key)
+        ? globalThis.String(object.topic_key)
+        : "",
+      topicTitle: isSet(object.topicTitle)
+        ? globalThis.String(object.topicTitle)
+        : isSet(object.topic_title)
+        ? globalThis.String(object.topic_title)
+        : "",
+    };
+  },
+
+  toJSON(message: AssignGrantRequest): unknown {
+    const obj: any = {};
+    if (message.grantId !== "") {
+      obj.grantId = message.grantId;
+    }
+    if (message.topicKey !== "") {
+      obj.topicKey = message.topicKey;
+    }
+    if (message.topicTitle !== "") {
+      obj.topicTitle = message.topicTitle;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AssignGrantRequest>, I>>(base?: I): AssignGrantRequest {
+    return AssignGrantRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AssignGrantRequest>, I>>(object: I): AssignGrantRequest {
+    const message = createBaseAssignGrantRequest();
+    message.grantId = object.grantId ?? "";
+    message.topicKey = object.topicKey ?? "";
+    message.topicTitle = object.topicTitle ?? "";
+    return message;
+  },
+};
+
+function createBaseAssignGrantResponse(): AssignGrantResponse {
+  return { grant: undefined };
+}
+
+export const AssignGrantResponse: MessageFns<AssignGrantResponse> = {
+  encode(message: AssignGrantResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.grant !== undefined) {
+      Grant.encode(message.grant, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AssignGrantResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAssignGrantResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.grant = Grant.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AssignGrantResponse {
+    return { grant: isSet(object.grant) ? Grant.fromJSON(object.grant) : undefined };
+  },
+
+  toJSON(message: AssignGrantResponse): unknown {
+    const obj: any = {};
+    if (message.grant !== undefined) {
+      obj.grant = Grant.toJSON(message.grant);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AssignGrantResponse>, I>>(base?: I): AssignGrantResponse {
+    return AssignGrantResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AssignGrantResponse>, I>>(object: I): AssignGrantResponse {
+    const message = createBaseAssignGrantResponse();
+    message.grant = (object.grant !== undefined && object.grant !== null) ? Grant.fromPartial(object.grant) : undefined;
+    return message;
+  },
+};
+
 function createBaseForgetRecipientRequest(): ForgetRecipientRequest {
   return { pageId: "", psid: "" };
 }
@@ -2910,6 +3562,242 @@ export const CancelNotificationResponse: MessageFns<CancelNotificationResponse> 
   },
 };
 
+function createBaseListNotificationsRequest(): ListNotificationsRequest {
+  return { pageId: "", states: [], pageSize: 0, pageToken: "" };
+}
+
+export const ListNotificationsRequest: MessageFns<ListNotificationsRequest> = {
+  encode(message: ListNotificationsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pageId !== "") {
+      writer.uint32(10).string(message.pageId);
+    }
+    if (message.states.length !== 0) {
+      writer.uint32(18).fork();
+      for (const v of message.states) {
+        writer.int32(v);
+      }
+      writer.join();
+    }
+    if (message.pageSize !== 0) {
+      writer.uint32(24).int32(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(34).string(message.pageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListNotificationsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListNotificationsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.pageId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag === 16) {
+              message.states.push(reader.int32() as any);
+
+              continue;
+            }
+
+            if (tag === 18) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.states.push(reader.int32() as any);
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.pageSize = reader.int32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListNotificationsRequest {
+    return {
+      pageId: isSet(object.pageId)
+        ? globalThis.String(object.pageId)
+        : isSet(object.page_id)
+        ? globalThis.String(object.page_id)
+        : "",
+      states: globalThis.Array.isArray(object?.states)
+        ? object.states.map((e: any) => notificationStateFromJSON(e))
+        : [],
+      pageSize: isSet(object.pageSize)
+        ? globalThis.Number(object.pageSize)
+        : isSet(object.page_size)
+        ? globalThis.Number(object.page_size)
+        : 0,
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListNotificationsRequest): unknown {
+    const obj: any = {};
+    if (message.pageId !== "") {
+      obj.pageId = message.pageId;
+    }
+    if (message.states?.length) {
+      obj.states = message.states.map((e) => notificationStateToJSON(e));
+    }
+    if (message.pageSize !== 0) {
+      obj.pageSize = Math.round(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      obj.pageToken = message.pageToken;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListNotificationsRequest>, I>>(base?: I): ListNotificationsRequest {
+    return ListNotificationsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListNotificationsRequest>, I>>(object: I): ListNotificationsRequest {
+    const message = createBaseListNotificationsRequest();
+    message.pageId = object.pageId ?? "";
+    message.states = object.states?.map((e) => e) || [];
+    message.pageSize = object.pageSize ?? 0;
+    message.pageToken = object.pageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseListNotificationsResponse(): ListNotificationsResponse {
+  return { notifications: [], nextPageToken: "" };
+}
+
+export const ListNotificationsResponse: MessageFns<ListNotificationsResponse> = {
+  encode(message: ListNotificationsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.notifications) {
+      Notification.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListNotificationsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListNotificationsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.notifications.push(Notification.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListNotificationsResponse {
+    return {
+      notifications: globalThis.Array.isArray(object?.notifications)
+        ? object.notifications.map((e: any) => Notification.fromJSON(e))
+        : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListNotificationsResponse): unknown {
+    const obj: any = {};
+    if (message.notifications?.length) {
+      obj.notifications = message.notifications.map((e) => Notification.toJSON(e));
+    }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListNotificationsResponse>, I>>(base?: I): ListNotificationsResponse {
+    return ListNotificationsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListNotificationsResponse>, I>>(object: I): ListNotificationsResponse {
+    const message = createBaseListNotificationsResponse();
+    message.notifications = object.notifications?.map((e) => Notification.fromPartial(e)) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
+    return message;
+  },
+};
+
 function createBaseStreamDeliveryEventsRequest(): StreamDeliveryEventsRequest {
   return { pageId: "", topicKey: "", notificationId: "", afterSequence: 0, fromNow: false };
 }
@@ -3138,15 +4026,27 @@ export const StreamDeliveryEventsResponse: MessageFns<StreamDeliveryEventsRespon
  * every delivery event.
  *
  * Errors carry google.rpc details: BadRequest with one field violation per bad field for
- * INVALID_ARGUMENT, and ErrorInfo (domain `otn.v1`, reason one of ErrorReason's names) for
- * every other refusal.
+ * INVALID_ARGUMENT, and ErrorInfo (domain `otn.v1`, reason one of ErrorReason's names) on
+ * every refusal.
+ *
+ * Every call needs `authorization: Bearer <API key>` metadata (except on a sandbox server).
+ * Scopes: `read` (ListEligible, GetNotification, ListNotifications, StreamDeliveryEvents),
+ * `consent` (RequestOptIn, RecordOptIn, RecordInteraction, UpdateRecipient, RevokeGrant,
+ * AssignGrant), `send` (SendNotification, CancelNotification), `erase` (ForgetRecipient). A key
+ * limited to pages may act on those pages only; its event stream holds only their events.
+ * Missing, unknown or revoked key: UNAUTHENTICATED. A key without the scope or the page:
+ * PERMISSION_DENIED with ErrorInfo reason SCOPE_MISSING or PAGE_NOT_ALLOWED.
  */
 export type NotificationServiceService = typeof NotificationServiceService;
 export const NotificationServiceService = {
   /**
-   * Sends a consent request (a `one_time_notif_req` template) to a person inside their 24-hour
-   * window. Refused with FAILED_PRECONDITION when the window is closed or the same title was
-   * asked of the same person within a week. Idempotent on request_id.
+   * Sends a consent request to a person inside their 24-hour window: the `one_time_notif_req`
+   * template, or the `notification_messages` template (Marketing Messages, the only token opt-in
+   * that reaches recipients in AU, EU, JP, KR and UK since 2026-02-10), chosen per recipient by
+   * the dated regional policy unless `template` names one. Refused with FAILED_PRECONDITION when
+   * the window is closed, the same title was asked of the same person within a week, or the
+   * named template is not allowed for the person's region (REGION_NOT_ALLOWED). Idempotent on
+   * request_id.
    */
   requestOptIn: {
     path: "/otn.v1.NotificationService/RequestOptIn" as const,
@@ -3173,7 +4073,9 @@ export const NotificationServiceService = {
   },
   /**
    * Lists the people who can be sent a message on a topic now, oldest-first by recipient,
-   * with keyset pagination. Never returns tokens.
+   * with keyset pagination. Never returns tokens. Grants whose topic is not known yet (opt-ins
+   * asked for outside the service with a payload that names no topic) are listed under the
+   * reserved topic `otn:unassigned`.
    */
   listEligible: {
     path: "/otn.v1.NotificationService/ListEligible" as const,
@@ -3218,6 +4120,19 @@ export const NotificationServiceService = {
     requestDeserialize: (value: Buffer): RevokeGrantRequest => RevokeGrantRequest.decode(value),
     responseSerialize: (value: RevokeGrantResponse): Buffer => Buffer.from(RevokeGrantResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): RevokeGrantResponse => RevokeGrantResponse.decode(value),
+  },
+  /**
+   * Assigns a grant of the reserved topic `otn:unassigned` (an opt-in whose payload named no
+   * topic) to a topic, so it can be spent by a send on that topic.
+   */
+  assignGrant: {
+    path: "/otn.v1.NotificationService/AssignGrant" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: AssignGrantRequest): Buffer => Buffer.from(AssignGrantRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): AssignGrantRequest => AssignGrantRequest.decode(value),
+    responseSerialize: (value: AssignGrantResponse): Buffer => Buffer.from(AssignGrantResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): AssignGrantResponse => AssignGrantResponse.decode(value),
   },
   /** Erases everything the service knows about a person on a page (data deletion). */
   forgetRecipient: {
@@ -3270,7 +4185,24 @@ export const NotificationServiceService = {
       Buffer.from(CancelNotificationResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): CancelNotificationResponse => CancelNotificationResponse.decode(value),
   },
-  /** Streams delivery events from the durable log, then live. Resume with after_sequence. */
+  /** Lists a page's notifications, newest first, with keyset pagination. */
+  listNotifications: {
+    path: "/otn.v1.NotificationService/ListNotifications" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListNotificationsRequest): Buffer =>
+      Buffer.from(ListNotificationsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListNotificationsRequest => ListNotificationsRequest.decode(value),
+    responseSerialize: (value: ListNotificationsResponse): Buffer =>
+      Buffer.from(ListNotificationsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListNotificationsResponse => ListNotificationsResponse.decode(value),
+  },
+  /**
+   * Streams delivery events from the durable log, then live. Resume with after_sequence.
+   * Retention prunes old events: a resume from before the oldest retained event is refused with
+   * OUT_OF_RANGE / SEQUENCE_PRUNED naming it (never a silent gap). When the server shuts down the
+   * stream ends with UNAVAILABLE / SHUTTING_DOWN: resume on another replica.
+   */
   streamDeliveryEvents: {
     path: "/otn.v1.NotificationService/StreamDeliveryEvents" as const,
     requestStream: false as const,
@@ -3286,9 +4218,13 @@ export const NotificationServiceService = {
 
 export interface NotificationServiceServer extends UntypedServiceImplementation {
   /**
-   * Sends a consent request (a `one_time_notif_req` template) to a person inside their 24-hour
-   * window. Refused with FAILED_PRECONDITION when the window is closed or the same title was
-   * asked of the same person within a week. Idempotent on request_id.
+   * Sends a consent request to a person inside their 24-hour window: the `one_time_notif_req`
+   * template, or the `notification_messages` template (Marketing Messages, the only token opt-in
+   * that reaches recipients in AU, EU, JP, KR and UK since 2026-02-10), chosen per recipient by
+   * the dated regional policy unless `template` names one. Refused with FAILED_PRECONDITION when
+   * the window is closed, the same title was asked of the same person within a week, or the
+   * named template is not allowed for the person's region (REGION_NOT_ALLOWED). Idempotent on
+   * request_id.
    */
   requestOptIn: handleUnaryCall<RequestOptInRequest, RequestOptInResponse>;
   /**
@@ -3298,7 +4234,9 @@ export interface NotificationServiceServer extends UntypedServiceImplementation 
   recordOptIn: handleUnaryCall<RecordOptInRequest, RecordOptInResponse>;
   /**
    * Lists the people who can be sent a message on a topic now, oldest-first by recipient,
-   * with keyset pagination. Never returns tokens.
+   * with keyset pagination. Never returns tokens. Grants whose topic is not known yet (opt-ins
+   * asked for outside the service with a payload that names no topic) are listed under the
+   * reserved topic `otn:unassigned`.
    */
   listEligible: handleUnaryCall<ListEligibleRequest, ListEligibleResponse>;
   /** Records that a person interacted with the page, opening their 24-hour window. */
@@ -3307,6 +4245,11 @@ export interface NotificationServiceServer extends UntypedServiceImplementation 
   updateRecipient: handleUnaryCall<UpdateRecipientRequest, UpdateRecipientResponse>;
   /** Revokes one grant, or every usable grant a person holds on a topic. */
   revokeGrant: handleUnaryCall<RevokeGrantRequest, RevokeGrantResponse>;
+  /**
+   * Assigns a grant of the reserved topic `otn:unassigned` (an opt-in whose payload named no
+   * topic) to a topic, so it can be spent by a send on that topic.
+   */
+  assignGrant: handleUnaryCall<AssignGrantRequest, AssignGrantResponse>;
   /** Erases everything the service knows about a person on a page (data deletion). */
   forgetRecipient: handleUnaryCall<ForgetRecipientRequest, ForgetRecipientResponse>;
   /**
@@ -3318,15 +4261,26 @@ export interface NotificationServiceServer extends UntypedServiceImplementation 
   getNotification: handleUnaryCall<GetNotificationRequest, GetNotificationResponse>;
   /** Cancels what has not been sent yet and returns the reserved grants. */
   cancelNotification: handleUnaryCall<CancelNotificationRequest, CancelNotificationResponse>;
-  /** Streams delivery events from the durable log, then live. Resume with after_sequence. */
+  /** Lists a page's notifications, newest first, with keyset pagination. */
+  listNotifications: handleUnaryCall<ListNotificationsRequest, ListNotificationsResponse>;
+  /**
+   * Streams delivery events from the durable log, then live. Resume with after_sequence.
+   * Retention prunes old events: a resume from before the oldest retained event is refused with
+   * OUT_OF_RANGE / SEQUENCE_PRUNED naming it (never a silent gap). When the server shuts down the
+   * stream ends with UNAVAILABLE / SHUTTING_DOWN: resume on another replica.
+   */
   streamDeliveryEvents: handleServerStreamingCall<StreamDeliveryEventsRequest, StreamDeliveryEventsResponse>;
 }
 
 export interface NotificationServiceClient extends Client {
   /**
-   * Sends a consent request (a `one_time_notif_req` template) to a person inside their 24-hour
-   * window. Refused with FAILED_PRECONDITION when the window is closed or the same title was
-   * asked of the same person within a week. Idempotent on request_id.
+   * Sends a consent request to a person inside their 24-hour window: the `one_time_notif_req`
+   * template, or the `notification_messages` template (Marketing Messages, the only token opt-in
+   * that reaches recipients in AU, EU, JP, KR and UK since 2026-02-10), chosen per recipient by
+   * the dated regional policy unless `template` names one. Refused with FAILED_PRECONDITION when
+   * the window is closed, the same title was asked of the same person within a week, or the
+   * named template is not allowed for the person's region (REGION_NOT_ALLOWED). Idempotent on
+   * request_id.
    */
   requestOptIn(
     request: RequestOptInRequest,
@@ -3364,7 +4318,9 @@ export interface NotificationServiceClient extends Client {
   ): ClientUnaryCall;
   /**
    * Lists the people who can be sent a message on a topic now, oldest-first by recipient,
-   * with keyset pagination. Never returns tokens.
+   * with keyset pagination. Never returns tokens. Grants whose topic is not known yet (opt-ins
+   * asked for outside the service with a payload that names no topic) are listed under the
+   * reserved topic `otn:unassigned`.
    */
   listEligible(
     request: ListEligibleRequest,
@@ -3428,6 +4384,25 @@ export interface NotificationServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: RevokeGrantResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Assigns a grant of the reserved topic `otn:unassigned` (an opt-in whose payload named no
+   * topic) to a topic, so it can be spent by a send on that topic.
+   */
+  assignGrant(
+    request: AssignGrantRequest,
+    callback: (error: ServiceError | null, response: AssignGrantResponse) => void,
+  ): ClientUnaryCall;
+  assignGrant(
+    request: AssignGrantRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: AssignGrantResponse) => void,
+  ): ClientUnaryCall;
+  assignGrant(
+    request: AssignGrantRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: AssignGrantResponse) => void,
   ): ClientUnaryCall;
   /** Erases everything the service knows about a person on a page (data deletion). */
   forgetRecipient(
@@ -3496,7 +4471,28 @@ export interface NotificationServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: CancelNotificationResponse) => void,
   ): ClientUnaryCall;
-  /** Streams delivery events from the durable log, then live. Resume with after_sequence. */
+  /** Lists a page's notifications, newest first, with keyset pagination. */
+  listNotifications(
+    request: ListNotificationsRequest,
+    callback: (error: ServiceError | null, response: ListNotificationsResponse) => void,
+  ): ClientUnaryCall;
+  listNotifications(
+    request: ListNotificationsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListNotificationsResponse) => void,
+  ): ClientUnaryCall;
+  listNotifications(
+    request: ListNotificationsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListNotificationsResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Streams delivery events from the durable log, then live. Resume with after_sequence.
+   * Retention prunes old events: a resume from before the oldest retained event is refused with
+   * OUT_OF_RANGE / SEQUENCE_PRUNED naming it (never a silent gap). When the server shuts down the
+   * stream ends with UNAVAILABLE / SHUTTING_DOWN: resume on another replica.
+   */
   streamDeliveryEvents(
     request: StreamDeliveryEventsRequest,
     options?: Partial<CallOptions>,

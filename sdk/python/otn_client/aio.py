@@ -1,0 +1,298 @@
+"""The asyncio client of otn.v1.NotificationService (grpc.aio), with the surface of
+:class:`otn_client.Client`: the same methods, arguments, retries and errors, awaited.
+
+Create it inside a running event loop (grpc.aio binds the channel to it)::
+
+    async with AsyncClient("127.0.0.1:50051") as client:
+        sent = await client.send_notification(page_id=..., topic_key=..., content={"text": "Hi"})
+        async with client.stream_delivery_events(notification_id=sent.notification.notification_id) as events:
+            async for ev in events:
+                ...
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, AsyncIterator, NoReturn, Optional, Sequence, Tuple, Type, TypeVar, Union, cast
+
+import grpc
+import grpc.aio
+
+from . import _requests
+from ._base import DEFAULT_TARGET, ClientBase, MessageLike, TimeLike
+from ._gen.otn.v1 import resources_pb2, sending_pb2, service_pb2, service_pb2_grpc
+from .errors import OtnError
+from .retry import DEFAULT_RETRY, DEFAULT_STREAM_RETRY, RetryPolicy, retryable_codes
+from .stream import AsyncDeliveryEventStream
+
+F = _requests.call_fields
+R = TypeVar("R")
+
+
+class AsyncClient(ClientBase):
+    """AsyncClient("127.0.0.1:50051", api_key=None, timeout=10.0)
+
+    Args:
+        target: ``host:port`` of the gRPC endpoint.
+        api_key: sent on every call as ``authorization: Bearer <api_key>``.
+        timeout: default deadline of each unary attempt, in seconds (streams have none unless given).
+        credentials: ``grpc.ChannelCredentials`` (``grpc.ssl_channel_credentials()``) for TLS;
+            plaintext when omitted.
+        channel: an existing ``grpc.aio.Channel`` (target, credentials and options are then unused).
+        metadata: extra metadata sent on every call.
+        retry: how unary calls are retried (default: 4 attempts, see :class:`RetryPolicy`).
+        stream_retry: how the event stream reconnects (default: without bound).
+        validate: check SendNotification and RequestOptIn locally with the server's limits.
+        options: extra grpc channel options.
+    """
+
+    def __init__(
+        self,
+        target: str = DEFAULT_TARGET,
+        api_key: Optional[str] = None,
+        timeout: Optional[float] = 10.0,
+        *,
+        credentials: Optional[grpc.ChannelCredentials] = None,
+        channel: Optional[grpc.aio.Channel] = None,
+        metadata: Sequence[Tuple[str, str]] = (),
+        retry: RetryPolicy = DEFAULT_RETRY,
+        stream_retry: RetryPolicy = DEFAULT_STREAM_RETRY,
+        validate: bool = True,
+        options: Sequence[Tuple[str, Any]] = (),
+    ) -> None:
+        super().__init__(target, api_key, timeout, credentials=credentials, metadata=metadata, retry=retry,
+                         stream_retry=stream_retry, validate=validate, options=options)
+        self._own_channel = channel is None
+        if channel is None:
+            if credentials is not None:
+                channel = grpc.aio.secure_channel(target, credentials, options=self._options)
+            else:
+                channel = grpc.aio.insecure_channel(target, options=self._options)
+        self.channel: grpc.aio.Channel = channel
+        self.stub = service_pb2_grpc.NotificationServiceStub(channel)  # type: ignore[no-untyped-call]
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    async def close(self) -> None:
+        if self._own_channel:
+            await self.channel.close()
+
+    async def __aenter__(self) -> "AsyncClient":
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.close()
+
+    async def wait_ready(self, timeout: float = 10.0) -> None:
+        """Waits until the channel is connected (raises asyncio.TimeoutError)."""
+        await asyncio.wait_for(self.channel.channel_ready(), timeout=timeout)
+
+    async def _unary(self, rpc: str, request: Any, timeout: Optional[float], response: Type[R]) -> R:
+        method = getattr(self.stub, rpc)
+        per_attempt = _requests.check_timeout(timeout, self.timeout)
+        retryable = retryable_codes(rpc)
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return cast(R, await method(request, timeout=per_attempt, metadata=self._metadata))
+            except grpc.RpcError as e:
+                error = OtnError.from_rpc_error(e)
+            delay = self.retry.delay_after(error, attempt, retryable)
+            if delay is None:
+                raise error from None
+            await asyncio.sleep(delay)
+
+    # -- consent ledger ---------------------------------------------------------------------
+
+    async def request_opt_in(
+        self, request: Optional[service_pb2.RequestOptInRequest] = None, /, *, request_id: Optional[str] = None,
+        page_id: Optional[str] = None, psid: Optional[str] = None, topic_key: Optional[str] = None,
+        title: Optional[str] = None, payload: Optional[str] = None,
+        template: Optional[Union[service_pb2.OptInTemplate, str]] = None, marketing: Optional[MessageLike] = None,
+        timeout: Optional[float] = None, **unknown: NoReturn,
+    ) -> service_pb2.RequestOptInResponse:
+        """RequestOptIn: asks a person inside their 24-hour window. ``request_id`` defaults to a
+        uuid4 (kept across retries); validated locally first."""
+        req = self._prepare("RequestOptIn", request, F(locals()), unknown)
+        return await self._unary("RequestOptIn", req, timeout, service_pb2.RequestOptInResponse)
+
+    async def record_opt_in(
+        self, request: Optional[service_pb2.RecordOptInRequest] = None, /, *, page_id: Optional[str] = None,
+        psid: Optional[str] = None, topic_key: Optional[str] = None, topic_title: Optional[str] = None,
+        kind: Optional[Union[resources_pb2.GrantKind, str]] = None, token: Optional[str] = None,
+        payload: Optional[str] = None, opt_in_time: Optional[TimeLike] = None,
+        expire_time: Optional[TimeLike] = None, timeout: Optional[float] = None, **unknown: NoReturn,
+    ) -> service_pb2.RecordOptInResponse:
+        """RecordOptIn: records a grant (idempotent on the token); ``kind`` defaults to
+        GRANT_KIND_ONE_TIME_NOTIFICATION."""
+        req = self._prepare("RecordOptIn", request, F(locals()), unknown)
+        return await self._unary("RecordOptIn", req, timeout, service_pb2.RecordOptInResponse)
+
+    async def list_eligible(
+        self, request: Optional[service_pb2.ListEligibleRequest] = None, /, *, page_id: Optional[str] = None,
+        topic_key: Optional[str] = None, tag_filter: Optional[MessageLike] = None,
+        regions: Optional[Sequence[str]] = None, page_size: Optional[int] = None, page_token: Optional[str] = None,
+        explain_exclusions: Optional[bool] = None, include_total_size: Optional[bool] = None,
+        timeout: Optional[float] = None, **unknown: NoReturn,
+    ) -> service_pb2.ListEligibleResponse:
+        """One page of ListEligible (follow ``next_page_token``, or use :meth:`iter_eligible`)."""
+        req = self._prepare("ListEligible", request, F(locals()), unknown)
+        return await self._unary("ListEligible", req, timeout, service_pb2.ListEligibleResponse)
+
+    def iter_eligible_pages(
+        self, request: Optional[service_pb2.ListEligibleRequest] = None, /, *, page_id: Optional[str] = None,
+        topic_key: Optional[str] = None, tag_filter: Optional[MessageLike] = None,
+        regions: Optional[Sequence[str]] = None, page_size: Optional[int] = None, page_token: Optional[str] = None,
+        explain_exclusions: Optional[bool] = None, include_total_size: Optional[bool] = None,
+        timeout: Optional[float] = None, **unknown: NoReturn,
+    ) -> AsyncIterator[service_pb2.ListEligibleResponse]:
+        """Every ListEligibleResponse page, in order (follows ``next_page_token``): ``async for``."""
+        return self._pages(self._prepare("ListEligible", request, F(locals()), unknown), timeout)
+
+    async def _pages(self, req: service_pb2.ListEligibleRequest,
+                     timeout: Optional[float]) -> AsyncIterator[service_pb2.ListEligibleResponse]:
+        while True:
+            page = await self._unary("ListEligible", req, timeout, service_pb2.ListEligibleResponse)
+            yield page
+            if not page.next_page_token:
+                return
+            req.page_token = page.next_page_token
+
+    def iter_eligible(
+        self, request: Optional[service_pb2.ListEligibleRequest] = None, /, *, page_id: Optional[str] = None,
+        topic_key: Optional[str] = None, tag_filter: Optional[MessageLike] = None,
+        regions: Optional[Sequence[str]] = None, page_size: Optional[int] = None, page_token: Optional[str] = None,
+        explain_exclusions: Optional[bool] = None, include_total_size: Optional[bool] = None,
+        timeout: Optional[float] = None, **unknown: NoReturn,
+    ) -> AsyncIterator[service_pb2.EligibleRecipient]:
+        """Every EligibleRecipient of every page: ``async for``."""
+        return self._recipients(self._prepare("ListEligible", request, F(locals()), unknown), timeout)
+
+    async def _recipients(self, req: service_pb2.ListEligibleRequest,
+                          timeout: Optional[float]) -> AsyncIterator[service_pb2.EligibleRecipient]:
+        async for page in self._pages(req, timeout):
+            for r in page.recipients:
+                yield r
+
+    async def record_interaction(
+        self, request: Optional[service_pb2.RecordInteractionRequest] = None, /, *,
+        page_id: Optional[str] = None, psid: Optional[str] = None,
+        kind: Optional[Union[resources_pb2.InteractionKind, str]] = None, interaction_time: Optional[TimeLike] = None,
+        timeout: Optional[float] = None, **unknown: NoReturn,
+    ) -> service_pb2.RecordInteractionResponse:
+        """RecordInteraction: opens the person's 24-hour window."""
+        req = self._prepare("RecordInteraction", request, F(locals()), unknown)
+        return await self._unary("RecordInteraction", req, timeout, service_pb2.RecordInteractionResponse)
+
+    async def update_recipient(
+        self, request: Optional[service_pb2.UpdateRecipientRequest] = None, /, *, page_id: Optional[str] = None,
+        psid: Optional[str] = None, add_tags: Optional[Sequence[str]] = None,
+        remove_tags: Optional[Sequence[str]] = None, region: Optional[str] = None,
+        timeout: Optional[float] = None, **unknown: NoReturn,
+    ) -> service_pb2.UpdateRecipientResponse:
+        """UpdateRecipient: tags to add/remove; ``region`` None keeps it, ``""`` clears it."""
+        req = self._prepare("UpdateRecipient", request, F(locals()), unknown)
+        return await self._unary("UpdateRecipient", req, timeout, service_pb2.UpdateRecipientResponse)
+
+    async def revoke_grant(
+        self, request: Optional[service_pb2.RevokeGrantRequest] = None, /, *, grant_id: Optional[str] = None,
+        page_id: Optional[str] = None, psid: Optional[str] = None, topic_key: Optional[str] = None,
+        timeout: Optional[float] = None, **unknown: NoReturn,
+    ) -> service_pb2.RevokeGrantResponse:
+        """RevokeGrant: ``grant_id``, or ``page_id`` + ``psid`` + ``topic_key``."""
+        req = self._prepare("RevokeGrant", request, F(locals()), unknown)
+        return await self._unary("RevokeGrant", req, timeout, service_pb2.RevokeGrantResponse)
+
+    async def assign_grant(
+        self, request: Optional[service_pb2.AssignGrantRequest] = None, /, *, grant_id: Optional[str] = None,
+        topic_key: Optional[str] = None, topic_title: Optional[str] = None, timeout: Optional[float] = None,
+        **unknown: NoReturn,
+    ) -> service_pb2.AssignGrantResponse:
+        """AssignGrant: moves a grant of the reserved topic ``otn:unassigned`` to a topic."""
+        req = self._prepare("AssignGrant", request, F(locals()), unknown)
+        return await self._unary("AssignGrant", req, timeout, service_pb2.AssignGrantResponse)
+
+    async def forget_recipient(
+        self, request: Optional[service_pb2.ForgetRecipientRequest] = None, /, *, page_id: Optional[str] = None,
+        psid: Optional[str] = None, timeout: Optional[float] = None, **unknown: NoReturn,
+    ) -> service_pb2.ForgetRecipientResponse:
+        """ForgetRecipient: erases a person on a page."""
+        req = self._prepare("ForgetRecipient", request, F(locals()), unknown)
+        return await self._unary("ForgetRecipient", req, timeout, service_pb2.ForgetRecipientResponse)
+
+    # -- sending ----------------------------------------------------------------------------
+
+    async def send_notification(
+        self, request: Optional[service_pb2.SendNotificationRequest] = None, /, *,
+        request_id: Optional[str] = None, page_id: Optional[str] = None, topic_key: Optional[str] = None,
+        audience: Optional[MessageLike] = None, content: Optional[MessageLike] = None,
+        options: Optional[MessageLike] = None, timeout: Optional[float] = None, **unknown: NoReturn,
+    ) -> service_pb2.SendNotificationResponse:
+        """SendNotification, e.g. ``send_notification(page_id=..., topic_key=...,
+        content={"text": "Back in stock!"}, options={"max_recipients": 10})``. ``request_id``
+        defaults to a uuid4 (kept across retries); validated locally first."""
+        req = self._prepare("SendNotification", request, F(locals()), unknown)
+        return await self._unary("SendNotification", req, timeout, service_pb2.SendNotificationResponse)
+
+    async def get_notification(
+        self, request: Optional[service_pb2.GetNotificationRequest] = None, /, *,
+        notification_id: Optional[str] = None, timeout: Optional[float] = None, **unknown: NoReturn,
+    ) -> service_pb2.GetNotificationResponse:
+        """GetNotification: the notification with its counts."""
+        req = self._prepare("GetNotification", request, F(locals()), unknown)
+        return await self._unary("GetNotification", req, timeout, service_pb2.GetNotificationResponse)
+
+    async def cancel_notification(
+        self, request: Optional[service_pb2.CancelNotificationRequest] = None, /, *,
+        notification_id: Optional[str] = None, timeout: Optional[float] = None, **unknown: NoReturn,
+    ) -> service_pb2.CancelNotificationResponse:
+        """CancelNotification: cancels what is still queued."""
+        req = self._prepare("CancelNotification", request, F(locals()), unknown)
+        return await self._unary("CancelNotification", req, timeout, service_pb2.CancelNotificationResponse)
+
+    async def list_notifications(
+        self, request: Optional[service_pb2.ListNotificationsRequest] = None, /, *, page_id: Optional[str] = None,
+        states: Optional[Sequence[Union[sending_pb2.NotificationState, str]]] = None,
+        page_size: Optional[int] = None, page_token: Optional[str] = None, timeout: Optional[float] = None,
+        **unknown: NoReturn,
+    ) -> service_pb2.ListNotificationsResponse:
+        """One page of ListNotifications, newest first (or use :meth:`iter_notifications`)."""
+        req = self._prepare("ListNotifications", request, F(locals()), unknown)
+        return await self._unary("ListNotifications", req, timeout, service_pb2.ListNotificationsResponse)
+
+    def iter_notifications(
+        self, request: Optional[service_pb2.ListNotificationsRequest] = None, /, *, page_id: Optional[str] = None,
+        states: Optional[Sequence[Union[sending_pb2.NotificationState, str]]] = None,
+        page_size: Optional[int] = None, page_token: Optional[str] = None, timeout: Optional[float] = None,
+        **unknown: NoReturn,
+    ) -> AsyncIterator[sending_pb2.Notification]:
+        """Every Notification of every page, newest first: ``async for``."""
+        return self._notifications(self._prepare("ListNotifications", request, F(locals()), unknown), timeout)
+
+    async def _notifications(self, req: service_pb2.ListNotificationsRequest,
+                             timeout: Optional[float]) -> AsyncIterator[sending_pb2.Notification]:
+        while True:
+            page = await self._unary("ListNotifications", req, timeout, service_pb2.ListNotificationsResponse)
+            for n in page.notifications:
+                yield n
+            if not page.next_page_token:
+                return
+            req.page_token = page.next_page_token
+
+    def stream_delivery_events(
+        self, request: Optional[service_pb2.StreamDeliveryEventsRequest] = None, /, *,
+        page_id: Optional[str] = None, topic_key: Optional[str] = None, notification_id: Optional[str] = None,
+        after_sequence: Optional[int] = None, from_now: Optional[bool] = None, timeout: Optional[float] = None,
+        **unknown: NoReturn,
+    ) -> AsyncDeliveryEventStream:
+        """StreamDeliveryEvents as a live iterator of DeliveryEvent that reconnects and resumes
+        after ``last_sequence`` (``async for``); ``cancel()`` it (or leave its ``async with``) to stop.
+        ``timeout`` bounds the whole stream, reconnections included; none by default."""
+        req = self._prepare("StreamDeliveryEvents", request, F(locals()), unknown)
+        bound = _requests.check_timeout(timeout, None)
+
+        def open_call(r: service_pb2.StreamDeliveryEventsRequest, remaining: Optional[float]) -> Any:
+            return self.stub.StreamDeliveryEvents(r, timeout=remaining, metadata=self._metadata)
+
+        return AsyncDeliveryEventStream(open_call, req, self.stream_retry, bound)

@@ -1,0 +1,64 @@
+//! Who is calling, as the authentication layer found out, and the page limits of their key.
+
+use tonic::Request;
+
+use crate::domain::event::EventFilter;
+use crate::domain::notification::Actor;
+use crate::error::{Error, Reason, Result};
+
+/// The caller of one RPC, put in the request's extensions by the authentication layer.
+#[derive(Debug, Clone)]
+pub(crate) struct Caller {
+    actor: Actor,
+    /// The pages the caller may act on; `None`: every page.
+    pages: Option<Vec<String>>,
+}
+
+impl Caller {
+    /// A caller named `actor`, limited to `pages` when given.
+    pub(crate) fn new(actor: Actor, pages: Option<Vec<String>>) -> Self {
+        Self { actor, pages }
+    }
+
+    /// The caller of `req` (an unauthenticated sandbox call when the layer put none).
+    pub(crate) fn of<T>(req: &Request<T>) -> Self {
+        req.extensions()
+            .get::<Caller>()
+            .cloned()
+            .unwrap_or_else(|| Self::new(Actor::sandbox(), None))
+    }
+
+    /// Who the caller is.
+    pub(crate) fn actor(&self) -> &Actor {
+        &self.actor
+    }
+
+    /// PERMISSION_DENIED unless the caller may act on `page_id`.
+    pub(crate) fn may_act_on(&self, page_id: &str) -> Result<()> {
+        match &self.pages {
+            Some(pages) if !pages.iter().any(|p| p == page_id) => Err(Error::PermissionDenied {
+                reason: Reason::PageNotAllowed,
+                message: format!("this API key may not act on page {page_id}"),
+                metadata: vec![("page_id".into(), page_id.to_string())],
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Limits an event filter to the caller's pages; asking for another page is refused.
+    pub(crate) fn restrict(&self, mut filter: EventFilter) -> Result<EventFilter> {
+        let Some(allowed) = &self.pages else {
+            return Ok(filter);
+        };
+        filter.page_ids = Some(match filter.page_ids.take() {
+            None => allowed.clone(),
+            Some(asked) => {
+                for p in &asked {
+                    self.may_act_on(p)?;
+                }
+                asked
+            }
+        });
+        Ok(filter)
+    }
+}

@@ -1,0 +1,12 @@
+//! The gRPC adapter of NotificationService: request validation and conversion, the service,
+//! the caller of each call, and error mapping.
+
+mod caller;
+mod convert;
+mod requests;
+mod send;
+mod service;
+mod status;
+mod stream;
+
+pub(crate) use service::Api;

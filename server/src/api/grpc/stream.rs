@@ -1,0 +1,210 @@
+//! StreamDeliveryEvents: validates the request, subscribes to the event log, converts events.
+
+use std::pin::Pin;
+
+use futures::{Stream, StreamExt};
+use otn::v1 as pb;
+use tokio_util::sync::CancellationToken;
+use tonic::Status;
+
+use super::convert::{delivery_path, event_kind, ts};
+use crate::domain::event::{Event, EventFilter};
+use crate::domain::values::{NotificationId, PageId, TopicKey, Violations};
+use crate::error::Result;
+use crate::events::{Events, stream::Start};
+
+/// The response stream of StreamDeliveryEvents.
+pub(crate) type DeliveryEventStream =
+    Pin<Box<dyn Stream<Item = Result<pb::StreamDeliveryEventsResponse, Status>> + Send>>;
+
+/// The wire form of a stored event.
+pub(crate) fn event_to_proto(e: &Event) -> pb::DeliveryEvent {
+    let ev = &e.event;
+    pb::DeliveryEvent {
+        sequence: e.seq,
+        event_time: Some(ts(e.at_ms)),
+        r#type: event_kind(ev.kind) as i32,
+        page_id: ev.page_id.clone(),
+        topic_key: ev.topic_key.clone().unwrap_or_default(),
+        notification_id: ev.notification_id.clone().unwrap_or_default(),
+        delivery_id: ev.delivery_id.map(|d| d.to_string()).unwrap_or_default(),
+        psid: ev.psid.clone().unwrap_or_default(),
+        grant_id: ev.grant_id.map(|g| g.to_string()).unwrap_or_default(),
+        message_id: ev.message_id.clone().unwrap_or_default(),
+        path: delivery_path(ev.path) as i32,
+        rule: ev.rule.clone().unwrap_or_default(),
+        failure: ev.failure.as_ref().map(|f| pb::DeliveryFailure {
+            reason: f.reason.clone(),
+            code: f.code,
+            subcode: f.subcode,
+            message: f.message.clone(),
+        }),
+        actor: ev.actor.clone().unwrap_or_default(),
+    }
+}
+
+/// Validates a request into the log filter and the starting point. Empty filter fields
+/// mean "any"; every bad field is reported at once.
+pub(crate) fn parse_request(req: &pb::StreamDeliveryEventsRequest) -> Result<(EventFilter, Start)> {
+    let mut v = Violations::default();
+    let page_ids = match req.page_id.is_empty() {
+        true => None,
+        false => v
+            .check(PageId::parse("page_id", &req.page_id))
+            .map(|p| vec![p.into_string()]),
+    };
+    let topic_key = match req.topic_key.is_empty() {
+        true => None,
+        false => v
+            .check(TopicKey::parse("topic_key", &req.topic_key))
+            .map(TopicKey::into_string),
+    };
+    let notification = match req.notification_id.is_empty() {
+        true => None,
+        false => v
+            .check(NotificationId::parse(
+                "notification_id",
+                &req.notification_id,
+            ))
+            .map(NotificationId::into_string),
+    };
+    if req.after_sequence < 0 {
+        v.push("after_sequence", "must not be negative");
+    }
+    if req.from_now && req.after_sequence != 0 {
+        v.push(
+            "from_now",
+            "cannot be combined with after_sequence: resume with after_sequence alone",
+        );
+    }
+    v.finish()?;
+    let filter = EventFilter {
+        page_ids,
+        topic_key,
+        notification_id: notification,
+    };
+    let start = match req.from_now {
+        true => Start::Now,
+        false => Start::After(req.after_sequence),
+    };
+    Ok((filter, start))
+}
+
+/// Serves StreamDeliveryEvents: every event after `after_sequence` (or from now on) that
+/// matches the filters, in sequence order, live, until the client leaves or `shutdown` is
+/// cancelled (then the stream simply ends). A failing database ends the stream with an error
+/// after retries; the client resumes with the last sequence it saw.
+pub(crate) async fn stream_delivery_events(
+    events: &Events,
+    shutdown: CancellationToken,
+    filter: EventFilter,
+    start: Start,
+) -> Result<DeliveryEventStream> {
+    let events = events.subscribe(shutdown, filter, start).await?;
+    Ok(Box::pin(events.map(|r| {
+        r.map(|e| pb::StreamDeliveryEventsResponse {
+            event: Some(event_to_proto(&e)),
+        })
+        .map_err(Status::from)
+    })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::event::{Failure, NewEvent};
+    use crate::domain::vocab::{DeliveryPath, EventKind};
+    use crate::error::Error;
+
+    fn fields(r: Result<(EventFilter, Start)>) -> Vec<String> {
+        match r {
+            Err(Error::Invalid { violations, .. }) => {
+                violations.into_iter().map(|f| f.field).collect()
+            }
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_empty_request_streams_the_whole_log() {
+        let (filter, start) = parse_request(&Default::default()).unwrap();
+        assert_eq!(filter, EventFilter::default());
+        assert_eq!(start, Start::After(0));
+    }
+
+    #[test]
+    fn filters_and_start_are_taken_from_the_request() {
+        let req = pb::StreamDeliveryEventsRequest {
+            page_id: "p1".into(),
+            topic_key: "back-in-stock:sku-1".into(),
+            notification_id: "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b".into(),
+            from_now: true,
+            ..Default::default()
+        };
+        let (filter, start) = parse_request(&req).unwrap();
+        assert_eq!(filter.page_ids, Some(vec!["p1".to_string()]));
+        assert_eq!(filter.topic_key.as_deref(), Some("back-in-stock:sku-1"));
+        assert!(filter.notification_id.is_some());
+        assert_eq!(start, Start::Now);
+    }
+
+    #[test]
+    fn every_bad_field_is_named() {
+        let req = pb::StreamDeliveryEventsRequest {
+            page_id: "has space".into(),
+            topic_key: "bad topic".into(),
+            notification_id: "x'; DROP".into(),
+            after_sequence: -1,
+            from_now: true,
+        };
+        assert_eq!(
+            fields(parse_request(&req)),
+            [
+                "page_id",
+                "topic_key",
+                "notification_id",
+                "after_sequence",
+                "from_now"
+            ]
+        );
+    }
+
+    #[test]
+    fn resuming_and_from_now_are_exclusive() {
+        let req = pb::StreamDeliveryEventsRequest {
+            after_sequence: 5,
+            from_now: true,
+            ..Default::default()
+        };
+        assert_eq!(fields(parse_request(&req)), ["from_now"]);
+        let s = Status::from(parse_request(&req).unwrap_err());
+        assert_eq!(s.code(), tonic::Code::InvalidArgument);
+    }
+
+    #[test]
+    fn events_convert_to_the_wire_form() {
+        let mut ev = NewEvent::new(EventKind::Failed, "p1");
+        ev.topic_key = Some("t".into());
+        ev.grant_id = Some(42);
+        ev.path = Some(DeliveryPath::Grant);
+        ev.failure = Some(Failure {
+            reason: "BLOCKED".into(),
+            code: 551,
+            subcode: 1545041,
+            message: "unavailable".into(),
+        });
+        let e = Event {
+            seq: 7,
+            at_ms: 1_500,
+            event: ev,
+        };
+        let p = event_to_proto(&e);
+        assert_eq!(p.sequence, 7);
+        assert_eq!(p.r#type, pb::DeliveryEventType::Failed as i32);
+        assert_eq!(p.path, pb::DeliveryPath::Grant as i32);
+        assert_eq!(p.grant_id, "42");
+        assert_eq!(p.notification_id, "");
+        assert_eq!(p.event_time.unwrap().nanos, 500_000_000);
+        assert_eq!(p.failure.unwrap().code, 551);
+    }
+}

@@ -1,0 +1,73 @@
+//! Dispatch as the domain sees it: a claimed delivery with what its send needs, and the outcome
+//! of one attempt.
+
+use super::event::Failure;
+use super::values::Token;
+use super::vocab::{DeliveryPath, GrantKind, GrantState, MessageTag};
+
+/// The grant a claimed delivery spends.
+#[derive(Debug, Clone)]
+pub(crate) struct ClaimedGrant {
+    pub(crate) id: i64,
+    pub(crate) kind: GrantKind,
+    /// `None` when the grant's row is gone (erased) or its token cannot be read.
+    pub(crate) token: Option<Token>,
+}
+
+/// One claimed delivery (plain data).
+#[derive(Debug, Clone)]
+pub(crate) struct Claimed {
+    pub(crate) id: i64,
+    pub(crate) notification_id: String,
+    pub(crate) page_id: String,
+    pub(crate) psid: String,
+    pub(crate) topic_key: String,
+    pub(crate) grant: Option<ClaimedGrant>,
+    pub(crate) path: DeliveryPath,
+    pub(crate) rule: String,
+    pub(crate) message_tag: Option<MessageTag>,
+    /// Attempts so far, this one included.
+    pub(crate) attempts: i32,
+    /// Whether an earlier attempt's outcome is unknown (it may have been accepted).
+    pub(crate) ambiguous: bool,
+    /// Meta's `message` object, rendered by `messenger::wire` when the notification was made.
+    pub(crate) message: String,
+    /// Who created the notification.
+    pub(crate) actor: String,
+}
+
+/// What to do with a grant after a failed send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum GrantAfter {
+    /// Not spent: usable again.
+    Release,
+    /// Meta said so: stopped or invalid.
+    Mark(GrantState),
+}
+
+/// The outcome of one claimed delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// Meta accepted it (or, after an ambiguous attempt, refused the spent token).
+    Sent { message_id: String },
+    /// Try again at `at_ms`.
+    Retry {
+        at_ms: i64,
+        failure: Failure,
+        ambiguous: bool,
+    },
+    /// Given up.
+    Failed { failure: Failure, grant: GrantAfter },
+    /// Not attempted (the page is paused or the process stops); back in the queue without
+    /// counting an attempt.
+    Requeue { at_ms: i64 },
+}
+
+/// A claimed delivery with its outcome.
+#[derive(Debug, Clone)]
+pub(crate) struct Completed {
+    pub(crate) claimed: Claimed,
+    pub(crate) outcome: Outcome,
+    /// Whether the grant allows more than one message (it goes back to ACTIVE when sent).
+    pub(crate) reusable: bool,
+}

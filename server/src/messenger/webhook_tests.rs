@@ -1,0 +1,125 @@
+//! Bodies shaped as Meta documents them, including the ones that break naive parsers.
+
+use serde_json::json;
+
+use super::*;
+
+fn one(event: Value) -> Parsed {
+    parse(&json!({ "object": "page", "entry": [{ "id": "P1", "time": 5, "messaging": [event] }] }))
+}
+
+#[test]
+fn a_batch_of_mixed_events_is_parsed_in_order() {
+    let body = json!({"object":"page","entry":[
+      {"id":"P1","time":1,"messaging":[
+        {"sender":{"id":"U1"},"recipient":{"id":"P1"},"timestamp":10,
+         "optin":{"type":"one_time_notif_req","payload":"otn1:abc","one_time_notif_token":"T1"}},
+        {"sender":{"id":"U1"},"recipient":{"id":"P1"},"timestamp":11,"message":{"mid":"m1","text":"hi"}},
+        {"sender":{"id":"P1"},"recipient":{"id":"U1"},"timestamp":12,
+         "message":{"mid":"m2","is_echo":true,"metadata":"otn:7"}}]},
+      {"id":"P2","time":2,"messaging":[
+        {"sender":{"id":"U2"},"recipient":{"id":"P2"},"delivery":{"mids":["m9"],"watermark":20}},
+        {"sender":{"id":"U2"},"recipient":{"id":"P2"},"timestamp":21,"read":{"watermark":20,"seq":0}},
+        {"sender":{"id":"U2"},"recipient":{"id":"P2"},"timestamp":22,
+         "optin":{"type":"notification_messages","notification_messages_token":"M1",
+                  "notification_messages_status":"STOP NOTIFICATIONS"}}]}]});
+    let p = parse(&body);
+    assert!(p.skipped.is_empty(), "{:?}", p.skipped);
+    assert_eq!(p.events.len(), 6);
+    assert!(
+        matches!(&p.events[0], Inbound::OptIn { token, kind: GrantKind::OneTimeNotification, .. } if token == "T1")
+    );
+    assert!(matches!(
+        &p.events[1],
+        Inbound::Interaction {
+            at_ms: 11,
+            kind: InteractionKind::Message,
+            ..
+        }
+    ));
+    assert!(
+        matches!(&p.events[2], Inbound::Echo { psid, metadata: Some(m), at_ms: 12, .. } if psid == "U1" && m == "otn:7")
+    );
+    assert!(
+        matches!(&p.events[3], Inbound::Delivery { mids, watermark: 20, .. } if mids == &["m9"])
+    );
+    assert!(matches!(&p.events[4], Inbound::Read { watermark: 20, .. }));
+    assert!(matches!(
+        &p.events[5],
+        Inbound::NotificationStatus { stop: true, .. }
+    ));
+}
+
+#[test]
+fn a_checkbox_opt_in_without_a_sender_is_skipped_alone() {
+    let body = json!({"object":"page","entry":[{"id":"P1","time":1,"messaging":[
+        {"recipient":{"id":"P1"},"timestamp":10,"optin":{"ref":"cart-1","user_ref":"UREF-9"}},
+        {"sender":{"id":"U1"},"recipient":{"id":"P1"},"timestamp":11,"message":{"mid":"m1","text":"hi"}}]}]});
+    let p = parse(&body);
+    assert_eq!(p.events.len(), 1);
+    assert_eq!(p.skipped[0].reason, "optin_with_user_ref_and_no_sender");
+}
+
+#[test]
+fn a_policy_enforcement_notice_has_no_sender_and_is_an_event() {
+    let p = one(json!({"recipient":{"id":"P1"},"timestamp":12,
+        "policy_enforcement":{"action":"block","reason":"The page was flagged for spam."}}));
+    assert!(matches!(
+        &p.events[0],
+        Inbound::PolicyEnforcement {
+            block: true,
+            at_ms: 12,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn drifting_types_in_unused_or_lenient_fields_do_not_break_the_event() {
+    let p = one(
+        json!({"sender":{"id":"U1"},"recipient":{"id":"P1"},"timestamp":"13",
+        "optin":{"type":"notification_messages","notification_messages_token":"M1","payload":"deals",
+                 "token_expiry_timestamp":"1790000000000","user_token_status":"REFRESHED"}}),
+    );
+    assert!(matches!(
+        &p.events[0],
+        Inbound::OptIn {
+            at_ms: 13,
+            kind: GrantKind::MarketingMessages,
+            ..
+        }
+    ));
+    let p = one(
+        json!({"sender":{"id":"U1"},"recipient":{"id":"P1"},"timestamp":14,
+        "message":{"mid":"m1","attachments":[{"type":"sticker","payload":{"sticker_id":369239263222822_i64}}]}}),
+    );
+    assert!(matches!(
+        &p.events[0],
+        Inbound::Interaction {
+            kind: InteractionKind::Message,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn a_delivery_without_mids_is_a_watermark_receipt() {
+    let p = one(
+        json!({"sender":{"id":"U1"},"recipient":{"id":"P1"},"delivery":{"watermark":1458668856253_i64}}),
+    );
+    assert!(
+        matches!(&p.events[0], Inbound::Delivery { mids, watermark: 1458668856253, .. } if mids.is_empty())
+    );
+}
+
+#[test]
+fn unreadable_events_are_skipped_with_a_reason() {
+    let p = one(json!({"sender":{"id":"U1"},"recipient":{"id":"P1"},"delivery":{"mids":"m1"}}));
+    assert_eq!(p.skipped[0].reason, "delivery_mids_not_a_list");
+    let p = one(
+        json!({"sender":{"id":"U1"},"recipient":{"id":"P1"},"timestamp":1,"account_linking":{}}),
+    );
+    assert_eq!(p.skipped[0].reason, "unsupported_event");
+    let p = parse(&json!({"object":"instagram","entry":[]}));
+    assert!(p.events.is_empty());
+}

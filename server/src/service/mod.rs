@@ -1,0 +1,125 @@
+//! The use cases, over validated domain values: the consent side ([`Consent`]: opt-ins, grants,
+//! recipients, webhook ingestion) and the sending side ([`Sending`]), sharing one [`Deps`].
+
+mod consent;
+mod inbound;
+mod opt_in;
+mod sending;
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+pub(crate) use consent::{Consent, OptInInput};
+pub(crate) use sending::Sending;
+
+use crate::clock::SharedClock;
+use crate::config::PageConfig;
+use crate::domain::policy::Policy;
+use crate::error::{Error, Reason, Result};
+use crate::messenger::errors::Classifier;
+use crate::messenger::graph::GraphClient;
+use crate::store::Store;
+
+/// The configured pages, by id; replaced whole when the configuration is reloaded, so a
+/// reader always sees one consistent set.
+#[derive(Debug, Default)]
+pub(crate) struct Pages(RwLock<Arc<HashMap<String, Arc<PageConfig>>>>);
+
+impl Pages {
+    /// Indexes the pages.
+    pub(crate) fn new(pages: Vec<PageConfig>) -> Self {
+        let p = Self::default();
+        p.replace(pages);
+        p
+    }
+
+    /// Swaps in a new set of pages.
+    pub(crate) fn replace(&self, pages: Vec<PageConfig>) {
+        let map = pages
+            .into_iter()
+            .map(|p| (p.page_id.clone(), Arc::new(p)))
+            .collect();
+        *self.0.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(map);
+    }
+
+    fn snapshot(&self) -> Arc<HashMap<String, Arc<PageConfig>>> {
+        self.0.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The page, or NOT_FOUND.
+    pub(crate) fn get(&self, page_id: &str) -> Result<Arc<PageConfig>> {
+        self.snapshot().get(page_id).cloned().ok_or_else(|| {
+            Error::not_found(
+                Reason::PageNotFound,
+                format!("page {page_id} is not configured"),
+            )
+        })
+    }
+
+    /// Every page.
+    pub(crate) fn all(&self) -> Vec<Arc<PageConfig>> {
+        self.snapshot().values().cloned().collect()
+    }
+}
+
+/// What every use case works with.
+#[derive(Debug)]
+pub(crate) struct Deps {
+    store: Store,
+    clock: SharedClock,
+    policy: Arc<Policy>,
+    graph: GraphClient,
+    classifier: Classifier,
+    pages: Arc<Pages>,
+}
+
+impl Deps {
+    /// Assembles the dependencies.
+    pub(crate) fn new(
+        store: Store,
+        clock: SharedClock,
+        policy: Arc<Policy>,
+        graph: GraphClient,
+        classifier: Classifier,
+        pages: Arc<Pages>,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            store,
+            clock,
+            policy,
+            graph,
+            classifier,
+            pages,
+        })
+    }
+
+    /// The repository.
+    pub(crate) fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Now, in epoch milliseconds, by the service's clock.
+    pub(crate) fn now(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    /// The dated platform rules.
+    pub(crate) fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// The Send API client.
+    pub(crate) fn graph(&self) -> &GraphClient {
+        &self.graph
+    }
+
+    /// What Meta's errors mean.
+    pub(crate) fn classifier(&self) -> &Classifier {
+        &self.classifier
+    }
+
+    /// The configured pages.
+    pub(crate) fn pages(&self) -> &Pages {
+        &self.pages
+    }
+}

@@ -1,0 +1,130 @@
+//! The candidates of a send: everyone who holds or held a grant on the topic (or the people
+//! named), with their grants on it and whether they pass the send's filters.
+
+use sea_orm::FromQueryResult;
+use sea_orm::sea_query::{Alias, CaseStatement, Cond, Expr, ExprTrait, Order, Query};
+
+use super::Store;
+use super::codes::Code;
+use super::eligible::{region_condition, tag_condition};
+use super::schema::{Grants, Recipients};
+use crate::domain::grant::{GrantFacts, PersonFacts, TagFilter};
+use crate::domain::plan::Candidate;
+use crate::domain::values::{Psid, Region};
+use crate::domain::vocab::{GrantKind, GrantState};
+use crate::error::Result;
+
+#[derive(FromQueryResult)]
+struct CandidateRow {
+    rid: i64,
+    psid: String,
+    region: Option<String>,
+    last_interaction_at: Option<i64>,
+    tag_ok: i32,
+    region_ok: i32,
+    gid: Option<i64>,
+    kind: Option<i32>,
+    state: Option<i32>,
+    opted_in_at: Option<i64>,
+    expires_at: Option<i64>,
+    last_sent_at: Option<i64>,
+}
+
+fn flag(c: Option<Cond>) -> Expr {
+    match c {
+        Some(c) => CaseStatement::new().case(c, 1).finally(0).into(),
+        None => Expr::val(1),
+    }
+}
+
+impl Store {
+    /// Everyone who holds or held a grant on the topic (or, with `psids`, exactly those
+    /// people), with their grants on it and whether they pass the tag and region filters.
+    pub(crate) async fn candidates(
+        &self,
+        page_id: &str,
+        topic_id: Option<i64>,
+        tags: &TagFilter,
+        regions: &[Region],
+        psids: Option<&[Psid]>,
+    ) -> Result<Vec<Candidate>> {
+        let r = |c: Recipients| (Recipients::Table, c);
+        let gc = |c: Grants| (Grants::Table, c);
+        let topic = Expr::col(gc(Grants::TopicId)).eq(topic_id.unwrap_or(-1));
+        let joined = Cond::all()
+            .add(Expr::col(gc(Grants::RecipientId)).equals(r(Recipients::Id)))
+            .add(topic);
+        let mut s = Query::select();
+        s.expr_as(Expr::col(r(Recipients::Id)), Alias::new("rid"))
+            .columns([
+                r(Recipients::Psid),
+                r(Recipients::Region),
+                r(Recipients::LastInteractionAt),
+            ])
+            .expr_as(
+                flag(tag_condition(tags, r(Recipients::Id))),
+                Alias::new("tag_ok"),
+            )
+            .expr_as(flag(region_condition(regions)), Alias::new("region_ok"))
+            .expr_as(Expr::col(gc(Grants::Id)), Alias::new("gid"))
+            .columns([
+                gc(Grants::Kind),
+                gc(Grants::State),
+                gc(Grants::OptedInAt),
+                gc(Grants::ExpiresAt),
+                gc(Grants::LastSentAt),
+            ])
+            .from(Recipients::Table);
+        match psids {
+            Some(list) => {
+                s.left_join(Grants::Table, joined)
+                    .and_where(Expr::col(r(Recipients::PageId)).eq(page_id))
+                    .and_where(
+                        Expr::col(r(Recipients::Psid))
+                            .is_in(list.iter().map(|p| p.as_str().to_string())),
+                    );
+            }
+            None => {
+                s.inner_join(Grants::Table, joined);
+            }
+        }
+        s.order_by(r(Recipients::Id), Order::Asc)
+            .order_by(gc(Grants::Id), Order::Asc);
+        let rows = CandidateRow::find_by_statement(self.db().get_database_backend().build(&s))
+            .all(self.db())
+            .await?;
+        let mut out: Vec<Candidate> = Vec::new();
+        for row in rows {
+            if out.last().is_none_or(|c| c.recipient_id != row.rid) {
+                out.push(Candidate {
+                    recipient_id: row.rid,
+                    psid: row.psid.clone(),
+                    tag_ok: row.tag_ok == 1,
+                    region_ok: row.region_ok == 1,
+                    facts: PersonFacts {
+                        region: row.region.clone(),
+                        last_interaction_ms: row.last_interaction_at,
+                        grants: Vec::new(),
+                    },
+                });
+            }
+            if let (Some(id), Some(kind), Some(state), Some(opted), Some(c)) = (
+                row.gid,
+                row.kind,
+                row.state,
+                row.opted_in_at,
+                out.last_mut(),
+            ) {
+                c.facts.grants.push(GrantFacts {
+                    id,
+                    kind: GrantKind::from_code(kind)?,
+                    state: GrantState::from_code(state)?,
+                    opted_in_ms: opted,
+                    expires_ms: row.expires_at,
+                    last_sent_ms: row.last_sent_at,
+                });
+            }
+        }
+        Ok(out)
+    }
+}

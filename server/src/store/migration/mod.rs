@@ -1,0 +1,41 @@
+//! Schema migrations (sea-orm-migration), one per file, written as portable DDL for SQLite and
+//! PostgreSQL; index predicates take their numbers from `store::codes`.
+
+mod m0001_ledger;
+mod m0002_token_status;
+mod m0003_sending;
+mod m0004_early_receipts;
+mod m0005_actors;
+
+use sea_orm::{ConnectionTrait, DatabaseBackend};
+use sea_orm_migration::prelude::*;
+
+/// Every migration, oldest first.
+#[derive(Debug)]
+pub(crate) struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m0001_ledger::M0001Ledger),
+            Box::new(m0002_token_status::M0002TokenStatus),
+            Box::new(m0003_sending::M0003Sending),
+            Box::new(m0004_early_receipts::M0004EarlyReceipts),
+            Box::new(m0005_actors::M0005Actors),
+        ]
+    }
+}
+
+/// Runs each statement, replacing `{pk}` with the backend's auto-increment key column.
+pub(super) async fn run(manager: &SchemaManager<'_>, statements: &[&str]) -> Result<(), DbErr> {
+    let conn = manager.get_connection();
+    let pk = match conn.get_database_backend() {
+        DatabaseBackend::Postgres => "BIGSERIAL PRIMARY KEY",
+        _ => "INTEGER PRIMARY KEY AUTOINCREMENT",
+    };
+    for sql in statements {
+        conn.execute_unprepared(&sql.replace("{pk}", pk)).await?;
+    }
+    Ok(())
+}

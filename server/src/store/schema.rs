@@ -1,0 +1,169 @@
+//! Table and column names for the statements sea-query builds (the DDL is in `migration/`).
+
+use sea_orm::DeriveIden;
+
+#[derive(DeriveIden, Clone, Copy)]
+#[expect(
+    dead_code,
+    reason = "page pauses are shared through the database (issue 9)"
+)]
+pub(crate) enum Pages {
+    Table,
+    PageId,
+    Region,
+    PausedAt,
+    PauseReason,
+    CreatedAt,
+}
+
+#[derive(DeriveIden, Clone, Copy)]
+pub(crate) enum Recipients {
+    Table,
+    Id,
+    PageId,
+    Psid,
+    Region,
+    LastInteractionAt,
+    CreatedAt,
+}
+
+#[derive(DeriveIden, Clone, Copy)]
+pub(crate) enum RecipientTags {
+    Table,
+    RecipientId,
+    Tag,
+}
+
+#[derive(DeriveIden, Clone, Copy)]
+pub(crate) enum Topics {
+    Table,
+    Id,
+    PageId,
+    TopicKey,
+    Title,
+    CreatedAt,
+}
+
+#[derive(DeriveIden, Clone, Copy)]
+pub(crate) enum Grants {
+    Table,
+    Id,
+    PageId,
+    RecipientId,
+    TopicId,
+    Kind,
+    Token,
+    Payload,
+    OptedInAt,
+    ExpiresAt,
+    State,
+    StateChangedAt,
+    LastSentAt,
+    CreatedAt,
+    RevokedBy,
+}
+
+#[derive(DeriveIden, Clone, Copy)]
+pub(crate) enum OptInRequests {
+    Table,
+    Id,
+    PageId,
+    RequestId,
+    RecipientId,
+    TopicId,
+    Title,
+    Payload,
+    MessageId,
+    SentAt,
+    CreatedAt,
+    Template,
+    RequestedBy,
+}
+
+#[derive(DeriveIden, Clone, Copy)]
+pub(crate) enum TokenStatuses {
+    Table,
+    Token,
+    PageId,
+    Psid,
+    Stopped,
+    At,
+}
+
+#[derive(DeriveIden, Clone, Copy)]
+pub(crate) enum Notifications {
+    Table,
+    Id,
+    PageId,
+    RequestId,
+    RequestHash,
+    TopicKey,
+    Message,
+    State,
+    Plan,
+    RollingTitle,
+    ScheduledAt,
+    CreatedAt,
+    CompletedAt,
+    MessageTag,
+    CreatedBy,
+}
+
+#[derive(DeriveIden, Clone, Copy)]
+pub(crate) enum Deliveries {
+    Table,
+    Id,
+    NotificationId,
+    PageId,
+    RecipientId,
+    Psid,
+    TopicKey,
+    GrantId,
+    Path,
+    Rule,
+    State,
+    Attempts,
+    Ambiguous,
+    NextAttemptAt,
+    LeaseUntil,
+    MessageId,
+    Failure,
+    SentAt,
+    EngagedAt,
+    CreatedAt,
+}
+
+#[derive(DeriveIden, Clone, Copy)]
+pub(crate) enum EarlyReceipts {
+    Table,
+    MessageId,
+    PageId,
+    Psid,
+    At,
+}
+
+#[derive(DeriveIden, Clone, Copy)]
+pub(crate) enum Events {
+    Table,
+    Seq,
+    At,
+    Kind,
+    PageId,
+    TopicKey,
+    NotificationId,
+    DeliveryId,
+    Psid,
+    GrantId,
+    MessageId,
+    Path,
+    Rule,
+    Failure,
+    Actor,
+}
+
+#[derive(DeriveIden, Clone, Copy)]
+pub(crate) enum EventCounter {
+    Table,
+    Id,
+    LastSeq,
+}

@@ -1,0 +1,16 @@
+//! End-to-end tests of the whole service: each test starts it in-process (otn-testkit) with a
+//! fresh database and drives it the way a caller would, over gRPC and signed webhooks.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod faults;
+mod ledger;
+mod opt_in;
+mod policy;
+mod receipts;
+mod restart;
+mod sending;
+mod server;
+mod stream;
+mod validation;
+mod webhook;
+mod webhook_events;
