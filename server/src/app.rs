@@ -12,10 +12,13 @@ use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::dispatch::{DispatchConfig, Dispatcher};
 use crate::domain::policy::Policy;
-use crate::events::Events;
+use crate::events::{Events, hub::Hub, sequencer};
 use crate::messenger::{errors::Classifier, graph::GraphClient};
 use crate::service::{Consent, Deps, Pages, Sending};
 use crate::store::{Store, listener};
+
+/// Transactions recording opt-ins at once on PostgreSQL (each takes whatever has queued).
+const OPT_IN_WRITERS: usize = 2;
 
 /// The sandbox page's id, used when no page is configured.
 pub const SANDBOX_PAGE_ID: &str = "sandbox-page";
@@ -85,17 +88,18 @@ pub async fn start(mut config: Config, clock: SharedClock) -> anyhow::Result<Run
     let pages = Arc::new(Pages::new(config.pages.clone()));
     let deps = Deps::new(
         store.clone(),
-        clock,
+        clock.clone(),
         Arc::new(policy),
         graph,
         classifier,
         pages,
     );
-    let consent = Consent::new(deps.clone());
+    let consent = Consent::new(deps.clone(), clock.clone(), OPT_IN_WRITERS);
     let sending = Sending::new(deps.clone());
-    let events = Events::new(store.clone());
-
     let shutdown = CancellationToken::new();
+    let (hub, hub_task) = Hub::start(store.clone(), shutdown.clone()).await?;
+    let events = Events::new(store.clone(), hub);
+
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_serving::<NotificationServiceServer<Api>>().await;
     let reflection = tonic_reflection::server::Builder::configure()
@@ -140,6 +144,8 @@ pub async fn start(mut config: Config, clock: SharedClock) -> anyhow::Result<Run
             }
         }),
     ];
+    tasks.push(hub_task);
+    tasks.push(sequencer::spawn(store.clone(), clock, shutdown.clone()));
     tasks.extend(listener::spawn(
         config.database_url.clone(),
         store.bus().clone(),

@@ -112,10 +112,18 @@ pub struct Config {
 #[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DispatchSettings {
-    /// Deliveries claimed per round.
+    /// Deliveries claimed per round, per page.
     pub batch: u64,
-    /// Send API calls in flight at once, all pages together.
+    /// Send API calls in flight at once, per page (pages never wait for each other).
     pub concurrency: usize,
+    /// How far ahead a page's send slots are claimed (ms): claimed deliveries wait at most
+    /// this long for their slot.
+    pub horizon_ms: u64,
+    /// A send that cannot start within this long of its slot (ms) is not sent late (that
+    /// could crowd a one-second window): it goes back to the queue for a new slot.
+    pub max_lateness_ms: u64,
+    /// Transactions recording outcomes at once (PostgreSQL; SQLite has one writer).
+    pub completers: usize,
     /// How long a claim is held before another worker may take it over (ms).
     pub lease_ms: u64,
     /// Attempts before a retryable failure is given up.
@@ -135,6 +143,9 @@ impl Default for DispatchSettings {
         Self {
             batch: 256,
             concurrency: 256,
+            horizon_ms: 200,
+            max_lateness_ms: 10,
+            completers: 2,
             lease_ms: 30_000,
             max_attempts: 8,
             backoff_base_ms: 500,
@@ -267,8 +278,18 @@ impl Config {
             }
         }
         let d = &self.dispatch;
-        if d.batch == 0 || d.concurrency == 0 || d.lease_ms == 0 || d.max_attempts < 1 {
-            return Err("configuration: dispatch batch, concurrency, lease_ms and max_attempts must be positive".into());
+        if d.batch == 0
+            || d.concurrency == 0
+            || d.lease_ms == 0
+            || d.max_attempts < 1
+            || d.completers == 0
+            || d.horizon_ms == 0
+        {
+            return Err(
+                "configuration: dispatch batch, concurrency, lease_ms, max_attempts, \
+                        horizon_ms and completers must be positive"
+                    .into(),
+            );
         }
         if self.graph_timeout_ms == 0 {
             return Err("configuration: graph_timeout_ms must be positive".into());

@@ -140,6 +140,9 @@ fn process(
         return Err(GraphError::bad_access_token());
     }
     let now = inner.now();
+    if inner.settings.record_messages {
+        page.log_call(now);
+    }
     if let Some(limit) = inner.settings.page_rate_limit_per_sec
         && page.count_call(now) > limit
     {

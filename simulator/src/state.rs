@@ -77,9 +77,27 @@ pub(super) struct Page {
     pub id: String,
     window_sec: AtomicI64,
     calls_in_window: AtomicU32,
+    /// When each Send API call arrived (epoch ms), oldest first, up to [`MAX_CALLS`].
+    calls: Mutex<Vec<i64>>,
 }
 
+/// The most call times a page keeps.
+const MAX_CALLS: usize = 2_000_000;
+
 impl Page {
+    /// Remembers a call at `now_ms`.
+    pub(crate) fn log_call(&self, now_ms: i64) {
+        let mut calls = lock(&self.calls);
+        if calls.len() < MAX_CALLS {
+            calls.push(now_ms);
+        }
+    }
+
+    /// When each call arrived.
+    pub(crate) fn call_times(&self) -> Vec<i64> {
+        lock(&self.calls).clone()
+    }
+
     /// Counts one call at `now_ms`; returns the (approximate) number of calls in the current second.
     pub(crate) fn count_call(&self, now_ms: i64) -> u32 {
         let sec = now_ms.div_euclid(1000);
@@ -165,6 +183,7 @@ impl World {
                 id: page_id.to_owned(),
                 window_sec: AtomicI64::new(0),
                 calls_in_window: AtomicU32::new(0),
+                calls: Mutex::new(Vec::new()),
             })
         });
         pages.insert(access_token.to_owned(), page);
@@ -176,6 +195,16 @@ impl World {
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .get(access_token)
+            .cloned()
+    }
+
+    /// The page with this id, if registered.
+    pub(crate) fn page_by_id(&self, page_id: &str) -> Option<Arc<Page>> {
+        self.pages_by_token
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .find(|p| p.id == page_id)
             .cloned()
     }
 

@@ -125,8 +125,12 @@ impl World {
         self.spawn_with(|_| {}).await
     }
 
-    /// A server with the test configuration as `adjust` changes it.
+    /// A server with the test configuration as `adjust` changes it. With `RUST_LOG` set, the
+    /// servers' logs go to the test's output.
     pub async fn spawn_with(&self, adjust: impl FnOnce(&mut Config)) -> TestApp {
+        if std::env::var_os("RUST_LOG").is_some() {
+            otn_server::init_telemetry(otn_server::config::LogFormat::Text);
+        }
         let mut config = self.config();
         adjust(&mut config);
         let running = app::start(config.clone(), self.clock.clone())

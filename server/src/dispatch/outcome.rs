@@ -28,12 +28,15 @@ impl RetryPolicy {
     }
 }
 
-/// What the page needs after a result.
+/// What the page needs after a result (applied on every replica, through the database).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum PageAction {
     None,
-    /// Stop sending for this page for a while (rate limit with a wait, or a rejected token).
-    Pause(Duration),
+    /// Stop sending for this page for a while, for this reason (a rate limit with a wait, a
+    /// rejected access token, a restriction).
+    Pause(Duration, &'static str),
+    /// Push the page's next send slot this far out (a rate limit without a wait).
+    Slow(Duration),
 }
 
 fn failure(e: &GraphError, class: Class) -> Failure {
@@ -46,13 +49,14 @@ fn failure(e: &GraphError, class: Class) -> Failure {
     }
 }
 
-/// Decides the outcome of one attempt.
+/// Decides the outcome of one attempt, made at `started_ms`.
 pub(crate) fn decide(
     c: &Claimed,
     result: Result<Sent, GraphError>,
     classifier: &Classifier,
     policy: &RetryPolicy,
     now_ms: i64,
+    started_ms: i64,
     page_pause: Duration,
 ) -> (Outcome, PageAction) {
     let e = match result {
@@ -60,6 +64,7 @@ pub(crate) fn decide(
             return (
                 Outcome::Sent {
                     message_id: s.message_id,
+                    meta_ms: Some(started_ms),
                 },
                 PageAction::None,
             );
@@ -96,7 +101,10 @@ pub(crate) fn decide(
         }
         Class::RateLimited(wait) => {
             let d = wait.unwrap_or_else(|| policy.backoff(c.attempts));
-            let action = wait.map_or(PageAction::None, PageAction::Pause);
+            let action = match wait {
+                Some(w) => PageAction::Pause(w, "rate_limited"),
+                None => PageAction::Slow(d),
+            };
             (retry(d, false), action)
         }
         // After an attempt whose outcome is unknown, Meta refusing the token as spent means
@@ -104,6 +112,7 @@ pub(crate) fn decide(
         Class::TokenSpent if is_grant && c.ambiguous => (
             Outcome::Sent {
                 message_id: String::new(),
+                meta_ms: None,
             },
             PageAction::None,
         ),
@@ -119,7 +128,13 @@ pub(crate) fn decide(
             Outcome::Requeue {
                 at_ms: later(page_pause),
             },
-            PageAction::Pause(page_pause),
+            PageAction::Pause(
+                page_pause,
+                match class {
+                    Class::PageToken => "page_token_rejected",
+                    _ => "page_restricted",
+                },
+            ),
         ),
         Class::TokenSpent
         | Class::TokenInvalid

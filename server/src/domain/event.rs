@@ -67,3 +67,20 @@ pub(crate) struct EventFilter {
     pub(crate) topic_key: Option<String>,
     pub(crate) notification_id: Option<String>,
 }
+
+impl EventFilter {
+    /// Whether `e` passes the filter (the same test the SQL of a log read applies).
+    pub(crate) fn matches(&self, e: &NewEvent) -> bool {
+        self.page_ids
+            .as_ref()
+            .is_none_or(|p| p.contains(&e.page_id))
+            && self
+                .topic_key
+                .as_ref()
+                .is_none_or(|t| e.topic_key.as_ref() == Some(t))
+            && self
+                .notification_id
+                .as_ref()
+                .is_none_or(|n| e.notification_id.as_ref() == Some(n))
+    }
+}

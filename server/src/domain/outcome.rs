@@ -18,6 +18,8 @@ pub(crate) struct ClaimedGrant {
 #[derive(Debug, Clone)]
 pub(crate) struct Claimed {
     pub(crate) id: i64,
+    /// The person's row (receipts and sends of one person meet on it).
+    pub(crate) recipient_id: i64,
     pub(crate) notification_id: String,
     pub(crate) page_id: String,
     pub(crate) psid: String,
@@ -48,8 +50,14 @@ pub(crate) enum GrantAfter {
 /// The outcome of one claimed delivery.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Outcome {
-    /// Meta accepted it (or, after an ambiguous attempt, refused the spent token).
-    Sent { message_id: String },
+    /// Meta accepted it (or, after an ambiguous attempt, refused the spent token). `meta_ms`
+    /// bounds Meta's own time of the message from below: when the accepted call started (its
+    /// stamp falls between that and the answer), or `None` when an earlier, ambiguous attempt
+    /// got through (the first attempt's start is used then).
+    Sent {
+        message_id: String,
+        meta_ms: Option<i64>,
+    },
     /// Try again at `at_ms`.
     Retry {
         at_ms: i64,

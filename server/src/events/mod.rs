@@ -1,6 +1,8 @@
-//! The event log's live side: subscriber streams that read the durable log after their cursor,
-//! woken by the store's commit wake-ups.
+//! The event log's live side: the sequencer that numbers committed events, the hub that reads
+//! each new run once per process, and the subscriber streams fed by it.
 
+pub(crate) mod hub;
+pub(crate) mod sequencer;
 pub(crate) mod stream;
 
 use tokio_util::sync::CancellationToken;
@@ -8,18 +10,20 @@ use tokio_util::sync::CancellationToken;
 use crate::domain::event::EventFilter;
 use crate::error::Result;
 use crate::store::Store;
+use hub::Hub;
 use stream::{EventStream, Start};
 
 /// Subscriptions to the event log.
 #[derive(Debug, Clone)]
 pub(crate) struct Events {
     store: Store,
+    hub: Hub,
 }
 
 impl Events {
-    /// Subscriptions over `store`'s log.
-    pub(crate) fn new(store: Store) -> Self {
-        Self { store }
+    /// Subscriptions over `store`'s log, fed by `hub`.
+    pub(crate) fn new(store: Store, hub: Hub) -> Self {
+        Self { store, hub }
     }
 
     /// Every event after `start` that matches `filter`, from the log, then live, until
@@ -30,6 +34,6 @@ impl Events {
         filter: EventFilter,
         start: Start,
     ) -> Result<EventStream> {
-        stream::subscribe(&self.store, shutdown, filter, start).await
+        stream::subscribe(&self.store, Some(&self.hub), shutdown, filter, start).await
     }
 }

@@ -1,14 +1,18 @@
-//! Subscriber streams over the durable event log: one reader task and bounded buffer each.
+//! Subscriber streams: one reader task and bounded buffer each, fed from memory by the process's
+//! hub while it keeps up, and from the durable log when it resumes, falls behind or has no hub.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use futures::Stream;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{broadcast, mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
 
+use super::hub::{Hub, Run};
 use crate::domain::event::{Event, EventFilter};
 use crate::error::Result;
 use crate::store::Store;
@@ -109,39 +113,45 @@ impl Stream for EventStream {
     }
 }
 
-/// Subscribes with the default [`Options`]. Wake-ups come from `store.bus`.
+/// Subscribes with the default [`Options`].
 pub(crate) async fn subscribe(
     store: &Store,
+    hub: Option<&Hub>,
     shutdown: CancellationToken,
     filter: EventFilter,
     start: Start,
 ) -> Result<EventStream> {
-    subscribe_with(store, shutdown, filter, start, Options::default()).await
+    subscribe_with(store, hub, shutdown, filter, start, Options::default()).await
 }
 
 /// Subscribes: the starting cursor is fixed now (for [`Start::Now`], the log's head at this
 /// call), then a reader task streams every later event that matches `filter`, in order.
 ///
-/// A subscriber shares no buffer with anyone: its task reads the log after its own cursor,
-/// pushes the events into its own bounded channel and, when the channel is full, simply stops
-/// reading until the consumer catches up. Writers never wait for subscribers, a slow
-/// subscriber never delays another one, and nothing is dropped: the log is the buffer.
-/// Wake-ups come from `store.bus`; without one the log is still read every `options.poll`.
+/// A subscriber shares no buffer with anyone: its task takes the runs the hub broadcasts (one
+/// read of the log for the whole process) and, when it is behind them (resuming, or too slow
+/// for the hub's buffer), reads the log after its own cursor. When its consumer does not keep
+/// up it simply stops reading. Writers never wait for subscribers, a slow subscriber never
+/// delays another one, and nothing is dropped: the log is the buffer.
 pub(crate) async fn subscribe_with(
     store: &Store,
+    hub: Option<&Hub>,
     shutdown: CancellationToken,
     filter: EventFilter,
     start: Start,
     options: Options,
 ) -> Result<EventStream> {
+    // Join the hub first: whatever it broadcasts from here on reaches us, and everything
+    // before is in the log.
+    let rx = hub.map(Hub::subscribe);
     let cursor = match start {
         Start::After(n) => n.max(0),
         Start::Now => store.last_event_seq().await?,
     };
-    let (tx, rx) = mpsc::channel(options.buffer.max(1));
+    let (tx, out) = mpsc::channel(options.buffer.max(1));
     let reader = Reader {
-        wake: Some(store.bus().subscribe()),
+        wake: Some(store.bus().sequenced.subscribe()),
         store: store.clone(),
+        hub: hub.cloned().zip(rx),
         filter,
         cursor,
         options,
@@ -150,13 +160,16 @@ pub(crate) async fn subscribe_with(
     };
     tokio::spawn(reader.run());
     Ok(EventStream {
-        inner: ReceiverStream::new(rx),
+        inner: ReceiverStream::new(out),
     })
 }
 
 /// The per-subscriber task.
 struct Reader {
     store: Store,
+    /// The hub and this subscriber's receiver of its runs; `None` without a hub (or once the
+    /// hub is gone): the log alone then.
+    hub: Option<(Hub, broadcast::Receiver<Arc<Run>>)>,
     filter: EventFilter,
     cursor: i64,
     options: Options,
@@ -169,10 +182,27 @@ struct Reader {
 /// Why the task stops.
 struct Stop;
 
+/// How taking the hub's runs ended.
+enum Live {
+    /// The subscription is over.
+    Stop,
+    /// The cursor is behind the hub (a run was missed): read the log.
+    Behind,
+}
+
 impl Reader {
     async fn run(mut self) {
         let mut failures = 0u32;
         loop {
+            // Live from the hub when caught up with it.
+            if let Some(published) = self.hub.as_ref().map(|(h, _)| h.published())
+                && self.cursor >= published
+            {
+                match self.live().await {
+                    Live::Stop => return,
+                    Live::Behind => continue,
+                }
+            }
             // Wake-ups from here on are noticed by the wait below, even if they arrive
             // while the log is being read.
             if let Some(w) = self.wake.as_mut() {
@@ -193,7 +223,7 @@ impl Reader {
                         }
                     }
                     self.cursor = batch.cursor;
-                    if batch.more {
+                    if batch.more || self.hub.is_some() {
                         continue;
                     }
                     if self.wait().await.is_err() {
@@ -223,6 +253,44 @@ impl Reader {
                     }
                 }
             }
+        }
+    }
+
+    /// Takes the hub's runs while they follow on from the cursor.
+    async fn live(&mut self) -> Live {
+        loop {
+            let Some((_, rx)) = self.hub.as_mut() else {
+                return Live::Behind;
+            };
+            let got = tokio::select! {
+                biased;
+                _ = self.shutdown.cancelled() => return Live::Stop,
+                _ = self.tx.closed() => return Live::Stop,
+                r = rx.recv() => r,
+                _ = tokio::time::sleep(self.options.poll) => return Live::Behind,
+            };
+            let run = match got {
+                Ok(run) => run,
+                // Too slow for the hub's buffer: the log has what was missed.
+                Err(broadcast::error::RecvError::Lagged(_)) => return Live::Behind,
+                Err(broadcast::error::RecvError::Closed) => {
+                    self.hub = None;
+                    return Live::Behind;
+                }
+            };
+            if run.through <= self.cursor {
+                continue;
+            }
+            if run.after > self.cursor {
+                return Live::Behind;
+            }
+            for event in run.events.iter().filter(|e| e.seq > self.cursor) {
+                if self.filter.matches(&event.event) && self.send(Ok(event.clone())).await.is_err()
+                {
+                    return Live::Stop;
+                }
+            }
+            self.cursor = run.through;
         }
     }
 

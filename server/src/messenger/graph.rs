@@ -91,7 +91,9 @@ impl GraphClient {
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(5)))
-            .pool_max_idle_per_host(256)
+            // Every send in flight to a page holds a connection (HTTP/1.1, or streams of one
+            // HTTP/2 connection where Meta offers it): keep them all rather than reconnect.
+            .pool_max_idle_per_host(usize::MAX)
             .build()
             .map_err(|e| format!("graph client: {e}"))?;
         Ok(Self {

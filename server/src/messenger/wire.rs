@@ -153,6 +153,7 @@ mod tests {
     fn claimed(path: DeliveryPath) -> Claimed {
         Claimed {
             id: 7,
+            recipient_id: 1,
             notification_id: "n".into(),
             page_id: "p".into(),
             psid: "u1".into(),

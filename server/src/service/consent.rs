@@ -5,6 +5,8 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use super::Deps;
+use super::group_commit::OptInWriter;
+use crate::clock::SharedClock;
 use crate::domain::grant::{EligibleQuery, GrantView, NewGrant, RecipientView, RevokeTarget};
 use crate::domain::notification::Actor;
 use crate::domain::values::{PageId, Payload, Psid, Region, RequestId, Tag, Title, TopicKey};
@@ -44,12 +46,15 @@ pub(crate) struct Consent {
     /// Opt-in requests being sent by this process (a second call with the same request id
     /// waits for the first's answer instead of sending twice).
     pub(super) in_flight: Arc<Mutex<HashSet<String>>>,
+    /// Opt-ins are recorded in shared transactions.
+    writer: OptInWriter,
 }
 
 impl Consent {
-    /// The consent side over `deps`.
-    pub(crate) fn new(deps: Arc<Deps>) -> Self {
+    /// The consent side over `deps`; opt-ins are recorded by `writers` group-commit writers.
+    pub(crate) fn new(deps: Arc<Deps>, clock: SharedClock, writers: usize) -> Self {
         Self {
+            writer: OptInWriter::start(deps.store().clone(), clock, writers),
             deps,
             in_flight: Arc::default(),
         }
@@ -70,10 +75,7 @@ impl Consent {
         if g.expires_ms.is_none() {
             g.expires_ms = self.deps.policy().expiry_ms(g.kind, g.opted_in_ms);
         }
-        self.deps
-            .store()
-            .record_grant(&g, actor, self.deps.now())
-            .await
+        self.writer.record(g, actor.clone()).await
     }
 
     /// One page of the people eligible on a topic, after recipient row id `after`; the total

@@ -9,6 +9,7 @@ use crate::domain::values::{PageId, Payload, Psid, RequestId, Title, Token, Topi
 use crate::domain::vocab::GrantKind;
 use crate::error::Result;
 use crate::messenger::webhook::{Inbound, Parsed};
+use crate::store::Receipt;
 
 /// What one webhook body did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -42,6 +43,9 @@ fn page_of(ev: &Inbound) -> &str {
         | Inbound::PolicyEnforcement { page_id, .. } => page_id,
     }
 }
+
+/// The pause reason of a policy-enforcement block (lifted by its unblock).
+const POLICY_PAUSE: &str = "policy_enforcement";
 
 /// How long after a notification a message or postback counts as engagement with it.
 const ENGAGEMENT_WINDOW_MS: i64 = 7 * 24 * 3_600_000;
@@ -159,19 +163,36 @@ impl Consent {
                 mids,
                 watermark,
             } => {
-                store
-                    .mark_delivered(&page_id, &psid, &mids, watermark, now)
-                    .await?;
+                let receipt = Receipt::Delivered {
+                    mids: &mids,
+                    watermark,
+                };
+                store.receipt(&page_id, &psid, receipt, now).await?;
             }
             Inbound::Read {
                 page_id,
                 psid,
                 watermark,
             } => {
-                store.mark_read(&page_id, &psid, watermark, now).await?;
+                store
+                    .receipt(&page_id, &psid, Receipt::Read { watermark }, now)
+                    .await?;
             }
             Inbound::Echo { .. } => return Ok(Some("echo_not_used")),
-            Inbound::PolicyEnforcement { .. } => return Ok(Some("policy_enforcement_not_used")),
+            Inbound::PolicyEnforcement {
+                page_id,
+                block,
+                reason,
+                ..
+            } => {
+                // Meta stopped (or let again) the page's sending: pause every replica's pump
+                // rather than fail its deliveries one by one.
+                tracing::warn!(page_id, block, reason, "policy enforcement");
+                match block {
+                    true => store.pause_page(&page_id, None, POLICY_PAUSE).await?,
+                    false => store.resume_page(&page_id, POLICY_PAUSE).await?,
+                }
+            }
         }
         Ok(None)
     }

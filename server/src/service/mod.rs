@@ -2,6 +2,7 @@
 //! recipients, webhook ingestion) and the sending side ([`Sending`]), sharing one [`Deps`].
 
 mod consent;
+mod group_commit;
 mod inbound;
 mod opt_in;
 mod sending;

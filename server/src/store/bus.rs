@@ -1,32 +1,29 @@
-//! Wake-ups for event subscribers. A wake-up carries no event: subscribers read the durable
-//! log after their last sequence number, so a missed or merged wake-up loses nothing.
+//! Wake-ups of the event log, in this process and (through PostgreSQL NOTIFY) across replicas.
+//! A wake-up carries no event: who wakes reads the durable log, so a missed or merged wake-up
+//! loses nothing. There are two: "events were appended" (the sequencer numbers them) and "events
+//! were sequenced" (subscribers read them).
 
 use tokio::sync::watch;
 
-/// The channel PostgreSQL NOTIFY uses; the payload is the committed sequence number.
-pub(crate) const PG_CHANNEL: &str = "otn_events";
+/// The channel NOTIFY uses for appended, not yet numbered events.
+pub(crate) const PG_APPENDED: &str = "otn_appended";
+/// The channel NOTIFY uses for sequenced events; the payload is the new head.
+pub(crate) const PG_SEQUENCED: &str = "otn_events";
 
-/// Wakes subscribers when events are committed.
+/// One kind of wake-up.
 #[derive(Debug, Clone)]
-pub(crate) struct EventBus {
+pub(crate) struct Wake {
     tx: watch::Sender<u64>,
 }
 
-impl Default for EventBus {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl EventBus {
-    /// A bus with no subscribers yet.
-    pub(crate) fn new() -> Self {
+impl Wake {
+    fn new() -> Self {
         Self {
             tx: watch::channel(0).0,
         }
     }
 
-    /// Called after a commit that appended events (or when another replica did).
+    /// Wakes every receiver.
     pub(crate) fn wake(&self) {
         self.tx.send_modify(|n| *n = n.wrapping_add(1));
     }
@@ -34,5 +31,24 @@ impl EventBus {
     /// A receiver that changes on every wake-up.
     pub(crate) fn subscribe(&self) -> watch::Receiver<u64> {
         self.tx.subscribe()
+    }
+}
+
+/// The wake-ups of the event log.
+#[derive(Debug, Clone)]
+pub(crate) struct EventBus {
+    /// Events were appended (their transaction committed).
+    pub(crate) appended: Wake,
+    /// Events were numbered: the log's head moved.
+    pub(crate) sequenced: Wake,
+}
+
+impl EventBus {
+    /// A bus with no subscribers yet.
+    pub(crate) fn new() -> Self {
+        Self {
+            appended: Wake::new(),
+            sequenced: Wake::new(),
+        }
     }
 }

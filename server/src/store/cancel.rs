@@ -52,6 +52,10 @@ impl Store {
             .table(Notifications::Table)
             .value(Notifications::State, NotificationState::Cancelled.code())
             .value(Notifications::CompletedAt, now_ms)
+            .value(
+                Notifications::Pending,
+                Expr::col(Notifications::Pending).sub(rows.len() as i64),
+            )
             .and_where(Expr::col(Notifications::Id).eq(id))
             .and_where(Expr::col(Notifications::State).is_in(values(&[
                 NotificationState::Scheduled,

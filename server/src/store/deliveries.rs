@@ -1,14 +1,13 @@
-//! The dispatch queue: claiming due deliveries under leases (SKIP LOCKED on PostgreSQL), with
-//! the data each send needs, and the event of a delivery row.
+//! The dispatch queue's rows: the claim of a delivery (a lease, one more attempt), what a claimed
+//! delivery's send needs, and the event of a delivery row. Claims are made per page, with their
+//! send slots, in `pacing.rs`.
 
-use sea_orm::sea_query::{
-    Expr, ExprTrait, LockBehavior, LockType, Order, Query, ReturningClause, UpdateStatement,
-};
+use sea_orm::sea_query::{Expr, ExprTrait, Order, Query, ReturningClause, UpdateStatement};
 use sea_orm::{ConnectionTrait, FromQueryResult, QueryResult};
 
-use super::Store;
 use super::codes::Code;
 use super::schema::{Deliveries, Grants, Notifications};
+use super::{Store, WriteTxn};
 use crate::domain::event::NewEvent;
 use crate::domain::outcome::{Claimed, ClaimedGrant};
 use crate::domain::values::Token;
@@ -20,6 +19,7 @@ use crate::error::Result;
 #[derive(FromQueryResult)]
 struct ClaimedRow {
     id: i64,
+    recipient_id: i64,
     notification_id: String,
     page_id: String,
     psid: String,
@@ -54,6 +54,7 @@ impl TryFrom<ClaimedRow> for Claimed {
         };
         Ok(Claimed {
             id: r.id,
+            recipient_id: r.recipient_id,
             notification_id: r.notification_id,
             page_id: r.page_id,
             psid: r.psid,
@@ -101,14 +102,18 @@ pub(super) fn event_of(r: &QueryResult, kind: EventKind) -> Result<NewEvent> {
     Ok(ev)
 }
 
-/// `UPDATE deliveries SET state = SENDING, lease, attempts + 1` for the claimable rows that
-/// `which` selects. A row claimed while SENDING had its lease lapse: its outcome is unknown.
-fn claim_update(now_ms: i64, lease_ms: i64) -> UpdateStatement {
+/// `UPDATE deliveries SET state = SENDING, lease, attempts + 1` for the claimable rows the
+/// caller selects. A row claimed while SENDING had its lease lapse: its outcome is unknown.
+pub(super) fn claim_update(now_ms: i64, lease_ms: i64) -> UpdateStatement {
     Query::update()
         .table(Deliveries::Table)
         .value(Deliveries::State, DeliveryState::Sending.code())
         .value(Deliveries::LeaseUntil, now_ms + lease_ms)
         .value(Deliveries::Attempts, Expr::col(Deliveries::Attempts).add(1))
+        .value(
+            Deliveries::FirstAttemptAt,
+            Expr::col(Deliveries::FirstAttemptAt).if_null(now_ms),
+        )
         .value(
             Deliveries::Ambiguous,
             Expr::case(
@@ -120,110 +125,66 @@ fn claim_update(now_ms: i64, lease_ms: i64) -> UpdateStatement {
         .to_owned()
 }
 
-impl Store {
-    /// Claims up to `limit` deliveries that are due (or whose lease lapsed: their worker died
-    /// mid-send, so the outcome is unknown and they are marked ambiguous), skipping `paused`
-    /// pages. Several replicas may claim at once: rows locked by one are skipped by the others.
-    pub(crate) async fn claim(
-        &self,
-        now_ms: i64,
-        lease_ms: i64,
-        limit: u64,
-        paused: &[String],
-    ) -> Result<Vec<Claimed>> {
-        let w = self.write().await?;
-        let mut ids: Vec<i64> = Vec::new();
-        // Lapsed leases first (their outcome is unknown), then due deliveries.
-        for (col, state) in [
-            (Deliveries::LeaseUntil, DeliveryState::Sending),
-            (Deliveries::NextAttemptAt, DeliveryState::Queued),
-        ] {
-            let want = limit.saturating_sub(ids.len() as u64);
-            if want == 0 {
-                break;
-            }
-            let due = match state {
-                DeliveryState::Sending => Expr::col(col).lt(now_ms),
-                _ => Expr::col(col).lte(now_ms),
-            };
-            let mut pick = Query::select();
-            pick.column(Deliveries::Id)
-                .from(Deliveries::Table)
-                .and_where(Expr::col(Deliveries::State).eq(state.code()))
-                .and_where(due);
-            if !paused.is_empty() {
-                pick.and_where(Expr::col(Deliveries::PageId).is_not_in(paused.iter().cloned()));
-            }
-            pick.order_by(col, Order::Asc)
-                .order_by(Deliveries::Id, Order::Asc)
-                .limit(want)
-                .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
-            let stmt = claim_update(now_ms, lease_ms)
-                .and_where(Expr::col(Deliveries::Id).in_subquery(pick))
-                .returning_col(Deliveries::Id)
-                .to_owned();
-            for row in w.txn().query_all(&stmt).await? {
-                ids.push(row.try_get("", "id")?);
-            }
-        }
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let started = Query::update()
-            .table(Notifications::Table)
-            .value(Notifications::State, NotificationState::Dispatching.code())
-            .and_where(Expr::col(Notifications::State).eq(NotificationState::Scheduled.code()))
-            .and_where(
-                Expr::col(Notifications::Id).in_subquery(
-                    Query::select()
-                        .column(Deliveries::NotificationId)
-                        .from(Deliveries::Table)
-                        .and_where(Expr::col(Deliveries::Id).is_in(ids.iter().copied()))
-                        .to_owned(),
-                ),
-            )
-            .to_owned();
-        w.txn().execute(&started).await?;
-        let d = |c| (Deliveries::Table, c);
-        let read = Query::select()
-            .columns([
-                d(Deliveries::Id),
-                d(Deliveries::NotificationId),
-                d(Deliveries::PageId),
-                d(Deliveries::Psid),
-                d(Deliveries::TopicKey),
-                d(Deliveries::GrantId),
-                d(Deliveries::Path),
-                d(Deliveries::Rule),
-                d(Deliveries::Attempts),
-                d(Deliveries::Ambiguous),
-            ])
-            .columns([
-                (Grants::Table, Grants::Token),
-                (Grants::Table, Grants::Kind),
-            ])
-            .columns([
-                (Notifications::Table, Notifications::Message),
-                (Notifications::Table, Notifications::MessageTag),
-                (Notifications::Table, Notifications::CreatedBy),
-            ])
-            .from(Deliveries::Table)
-            .inner_join(
-                Notifications::Table,
-                Expr::col((Notifications::Table, Notifications::Id))
-                    .equals(d(Deliveries::NotificationId)),
-            )
-            .left_join(
-                Grants::Table,
-                Expr::col((Grants::Table, Grants::Id)).equals(d(Deliveries::GrantId)),
-            )
-            .and_where(Expr::col(d(Deliveries::Id)).is_in(ids.iter().copied()))
-            .order_by(d(Deliveries::Id), Order::Asc)
-            .to_owned();
-        let rows = ClaimedRow::find_by_statement(self.db().get_database_backend().build(&read))
-            .all(w.txn())
-            .await?;
-        w.commit().await?;
-        rows.into_iter().map(Claimed::try_from).collect()
-    }
+/// Marks the notifications of claimed deliveries DISPATCHING, and reads what their sends need.
+pub(super) async fn read_claimed(
+    store: &Store,
+    w: &WriteTxn<'_>,
+    ids: &[i64],
+) -> Result<Vec<Claimed>> {
+    let started = Query::update()
+        .table(Notifications::Table)
+        .value(Notifications::State, NotificationState::Dispatching.code())
+        .and_where(Expr::col(Notifications::State).eq(NotificationState::Scheduled.code()))
+        .and_where(
+            Expr::col(Notifications::Id).in_subquery(
+                Query::select()
+                    .column(Deliveries::NotificationId)
+                    .from(Deliveries::Table)
+                    .and_where(Expr::col(Deliveries::Id).is_in(ids.iter().copied()))
+                    .to_owned(),
+            ),
+        )
+        .to_owned();
+    w.txn().execute(&started).await?;
+    let d = |c| (Deliveries::Table, c);
+    let read = Query::select()
+        .columns([
+            d(Deliveries::Id),
+            d(Deliveries::RecipientId),
+            d(Deliveries::NotificationId),
+            d(Deliveries::PageId),
+            d(Deliveries::Psid),
+            d(Deliveries::TopicKey),
+            d(Deliveries::GrantId),
+            d(Deliveries::Path),
+            d(Deliveries::Rule),
+            d(Deliveries::Attempts),
+            d(Deliveries::Ambiguous),
+        ])
+        .columns([
+            (Grants::Table, Grants::Token),
+            (Grants::Table, Grants::Kind),
+        ])
+        .columns([
+            (Notifications::Table, Notifications::Message),
+            (Notifications::Table, Notifications::MessageTag),
+            (Notifications::Table, Notifications::CreatedBy),
+        ])
+        .from(Deliveries::Table)
+        .inner_join(
+            Notifications::Table,
+            Expr::col((Notifications::Table, Notifications::Id))
+                .equals(d(Deliveries::NotificationId)),
+        )
+        .left_join(
+            Grants::Table,
+            Expr::col((Grants::Table, Grants::Id)).equals(d(Deliveries::GrantId)),
+        )
+        .and_where(Expr::col(d(Deliveries::Id)).is_in(ids.iter().copied()))
+        .order_by(d(Deliveries::Id), Order::Asc)
+        .to_owned();
+    let rows = ClaimedRow::find_by_statement(store.db().get_database_backend().build(&read))
+        .all(w.txn())
+        .await?;
+    rows.into_iter().map(Claimed::try_from).collect()
 }

@@ -1,10 +1,14 @@
-//! The durable event log: appends under the counter row's lock so sequence order is commit
-//! order, and reads after a sequence.
+//! The durable event log. Writers append rows without a sequence number inside their own
+//! transaction, so no writer waits for another; a sequencer then numbers committed rows in
+//! batches, one sequencer at a time (an advisory lock on PostgreSQL, the writer lock on SQLite),
+//! and stamps them with the time it numbered them. Because one transaction numbers a contiguous
+//! run after the head and moves the head with it, once a reader knows the head every event up
+//! to it is visible, and nothing ever gets a number below one already read.
 
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Order, Query};
-use sea_orm::{ConnectionTrait, FromQueryResult};
+use sea_orm::{ConnectionTrait, DatabaseBackend, FromQueryResult, Statement};
 
-use super::bus::PG_CHANNEL;
+use super::bus::{PG_APPENDED, PG_SEQUENCED};
 use super::codes::Code;
 use super::schema::{EventCounter, Events};
 use super::{Store, WriteTxn};
@@ -12,61 +16,37 @@ use crate::domain::event::{Event, EventFilter, Failure, NewEvent};
 use crate::domain::vocab::{DeliveryPath, EventKind};
 use crate::error::{Error, Result};
 
-/// Appends `events` inside the caller's transaction and returns them with their sequence
-/// numbers. The counter row stays locked until the transaction ends, so a later sequence
-/// number is never visible before an earlier one.
-///
-/// On PostgreSQL a `NOTIFY` carrying the last sequence number is queued in the same
-/// transaction, so every replica's subscribers wake when (and only if) it commits.
-pub(super) async fn append(
-    w: &mut WriteTxn<'_>,
-    events: Vec<NewEvent>,
-    now_ms: i64,
-) -> Result<Vec<Event>> {
+/// Lock key of the sequencer's advisory lock on PostgreSQL ("otn-sequ").
+const SEQUENCER_LOCK_KEY: i64 = 0x6f74_6e2d_7365_7175;
+
+/// At most this many events are numbered per sequencer transaction.
+pub(crate) const SEQUENCE_BATCH: i64 = 5_000;
+
+fn notify(channel: &str, payload: String) -> sea_orm::sea_query::SelectStatement {
+    Query::select()
+        .expr(
+            Func::cust(Alias::new("pg_notify"))
+                .arg(channel)
+                .arg(payload),
+        )
+        .to_owned()
+}
+
+/// Appends `events` inside the caller's transaction, unnumbered (the sequencer numbers them
+/// once the transaction commits). On PostgreSQL a `NOTIFY` is queued in the same transaction,
+/// so every replica's sequencer wakes when (and only if) it commits.
+pub(super) async fn append(w: &mut WriteTxn<'_>, events: Vec<NewEvent>, now_ms: i64) -> Result<()> {
     if events.is_empty() {
-        return Ok(Vec::new());
+        return Ok(());
     }
     w.appended = true;
     let txn = w.txn();
-    let n = events.len() as i64;
-    let bump = Query::update()
-        .table(EventCounter::Table)
-        .value(
-            EventCounter::LastSeq,
-            Expr::col(EventCounter::LastSeq).add(n),
-        )
-        .and_where(Expr::col(EventCounter::Id).eq(1))
-        .returning_col(EventCounter::LastSeq)
-        .to_owned();
-    let last: i64 = txn
-        .query_one(&bump)
-        .await?
-        .ok_or_else(|| Error::Internal("event counter row missing".into()))?
-        .try_get("", "last_seq")?;
     if w.postgres {
-        let notify = Query::select()
-            .expr(
-                Func::cust(Alias::new("pg_notify"))
-                    .arg(PG_CHANNEL)
-                    .arg(last.to_string()),
-            )
-            .to_owned();
-        txn.execute(&notify).await?;
+        txn.execute(&notify(PG_APPENDED, String::new())).await?;
     }
-    let first = last - n + 1;
-    let stored: Vec<Event> = events
-        .into_iter()
-        .enumerate()
-        .map(|(i, event)| Event {
-            seq: first + i as i64,
-            at_ms: now_ms,
-            event,
-        })
-        .collect();
-    for chunk in stored.chunks(500) {
+    for chunk in events.chunks(500) {
         let mut insert = Query::insert();
         insert.into_table(Events::Table).columns([
-            Events::Seq,
             Events::At,
             Events::Kind,
             Events::PageId,
@@ -81,11 +61,9 @@ pub(super) async fn append(
             Events::Failure,
             Events::Actor,
         ]);
-        for e in chunk {
-            let ev = &e.event;
+        for ev in chunk {
             insert.values_panic([
-                e.seq.into(),
-                e.at_ms.into(),
+                now_ms.into(),
                 ev.kind.code().into(),
                 ev.page_id.clone().into(),
                 ev.topic_key.clone().into(),
@@ -105,7 +83,7 @@ pub(super) async fn append(
         }
         txn.execute(&insert).await?;
     }
-    Ok(stored)
+    Ok(())
 }
 
 #[derive(FromQueryResult)]
@@ -155,7 +133,71 @@ impl TryFrom<EventRow> for Event {
     }
 }
 
+/// What one sequencer step numbered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Sequenced {
+    /// How many events were numbered.
+    pub(crate) count: i64,
+    /// The log's head after the step.
+    pub(crate) head: i64,
+}
+
 impl Store {
+    /// Numbers up to [`SEQUENCE_BATCH`] committed, unnumbered events after the head, in the
+    /// order they were appended, stamps them `now_ms`, and moves the head, in one transaction.
+    /// Sequencers of every replica may call this at once: they take turns.
+    pub(crate) async fn sequence(&self, now_ms: i64) -> Result<Sequenced> {
+        let w = self.write().await?;
+        let txn = w.txn();
+        let backend = self.db().get_database_backend();
+        if self.is_postgres() {
+            txn.execute_raw(Statement::from_sql_and_values(
+                DatabaseBackend::Postgres,
+                "SELECT pg_advisory_xact_lock($1)",
+                [SEQUENCER_LOCK_KEY.into()],
+            ))
+            .await?;
+        }
+        // Hand-written: the hot path of every event (one statement numbers a whole batch), in
+        // a form sea-query does not build (UPDATE … FROM a window over a CTE). `$n` placeholders
+        // work on both backends.
+        let numbered = txn
+            .query_all_raw(Statement::from_sql_and_values(
+                backend,
+                "WITH picked AS (SELECT id, row_number() OVER (ORDER BY id) AS rn FROM events \
+                 WHERE seq IS NULL ORDER BY id LIMIT $1), \
+                 counter AS (SELECT last_seq FROM event_counter WHERE id = 1) \
+                 UPDATE events SET seq = counter.last_seq + picked.rn, at = $2 \
+                 FROM picked, counter WHERE events.id = picked.id RETURNING seq",
+                [SEQUENCE_BATCH.into(), now_ms.into()],
+            ))
+            .await?;
+        let count = numbered.len() as i64;
+        let bump = Query::update()
+            .table(EventCounter::Table)
+            .value(
+                EventCounter::LastSeq,
+                Expr::col(EventCounter::LastSeq).add(count),
+            )
+            .and_where(Expr::col(EventCounter::Id).eq(1))
+            .returning_col(EventCounter::LastSeq)
+            .to_owned();
+        let head: i64 = txn
+            .query_one(&bump)
+            .await?
+            .ok_or_else(|| Error::Internal("event counter row missing".into()))?
+            .try_get("", "last_seq")?;
+        if count > 0 && self.is_postgres() {
+            txn.execute(&notify(PG_SEQUENCED, head.to_string())).await?;
+        }
+        let bus = self.bus.clone();
+        w.commit().await?;
+        if count > 0 {
+            bus.sequenced.wake();
+        }
+        Ok(Sequenced { count, head })
+    }
+
     /// Up to `limit` events after `after_seq` that match `filter`, oldest first.
     pub(crate) async fn events_after(
         &self,
@@ -198,16 +240,21 @@ impl Store {
         rows.into_iter().map(Event::try_from).collect()
     }
 
-    /// The highest sequence number committed so far.
-    pub(crate) async fn last_event_seq(&self) -> Result<i64> {
+    /// The highest sequence number committed so far, and the highest one retention deleted.
+    pub(crate) async fn log_bounds(&self) -> Result<(i64, i64)> {
         let q = Query::select()
-            .column(EventCounter::LastSeq)
+            .columns([EventCounter::LastSeq, EventCounter::PrunedThrough])
             .from(EventCounter::Table)
             .and_where(Expr::col(EventCounter::Id).eq(1))
             .to_owned();
         Ok(match self.db().query_one(&q).await? {
-            Some(r) => r.try_get("", "last_seq")?,
-            None => 0,
+            Some(r) => (r.try_get("", "last_seq")?, r.try_get("", "pruned_through")?),
+            None => (0, 0),
         })
+    }
+
+    /// The highest sequence number committed so far.
+    pub(crate) async fn last_event_seq(&self) -> Result<i64> {
+        Ok(self.log_bounds().await?.0)
     }
 }

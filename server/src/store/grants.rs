@@ -1,18 +1,18 @@
 //! Grants: recording an opt-in, reads joined with their person and topic, revocation,
 //! assignment of an unassigned grant, and STOP/RESUME from Meta.
 
-use sea_orm::sea_query::{Cond, Expr, ExprTrait, OnConflict, Order, Query, SelectStatement};
+use sea_orm::sea_query::{Cond, Expr, ExprTrait, Order, Query, SelectStatement};
 use sea_orm::{ConnectionTrait, FromQueryResult};
 
 use super::codes::{Code, values};
 use super::schema::{Grants, Recipients, Topics};
-use super::{Store, events, returned_id};
+use super::{Store, events};
 use crate::domain::event::NewEvent;
-use crate::domain::grant::{GrantView, NewGrant, RevokeTarget};
+use crate::domain::grant::{GrantView, RevokeTarget};
 use crate::domain::notification::Actor;
 use crate::domain::values::{Title, TopicKey};
 use crate::domain::vocab::{EventKind, GrantKind, GrantState};
-use crate::error::{Error, Reason, Result};
+use crate::error::{Error, Result};
 
 #[derive(FromQueryResult)]
 struct GrantRow {
@@ -112,7 +112,7 @@ impl Store {
             .await
     }
 
-    async fn grant_by_token(&self, token: &str) -> Result<Option<GrantView>> {
+    pub(super) async fn grant_by_token(&self, token: &str) -> Result<Option<GrantView>> {
         self.one_grant(Cond::all().add(Expr::col((Grants::Table, Grants::Token)).eq(token)))
             .await
     }
@@ -128,82 +128,20 @@ impl Store {
     }
 
     /// Records a grant; a token already recorded for the same person, page, topic and kind is
-    /// a replay (`true`) that changes nothing, and for anyone else a conflict.
+    /// a replay (`true`) that changes nothing, and for anyone else a conflict (one opt-in; the
+    /// service records them in batches, through [`Store::record_grants`]).
+    #[cfg(test)]
     pub(crate) async fn record_grant(
         &self,
-        g: &NewGrant,
+        g: &crate::domain::grant::NewGrant,
         actor: &Actor,
         now_ms: i64,
     ) -> Result<(GrantView, bool)> {
-        if let Some(existing) = self.grant_by_token(g.token.expose()).await? {
-            return replay_or_conflict(existing, g);
-        }
-        let mut w = self.write().await?;
-        let rid = self
-            .upsert_recipient(w.txn(), g.page_id.as_str(), g.psid.as_str(), now_ms)
-            .await?;
-        let tid = self
-            .upsert_topic(
-                w.txn(),
-                g.page_id.as_str(),
-                &g.topic_key,
-                &g.topic_title,
-                now_ms,
-            )
-            .await?;
-        let insert = Query::insert()
-            .into_table(Grants::Table)
-            .columns([
-                Grants::PageId,
-                Grants::RecipientId,
-                Grants::TopicId,
-                Grants::Kind,
-                Grants::Token,
-                Grants::Payload,
-                Grants::OptedInAt,
-                Grants::ExpiresAt,
-                Grants::State,
-                Grants::StateChangedAt,
-                Grants::CreatedAt,
-            ])
-            .values_panic([
-                g.page_id.as_str().into(),
-                rid.into(),
-                tid.into(),
-                g.kind.code().into(),
-                g.token.expose().into(),
-                g.payload.clone().into(),
-                g.opted_in_ms.into(),
-                g.expires_ms.into(),
-                GrantState::Active.code().into(),
-                g.opted_in_ms.into(),
-                now_ms.into(),
-            ])
-            .on_conflict(OnConflict::column(Grants::Token).do_nothing().to_owned())
-            .returning_col(Grants::Id)
-            .to_owned();
-        let Some(row) = w.txn().query_one(&insert).await? else {
-            drop(w);
-            let existing = self
-                .grant_by_token(g.token.expose())
-                .await?
-                .ok_or_else(|| Error::Aborted("grant recorded concurrently; retry".into()))?;
-            return replay_or_conflict(existing, g);
-        };
-        let id = returned_id(Some(row), "grant insert")?;
-        self.apply_early_stop(w.txn(), id, g).await?;
-        let mut ev = NewEvent::new(EventKind::OptInRecorded, g.page_id.as_str());
-        ev.topic_key = Some(g.topic_key.to_string());
-        ev.psid = Some(g.psid.to_string());
-        ev.grant_id = Some(id);
-        ev.actor = Some(actor.as_str().to_string());
-        events::append(&mut w, vec![ev], now_ms).await?;
-        w.commit().await?;
-        let view = self
-            .grant(id)
-            .await?
-            .ok_or_else(|| Error::Internal("grant vanished".into()))?;
-        Ok((view, false))
+        let batch = [(g.clone(), actor.clone())];
+        let mut answers = self.record_grants(&batch, now_ms).await?;
+        answers
+            .pop()
+            .unwrap_or_else(|| Err(Error::Internal("no answer for the opt-in".into())))
     }
 
     /// Revokes usable (active or stopped) grants; returns those revoked now. Grants reserved by
@@ -320,21 +258,5 @@ impl Store {
         .await?;
         w.commit().await?;
         self.grant(id).await
-    }
-}
-
-fn replay_or_conflict(existing: GrantView, g: &NewGrant) -> Result<(GrantView, bool)> {
-    if existing.page_id == g.page_id.as_str()
-        && existing.psid == g.psid.as_str()
-        && existing.topic_key == g.topic_key.as_str()
-        && existing.kind == g.kind
-    {
-        Ok((existing, true))
-    } else {
-        Err(Error::AlreadyExists {
-            reason: Reason::TokenConflict,
-            message: "this token is already recorded for another person, page, topic or kind"
-                .into(),
-        })
     }
 }

@@ -1,4 +1,4 @@
-//! PostgreSQL LISTEN on `otn_events`: wakes this replica's subscribers for every replica's commits.
+//! PostgreSQL LISTEN: wakes this replica's sequencer and subscribers for every replica's commits.
 
 use std::time::Duration;
 
@@ -6,7 +6,7 @@ use sea_orm::sqlx::postgres::PgListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::bus::{EventBus, PG_CHANNEL};
+use super::bus::{EventBus, PG_APPENDED, PG_SEQUENCED};
 use super::is_postgres;
 
 /// The first reconnect delay; it doubles per failed attempt up to [`MAX_BACKOFF`].
@@ -15,9 +15,10 @@ const MIN_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
 
 /// Starts the listener task on PostgreSQL (`None` on SQLite, where every writer is in this
-/// process and `WriteTxn::commit` wakes the bus itself). The task calls `bus.wake()` for every
-/// notification, and once after each (re)connection because notifications sent while it was
-/// not listening are lost; it reconnects with backoff and stops when `shutdown` is cancelled.
+/// process and `WriteTxn::commit` wakes the bus itself). The task wakes the bus for every
+/// notification, and wakes both of its wake-ups after each (re)connection because notifications
+/// sent while it was not listening are lost; it reconnects with backoff and stops when
+/// `shutdown` is cancelled.
 pub(crate) fn spawn(
     database_url: String,
     bus: EventBus,
@@ -42,8 +43,9 @@ async fn run(url: String, bus: EventBus, shutdown: CancellationToken) {
             retry_in_ms = backoff.as_millis() as u64,
             "event listener lost PostgreSQL; reconnecting"
         );
-        // Subscribers re-read on a wake-up; one now costs little and shortens the gap.
-        bus.wake();
+        // Sequencers and subscribers re-read on a wake-up; one now costs little and shortens
+        // the gap.
+        wake_all(&bus);
         tokio::select! {
             biased;
             _ = shutdown.cancelled() => return,
@@ -59,22 +61,28 @@ async fn session(url: &str, bus: &EventBus, backoff: &mut Duration) -> sea_orm::
         Ok(l) => l,
         Err(e) => return e,
     };
-    if let Err(e) = listener.listen(PG_CHANNEL).await {
+    if let Err(e) = listener.listen_all([PG_APPENDED, PG_SEQUENCED]).await {
         return e;
     }
     *backoff = MIN_BACKOFF;
-    tracing::debug!(channel = PG_CHANNEL, "event listener listening");
+    tracing::debug!("event listener listening");
     // Whatever was committed before LISTEN took effect was not announced to us.
-    bus.wake();
+    wake_all(bus);
     loop {
         match listener.try_recv().await {
-            Ok(Some(_)) => bus.wake(),
+            Ok(Some(n)) if n.channel() == PG_APPENDED => bus.appended.wake(),
+            Ok(Some(_)) => bus.sequenced.wake(),
             // The connection dropped and was re-established (LISTEN included); notifications
-            // of the gap are lost, so wake subscribers to re-read the log.
-            Ok(None) => bus.wake(),
+            // of the gap are lost, so wake everyone to re-read the log.
+            Ok(None) => wake_all(bus),
             Err(e) => return e,
         }
     }
+}
+
+fn wake_all(bus: &EventBus) {
+    bus.appended.wake();
+    bus.sequenced.wake();
 }
 
 #[cfg(test)]

@@ -9,11 +9,13 @@ mod completion;
 mod deliveries;
 mod eligible;
 pub(crate) mod events;
+mod grant_batch;
 mod grants;
 pub(crate) mod listener;
 mod migration;
 mod notifications;
 mod optins;
+mod pacing;
 mod receipts;
 mod recipients;
 mod schema;
@@ -25,7 +27,7 @@ use std::{sync::Arc, time::Duration};
 
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection,
-    DatabaseTransaction, Statement, TransactionTrait,
+    DatabaseTransaction, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
 use tokio::sync::{Mutex, MutexGuard};
@@ -36,6 +38,7 @@ use bus::EventBus;
 pub(crate) use eligible::Eligible;
 pub(crate) use notifications::NewNotification;
 pub(crate) use optins::{NewOptIn, OptInRow};
+pub(crate) use receipts::Receipt;
 pub(crate) use recipients::Forgotten;
 
 /// Lock key of the migration advisory lock on PostgreSQL ("otn-migr").
@@ -51,6 +54,8 @@ pub(crate) struct Store {
     /// SQLite has one writer; serialising write transactions in-process avoids SQLITE_BUSY
     /// on lock upgrades. Unused on PostgreSQL.
     write_lock: Arc<Mutex<()>>,
+    /// Topic ids already seen (topics are never deleted).
+    topic_ids: grant_batch::TopicIds,
 }
 
 /// Whether `database_url` names a PostgreSQL database.
@@ -88,6 +93,7 @@ impl Store {
             backend,
             bus: EventBus::new(),
             write_lock: Arc::new(Mutex::new(())),
+            topic_ids: Default::default(),
         })
     }
 
@@ -145,14 +151,21 @@ impl Store {
         self.backend == DatabaseBackend::Postgres
     }
 
-    /// Begins a write transaction (serialised in-process on SQLite). Keep it short and never
-    /// hold it across a network call.
+    /// Begins a write transaction (serialised in-process on SQLite, and `BEGIN IMMEDIATE`
+    /// there, so a transaction that reads before it writes never has to upgrade its lock when
+    /// another process shares the file). Keep it short and never hold it across a network call.
     pub(crate) async fn write(&self) -> Result<WriteTxn<'_>> {
-        let guard = match self.backend {
-            DatabaseBackend::Sqlite => Some(self.write_lock.lock().await),
-            _ => None,
+        let (guard, txn) = match self.backend {
+            DatabaseBackend::Sqlite => {
+                let guard = self.write_lock.lock().await;
+                let options = TransactionOptions {
+                    sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                    ..Default::default()
+                };
+                (Some(guard), self.db.begin_with_options(options).await?)
+            }
+            _ => (None, self.db.begin().await?),
         };
-        let txn = self.db.begin().await?;
         Ok(WriteTxn {
             txn,
             bus: self.bus.clone(),
@@ -191,11 +204,11 @@ impl WriteTxn<'_> {
         &self.txn
     }
 
-    /// Commits, then wakes event subscribers if events were appended.
+    /// Commits, then wakes the sequencer if events were appended.
     pub(crate) async fn commit(self) -> Result<()> {
         self.txn.commit().await?;
         if self.appended {
-            self.bus.wake();
+            self.bus.appended.wake();
         }
         Ok(())
     }

@@ -281,6 +281,7 @@ impl Store {
             .value(Notifications::Plan, plan_json(&notification.plan)?)
             .value(Notifications::State, notification.state.code())
             .value(Notifications::CompletedAt, notification.completed_ms)
+            .value(Notifications::Pending, n.deliveries.len() as i64)
             .and_where(Expr::col(Notifications::Id).eq(notification.id.clone()))
             .to_owned();
         w.txn().execute(&update).await?;

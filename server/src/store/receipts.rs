@@ -1,13 +1,22 @@
 //! Delivery and read receipts (by mid, or by watermark) and engagement after a notification.
+//!
+//! A watermark is Meta's time of the message: it is compared with the start of the call that
+//! sent it (Meta stamps a message between the call's start and its answer), never with the time
+//! the service recorded the answer. Receipts that arrive before the send is recorded are kept
+//! (mids in `early_receipts`, watermarks on the person's row) and applied by the transaction that
+//! records the send; the two meet on the person's row (see `completion.rs`).
 
 use std::collections::HashSet;
 
 use sea_orm::ConnectionTrait;
-use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Order, Query, UpdateStatement};
+use sea_orm::sea_query::{
+    Expr, ExprTrait, Func, LockType, OnConflict, Order, Query, SimpleExpr, SubQueryStatement,
+    UpdateStatement,
+};
 
 use super::codes::{Code, values};
 use super::deliveries::{event_of, returning};
-use super::schema::{Deliveries, EarlyReceipts, Notifications};
+use super::schema::{Deliveries, EarlyReceipts, Notifications, Recipients};
 use super::{Store, WriteTxn, events};
 use crate::domain::event::NewEvent;
 use crate::domain::notification::Actor;
@@ -25,20 +34,21 @@ pub(crate) struct Engaged {
     pub(crate) rolling_title: Option<String>,
 }
 
-/// `UPDATE deliveries SET state = to WHERE page_id = … AND psid = … AND state IN from`.
-fn receipt_update(
-    page_id: &str,
-    psid: &str,
-    to: DeliveryState,
-    from: &[DeliveryState],
-) -> UpdateStatement {
-    Query::update()
-        .table(Deliveries::Table)
-        .value(Deliveries::State, to.code())
-        .and_where(Expr::col(Deliveries::PageId).eq(page_id))
-        .and_where(Expr::col(Deliveries::Psid).eq(psid))
-        .and_where(Expr::col(Deliveries::State).is_in(values(from)))
-        .to_owned()
+/// What a receipt says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Receipt<'a> {
+    /// Delivered: these messages, and every message up to the watermark.
+    Delivered { mids: &'a [String], watermark: i64 },
+    /// Read: every message up to the watermark.
+    Read { watermark: i64 },
+}
+
+/// Meta's time of a delivery's message, bounded from below (see the module comment).
+fn meta_time() -> SimpleExpr {
+    Expr::expr(Func::coalesce([
+        Expr::col(Deliveries::AttemptStartedAt),
+        Expr::col(Deliveries::SentAt),
+    ]))
 }
 
 fn meta_event(r: &sea_orm::QueryResult, kind: EventKind) -> Result<NewEvent> {
@@ -47,62 +57,162 @@ fn meta_event(r: &sea_orm::QueryResult, kind: EventKind) -> Result<NewEvent> {
     Ok(ev)
 }
 
+/// `UPDATE deliveries SET state = to WHERE … AND state IN from`, returning the event columns.
+fn move_to(to: DeliveryState, from: &[DeliveryState]) -> UpdateStatement {
+    Query::update()
+        .table(Deliveries::Table)
+        .value(Deliveries::State, to.code())
+        .and_where(Expr::col(Deliveries::State).is_in(values(from)))
+        .returning(returning())
+        .to_owned()
+}
+
+async fn moved(w: &WriteTxn<'_>, s: UpdateStatement, kind: EventKind) -> Result<Vec<NewEvent>> {
+    w.txn()
+        .query_all(&s)
+        .await?
+        .iter()
+        .map(|r| meta_event(r, kind))
+        .collect()
+}
+
 impl Store {
-    async fn receipt(
+    /// Applies a receipt for the person `psid` of `page_id`; returns how many deliveries moved.
+    pub(crate) async fn receipt(
         &self,
-        mut update: UpdateStatement,
-        kind: EventKind,
-        early: Option<(&str, &str, &[String])>,
+        page_id: &str,
+        psid: &str,
+        receipt: Receipt<'_>,
         now_ms: i64,
     ) -> Result<u64> {
-        update.returning(returning());
         let mut w = self.write().await?;
-        let rows = w.txn().query_all(&update).await?;
-        let evs = rows
-            .iter()
-            .map(|r| meta_event(r, kind))
-            .collect::<Result<Vec<_>>>()?;
-        if let Some((page_id, psid, mids)) = early {
-            // A receipt can beat the recording of the send it confirms: keep the mids that
-            // matched nothing, and apply them when the send is recorded.
-            let matched: HashSet<&str> =
-                evs.iter().filter_map(|e| e.message_id.as_deref()).collect();
-            let unmatched: Vec<&String> = mids
-                .iter()
-                .filter(|m| !matched.contains(m.as_str()))
-                .collect();
-            if !unmatched.is_empty() {
-                let mut keep = Query::insert();
-                keep.into_table(EarlyReceipts::Table)
-                    .columns([
-                        EarlyReceipts::MessageId,
-                        EarlyReceipts::PageId,
-                        EarlyReceipts::Psid,
-                        EarlyReceipts::At,
-                    ])
-                    .on_conflict(
-                        OnConflict::column(EarlyReceipts::MessageId)
-                            .do_nothing()
-                            .to_owned(),
-                    );
-                for mid in unmatched {
-                    keep.values_panic([
-                        mid.clone().into(),
-                        page_id.into(),
-                        psid.into(),
-                        now_ms.into(),
-                    ]);
-                }
-                w.txn().execute(&keep).await?;
-            }
-        }
-        events::append(&mut w, evs, now_ms).await?;
+        let n = self
+            .receipt_in(&mut w, page_id, psid, receipt, now_ms)
+            .await?;
         w.commit().await?;
-        Ok(rows.len() as u64)
+        Ok(n)
     }
 
-    /// Inside the transaction that records sends: marks delivered those whose receipt came
-    /// first, and forgets early receipts older than a day (mids of messages otn did not send).
+    /// [`Store::receipt`] inside the caller's transaction (tests hold it open to force
+    /// interleavings).
+    pub(super) async fn receipt_in(
+        &self,
+        w: &mut WriteTxn<'_>,
+        page_id: &str,
+        psid: &str,
+        receipt: Receipt<'_>,
+        now_ms: i64,
+    ) -> Result<u64> {
+        // The person's row first, exclusively: a send of theirs being recorded now either
+        // committed (and is seen below) or waits for this receipt (and sees it).
+        let mut person = Query::select();
+        person
+            .column(Recipients::Id)
+            .from(Recipients::Table)
+            .and_where(Expr::col(Recipients::PageId).eq(page_id))
+            .and_where(Expr::col(Recipients::Psid).eq(psid));
+        if w.postgres {
+            person.lock(LockType::Update);
+        }
+        let Some(row) = w.txn().query_one(&person).await? else {
+            return Ok(0);
+        };
+        let rid: i64 = row.try_get("", "id")?;
+        let (col, watermark) = match receipt {
+            Receipt::Delivered { watermark, .. } => (Recipients::DeliveredWatermark, watermark),
+            Receipt::Read { watermark } => (Recipients::ReadWatermark, watermark),
+        };
+        if watermark > 0 {
+            let keep = Query::update()
+                .table(Recipients::Table)
+                .value(col, watermark)
+                .and_where(Expr::col(Recipients::Id).eq(rid))
+                .and_where(Expr::col(col).is_null().or(Expr::col(col).lt(watermark)))
+                .to_owned();
+            w.txn().execute(&keep).await?;
+        }
+        let mine = |mut s: UpdateStatement| {
+            s.and_where(Expr::col(Deliveries::RecipientId).eq(rid));
+            s
+        };
+        let mut evs = Vec::new();
+        match receipt {
+            Receipt::Read { watermark } => {
+                let mut s = mine(move_to(
+                    DeliveryState::Read,
+                    &[DeliveryState::Sent, DeliveryState::Delivered],
+                ));
+                s.and_where(meta_time().lte(watermark));
+                evs.extend(moved(w, s, EventKind::Read).await?);
+            }
+            Receipt::Delivered { mids, watermark } => {
+                if !mids.is_empty() {
+                    let mut s = mine(move_to(DeliveryState::Delivered, &[DeliveryState::Sent]));
+                    s.and_where(Expr::col(Deliveries::MessageId).is_in(mids.iter().cloned()));
+                    let found = moved(w, s, EventKind::Delivered).await?;
+                    let matched: HashSet<&str> = found
+                        .iter()
+                        .filter_map(|e| e.message_id.as_deref())
+                        .collect();
+                    let unmatched: Vec<&String> = mids
+                        .iter()
+                        .filter(|m| !matched.contains(m.as_str()))
+                        .collect();
+                    self.park(w, page_id, psid, &unmatched, now_ms).await?;
+                    evs.extend(found);
+                }
+                if watermark > 0 {
+                    let mut s = mine(move_to(DeliveryState::Delivered, &[DeliveryState::Sent]));
+                    s.and_where(meta_time().lte(watermark));
+                    evs.extend(moved(w, s, EventKind::Delivered).await?);
+                }
+            }
+        }
+        let n = evs.len() as u64;
+        events::append(w, evs, now_ms).await?;
+        Ok(n)
+    }
+
+    /// Keeps mids that matched no send, for the send's outcome to find.
+    async fn park(
+        &self,
+        w: &WriteTxn<'_>,
+        page_id: &str,
+        psid: &str,
+        mids: &[&String],
+        now_ms: i64,
+    ) -> Result<()> {
+        if mids.is_empty() {
+            return Ok(());
+        }
+        let mut keep = Query::insert();
+        keep.into_table(EarlyReceipts::Table)
+            .columns([
+                EarlyReceipts::MessageId,
+                EarlyReceipts::PageId,
+                EarlyReceipts::Psid,
+                EarlyReceipts::At,
+            ])
+            .on_conflict(
+                OnConflict::column(EarlyReceipts::MessageId)
+                    .do_nothing()
+                    .to_owned(),
+            );
+        for mid in mids {
+            keep.values_panic([
+                (*mid).clone().into(),
+                page_id.into(),
+                psid.into(),
+                now_ms.into(),
+            ]);
+        }
+        w.txn().execute(&keep).await?;
+        Ok(())
+    }
+
+    /// Inside the transaction that records sends (holding their people's rows): applies the
+    /// receipts that came first, by watermark (read, then delivered) and by mid, and forgets
+    /// early receipts older than a day (mids of messages the service did not send).
     pub(super) async fn apply_early_receipts(
         &self,
         w: &WriteTxn<'_>,
@@ -110,26 +220,41 @@ impl Store {
         now_ms: i64,
     ) -> Result<Vec<NewEvent>> {
         let mut evs = Vec::new();
-        for chunk in sent.chunks(500) {
-            let stmt = Query::update()
-                .table(Deliveries::Table)
-                .value(Deliveries::State, DeliveryState::Delivered.code())
-                .and_where(Expr::col(Deliveries::Id).is_in(chunk.iter().copied()))
+        let watermark = |col: Recipients| {
+            Query::select()
+                .column(col)
+                .from(Recipients::Table)
                 .and_where(
-                    Expr::col(Deliveries::MessageId).in_subquery(
-                        Query::select()
-                            .column(EarlyReceipts::MessageId)
-                            .from(EarlyReceipts::Table)
-                            .to_owned(),
-                    ),
+                    Expr::col((Recipients::Table, Recipients::Id))
+                        .equals((Deliveries::Table, Deliveries::RecipientId)),
                 )
-                .returning(returning())
-                .to_owned();
-            let rows = w.txn().query_all(&stmt).await?;
-            let found: Vec<NewEvent> = rows
-                .iter()
-                .map(|r| meta_event(r, EventKind::Delivered))
-                .collect::<Result<_>>()?;
+                .to_owned()
+        };
+        for chunk in sent.chunks(500) {
+            let these = Expr::col(Deliveries::Id).is_in(chunk.iter().copied());
+            let mut read = move_to(DeliveryState::Read, &[DeliveryState::Sent]);
+            read.and_where(these.clone())
+                .and_where(meta_time().lte(SubQueryStatement::from(watermark(
+                    Recipients::ReadWatermark,
+                ))));
+            evs.extend(moved(w, read, EventKind::Read).await?);
+            let mut delivered = move_to(DeliveryState::Delivered, &[DeliveryState::Sent]);
+            delivered
+                .and_where(these.clone())
+                .and_where(meta_time().lte(SubQueryStatement::from(watermark(
+                    Recipients::DeliveredWatermark,
+                ))));
+            evs.extend(moved(w, delivered, EventKind::Delivered).await?);
+            let mut by_mid = move_to(DeliveryState::Delivered, &[DeliveryState::Sent]);
+            by_mid.and_where(these).and_where(
+                Expr::col(Deliveries::MessageId).in_subquery(
+                    Query::select()
+                        .column(EarlyReceipts::MessageId)
+                        .from(EarlyReceipts::Table)
+                        .to_owned(),
+                ),
+            );
+            let found = moved(w, by_mid, EventKind::Delivered).await?;
             let mids: Vec<String> = found.iter().filter_map(|e| e.message_id.clone()).collect();
             if !mids.is_empty() {
                 let forget = Query::delete()
@@ -146,48 +271,6 @@ impl Store {
             .to_owned();
         w.txn().execute(&stale).await?;
         Ok(evs)
-    }
-
-    /// Marks sent messages delivered: those named by `mids`, or when Meta gives none, every
-    /// message to the person sent at or before `watermark`. Repeats change nothing.
-    pub(crate) async fn mark_delivered(
-        &self,
-        page_id: &str,
-        psid: &str,
-        mids: &[String],
-        watermark: i64,
-        now_ms: i64,
-    ) -> Result<u64> {
-        let mut s = receipt_update(
-            page_id,
-            psid,
-            DeliveryState::Delivered,
-            &[DeliveryState::Sent],
-        );
-        match mids.is_empty() {
-            true => s.and_where(Expr::col(Deliveries::SentAt).lte(watermark)),
-            false => s.and_where(Expr::col(Deliveries::MessageId).is_in(mids.iter().cloned())),
-        };
-        let early = (!mids.is_empty()).then_some((page_id, psid, mids));
-        self.receipt(s, EventKind::Delivered, early, now_ms).await
-    }
-
-    /// Marks every message to the person sent at or before `watermark` read.
-    pub(crate) async fn mark_read(
-        &self,
-        page_id: &str,
-        psid: &str,
-        watermark: i64,
-        now_ms: i64,
-    ) -> Result<u64> {
-        let mut s = receipt_update(
-            page_id,
-            psid,
-            DeliveryState::Read,
-            &[DeliveryState::Sent, DeliveryState::Delivered],
-        );
-        s.and_where(Expr::col(Deliveries::SentAt).lte(watermark));
-        self.receipt(s, EventKind::Read, None, now_ms).await
     }
 
     /// Records that the person engaged (message or postback at `at_ms`) after the latest

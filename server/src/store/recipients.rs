@@ -1,10 +1,14 @@
 //! People and topics: pages, recipients and their tags, topics, windows, and erasure.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
-use sea_orm::sea_query::{DeleteStatement, Expr, ExprTrait, IntoIden, OnConflict, Order, Query};
+use sea_orm::sea_query::{
+    Alias, Asterisk, DeleteStatement, Expr, ExprTrait, IntoIden, LockType, OnConflict, Order, Query,
+};
 use sea_orm::{ConnectionTrait, FromQueryResult};
 
+use super::codes::values;
+use super::completion::settle;
 use super::schema::{
     Deliveries, Events, Grants, OptInRequests, Pages, RecipientTags, Recipients, TokenStatuses,
     Topics,
@@ -14,7 +18,7 @@ use crate::domain::event::NewEvent;
 use crate::domain::grant::RecipientView;
 use crate::domain::notification::Actor;
 use crate::domain::values::{PageId, Psid, Region, Tag, Title, TopicKey};
-use crate::domain::vocab::EventKind;
+use crate::domain::vocab::{DeliveryState, EventKind};
 use crate::error::{Error, Result};
 
 #[derive(FromQueryResult)]
@@ -274,16 +278,39 @@ impl Store {
         now_ms: i64,
     ) -> Result<Forgotten> {
         let mut w = self.write().await?;
-        let find = Query::select()
-            .column(Recipients::Id)
+        // The person's row first (sends and receipts of theirs meet on it), then theirs.
+        let mut find = Query::select();
+        find.column(Recipients::Id)
             .from(Recipients::Table)
             .and_where(Expr::col(Recipients::PageId).eq(page_id.as_str()))
-            .and_where(Expr::col(Recipients::Psid).eq(psid.as_str()))
-            .to_owned();
+            .and_where(Expr::col(Recipients::Psid).eq(psid.as_str()));
+        if w.postgres {
+            find.lock(LockType::Update);
+        }
         let Some(row) = w.txn().query_one(&find).await? else {
             return Ok(Forgotten::default());
         };
         let id: i64 = row.try_get("", "id")?;
+        // Unsent deliveries of theirs will never be sent: their notifications stop waiting.
+        let unsent = Query::select()
+            .column(Deliveries::NotificationId)
+            .expr_as(Expr::col(Asterisk).count(), Alias::new("n"))
+            .from(Deliveries::Table)
+            .and_where(Expr::col(Deliveries::RecipientId).eq(id))
+            .and_where(
+                Expr::col(Deliveries::State)
+                    .is_in(values(&[DeliveryState::Queued, DeliveryState::Sending])),
+            )
+            .group_by_col(Deliveries::NotificationId)
+            .to_owned();
+        let mut finals = BTreeMap::new();
+        for r in w.txn().query_all(&unsent).await? {
+            finals.insert(
+                r.try_get::<String>("", "notification_id")?,
+                r.try_get("", "n")?,
+            );
+        }
+        settle(&w, &finals, now_ms).await?;
         fn delete(table: impl IntoIden, col: impl IntoIden, id: i64) -> DeleteStatement {
             Query::delete()
                 .from_table(table)

@@ -3,17 +3,14 @@
 use sea_orm::DeriveIden;
 
 #[derive(DeriveIden, Clone, Copy)]
-#[expect(
-    dead_code,
-    reason = "page pauses are shared through the database (issue 9)"
-)]
 pub(crate) enum Pages {
     Table,
     PageId,
     Region,
-    PausedAt,
     PauseReason,
     CreatedAt,
+    NextSlotUs,
+    PausedUntil,
 }
 
 #[derive(DeriveIden, Clone, Copy)]
@@ -25,6 +22,8 @@ pub(crate) enum Recipients {
     Region,
     LastInteractionAt,
     CreatedAt,
+    DeliveredWatermark,
+    ReadWatermark,
 }
 
 #[derive(DeriveIden, Clone, Copy)]
@@ -107,6 +106,7 @@ pub(crate) enum Notifications {
     CompletedAt,
     MessageTag,
     CreatedBy,
+    Pending,
 }
 
 #[derive(DeriveIden, Clone, Copy)]
@@ -131,6 +131,8 @@ pub(crate) enum Deliveries {
     SentAt,
     EngagedAt,
     CreatedAt,
+    AttemptStartedAt,
+    FirstAttemptAt,
 }
 
 #[derive(DeriveIden, Clone, Copy)]
@@ -166,4 +168,5 @@ pub(crate) enum EventCounter {
     Table,
     Id,
     LastSeq,
+    PrunedThrough,
 }

@@ -2,13 +2,12 @@
 //! arrives (webhooks come out of order).
 
 use sea_orm::ConnectionTrait;
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict, Query, SubQueryStatement};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict, Query};
 
 use super::codes::Code;
 use super::schema::{Grants, Recipients, TokenStatuses};
 use super::{Store, events};
 use crate::domain::event::NewEvent;
-use crate::domain::grant::NewGrant;
 use crate::domain::notification::Actor;
 use crate::domain::vocab::{EventKind, GrantState};
 use crate::error::Result;
@@ -98,38 +97,5 @@ impl Store {
         }
         w.commit().await?;
         Ok(applied)
-    }
-
-    /// Applies a STOP that arrived before the grant's opt-in (inside the recording
-    /// transaction).
-    pub(super) async fn apply_early_stop(
-        &self,
-        c: &impl ConnectionTrait,
-        id: i64,
-        g: &NewGrant,
-    ) -> Result<()> {
-        let status = |col| {
-            Query::select()
-                .column(col)
-                .from(TokenStatuses::Table)
-                .and_where(Expr::col(TokenStatuses::Token).eq(g.token.expose()))
-                .and_where(Expr::col(TokenStatuses::PageId).eq(g.page_id.as_str()))
-                .and_where(Expr::col(TokenStatuses::Psid).eq(g.psid.as_str()))
-                .and_where(Expr::col(TokenStatuses::Stopped).eq(1))
-                .and_where(Expr::col(TokenStatuses::At).gte(g.opted_in_ms))
-                .to_owned()
-        };
-        let stmt = Query::update()
-            .table(Grants::Table)
-            .value(Grants::State, GrantState::Stopped.code())
-            .value(
-                Grants::StateChangedAt,
-                SubQueryStatement::from(status(TokenStatuses::At)),
-            )
-            .and_where(Expr::col(Grants::Id).eq(id))
-            .and_where(Expr::exists(status(TokenStatuses::At)))
-            .to_owned();
-        c.execute(&stmt).await?;
-        Ok(())
     }
 }

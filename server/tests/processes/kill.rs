@@ -10,7 +10,8 @@ use otn_testkit::{connect, db, eventually};
 
 const PAGE: &str = "kill-page";
 
-#[tokio::test]
+// Several worker threads: starting the server blocks one while the simulator keeps serving.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_server_restarted_on_the_same_database_sends_the_rest_and_nothing_twice() {
     let dir = tempfile::tempdir().expect("tempdir");
     let sim = Simulator::start(

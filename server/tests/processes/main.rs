@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod kill;
+mod replicas;
 
 /// The binary under test.
 fn bin() -> std::path::PathBuf {

@@ -168,3 +168,10 @@ impl Hook {
         entry["messaging"][0].clone()
     }
 }
+
+#[test]
+fn the_busiest_window_counts_calls_in_any_span() {
+    assert_eq!(super::busiest_window(&[], 1000), 0);
+    assert_eq!(super::busiest_window(&[0, 999, 1000, 1999], 1000), 2);
+    assert_eq!(super::busiest_window(&[5, 1, 3, 1200, 1201], 1000), 3);
+}

@@ -6,6 +6,7 @@ mod m0002_token_status;
 mod m0003_sending;
 mod m0004_early_receipts;
 mod m0005_actors;
+mod m0006_replicas;
 
 use sea_orm::{ConnectionTrait, DatabaseBackend};
 use sea_orm_migration::prelude::*;
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0003_sending::M0003Sending),
             Box::new(m0004_early_receipts::M0004EarlyReceipts),
             Box::new(m0005_actors::M0005Actors),
+            Box::new(m0006_replicas::M0006Replicas),
         ]
     }
 }

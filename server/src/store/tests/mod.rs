@@ -3,5 +3,6 @@
 //! silently passed).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod interleavings;
 mod repository;
 mod stream;

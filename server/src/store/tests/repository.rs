@@ -49,21 +49,44 @@ async fn migrations_are_safe_when_replicas_start_together() {
 }
 
 #[tokio::test]
-async fn event_sequence_numbers_are_gapless_under_concurrent_writers() {
+async fn event_sequence_numbers_are_gapless_under_concurrent_writers_and_sequencers() {
     let dir = tempfile::tempdir().unwrap();
     for url in otn_testkit::db::backends(dir.path()).await {
         let store = open(&url).await;
+        // Two pools on one database: sequencers of two replicas racing the writers.
+        let other = open(&url).await;
         let writes = (0..40).map(|i| {
             let store = store.clone();
             async move {
                 store
                     .record_grant(&grant(&format!("u{i}"), &format!("t{i}")), &actor(), 5)
                     .await
+                    .map(|_| ())
             }
         });
-        for r in futures::future::join_all(writes).await {
+        let sequencers = (0..6).map(|i| {
+            let s = if i % 2 == 0 {
+                store.clone()
+            } else {
+                other.clone()
+            };
+            async move {
+                for _ in 0..10 {
+                    s.sequence(7).await?;
+                    tokio::task::yield_now().await;
+                }
+                Ok(())
+            }
+        });
+        let (w, q) = futures::future::join(
+            futures::future::join_all(writes),
+            futures::future::join_all(sequencers),
+        )
+        .await;
+        for r in w.into_iter().chain(q) {
             r.unwrap();
         }
+        store.sequence(8).await.unwrap();
         let events = store
             .events_after(0, &EventFilter::default(), 1000)
             .await

@@ -31,12 +31,12 @@ fn on_page(page: &str, n: usize) -> Vec<NewEvent> {
     (0..n).map(|_| ev(page, None, None)).collect()
 }
 
-/// Appends `batch` in one committed write transaction.
+/// Appends `batch` in one committed write transaction, and numbers it as the sequencer would.
 async fn append(store: &Store, batch: Vec<NewEvent>) {
     let mut w = store.write().await.expect("begin");
-    let stored = events::append(&mut w, batch, 1_000).await;
-    stored.expect("append");
+    events::append(&mut w, batch, 1_000).await.expect("append");
     w.commit().await.expect("commit");
+    store.sequence(1_000).await.expect("sequence");
 }
 
 fn options(poll: Duration) -> Options {
@@ -54,7 +54,7 @@ async fn sub(
     at: Start,
     o: Options,
 ) -> EventStream {
-    subscribe_with(store, t.clone(), f.clone(), at, o)
+    subscribe_with(store, None, t.clone(), f.clone(), at, o)
         .await
         .expect("subscribe")
 }
@@ -167,7 +167,7 @@ async fn filters_select_by_page_topic_and_notification() {
         ];
         let mut streams = Vec::new();
         for (f, _) in &cases {
-            let s = subscribe(&store, token.clone(), f.clone(), Start::After(0));
+            let s = subscribe(&store, None, token.clone(), f.clone(), Start::After(0));
             streams.push(s.await.unwrap());
         }
         let (t1, n1) = (Some("t1"), Some("n1"));
@@ -220,7 +220,7 @@ async fn a_slow_subscriber_does_not_block_appends_and_later_gets_every_event_in_
             ..Options::default()
         };
         let mut slow = sub(&store, &token, &all(), Start::After(0), tiny).await;
-        let mut fast = subscribe(&store, token.clone(), all(), Start::After(0))
+        let mut fast = subscribe(&store, None, token.clone(), all(), Start::After(0))
             .await
             .unwrap();
         let fast = tokio::spawn(async move { take(&mut fast, 300).await });
