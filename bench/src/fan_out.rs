@@ -16,7 +16,7 @@ use tonic::transport::Channel;
 use crate::Size;
 use crate::env::{BENCH_PAGE, Server};
 use crate::load::{self, CONSUMED};
-use crate::measure::{Run, closed_loop, cpu_secs, memory_mb};
+use crate::measure::{Run, closed_loop, cpu_secs, machine_busy_secs, memory_mb};
 use crate::pgstat;
 use crate::report::{Figure, Scenario};
 
@@ -213,6 +213,7 @@ pub(crate) async fn run(srv: &Server, raw: &DatabaseConnection, size: &Size) -> 
     let stop = CancellationToken::new();
     let sampler = is_postgres.then(|| pgstat::sample(raw.clone(), stop.clone(), pgstat::BUSY));
     let cpu = cpu_secs();
+    let busy0 = machine_busy_secs();
     let t0 = Instant::now();
     let notification = send(&mut client, BENCH_PAGE, topic).await?;
     let intent = t0.elapsed();
@@ -228,6 +229,7 @@ pub(crate) async fn run(srv: &Server, raw: &DatabaseConnection, size: &Size) -> 
     .context("the fan-out did not complete in time")?;
     let elapsed = t0.elapsed();
     let fan_cpu = cpu_secs() - cpu;
+    let machine = machine_busy_secs() - busy0;
     stop.cancel();
     if let Some(sampler) = sampler {
         let active = sampler.await.context("sampler panicked")??;
@@ -298,6 +300,15 @@ pub(crate) async fn run(srv: &Server, raw: &DatabaseConnection, size: &Size) -> 
         elapsed.as_secs_f64(),
         fan_cpu / n as f64 * 1e6,
         std::thread::available_parallelism().map_or(0, |c| c.get()),
+    ));
+    let cores = std::thread::available_parallelism().map_or(1, |c| c.get()) as f64;
+    s.notes.push(format!(
+        "CPU of the whole machine during the fan-out: {machine:.1} of {:.1} core-s busy ({:.0}%); \
+         outside this process (the database server, mostly) {:.1} core-s, {:.0} µs per message",
+        cores * elapsed.as_secs_f64(),
+        machine / (cores * elapsed.as_secs_f64()) * 100.0,
+        (machine - fan_cpu).max(0.0),
+        (machine - fan_cpu).max(0.0) / n as f64 * 1e6,
     ));
     s.notes.push(format!(
         "RSS: {rss_loaded:.0} MB after loading, {rss_raw:.0} MB after the baseline, {:.0} MB after \

@@ -184,13 +184,12 @@ async fn measure(
     let sqls = Sqls::new(tag);
     let mut client = srv.client();
     let (mut after, mut token) = (0i64, String::new());
-    let (mut raw_lat, mut rpc_lat, mut list_lat, mut count_lat) = (vec![], vec![], vec![], vec![]);
-    for i in 0..samples {
+    let (mut raw_lat, mut rpc_lat, mut list_lat) = (vec![], vec![], vec![]);
+    let (mut first_raw, mut first_rpc, mut count_time) = Default::default();
+    for i in 0..=samples {
         let t = Instant::now();
         let (psids, next, total, lt, ct) = raw_page(raw, &sqls, tag, after).await?;
-        raw_lat.push(t.elapsed());
-        list_lat.push(lt);
-        count_lat.push(ct);
+        let raw_time = t.elapsed();
         let request = ListEligibleRequest {
             page_id: BENCH_PAGE.into(),
             topic_key: TOPIC.into(),
@@ -200,12 +199,20 @@ async fn measure(
             }),
             page_size: PAGE_SIZE as i32,
             page_token: token.clone(),
-            include_total_size: true,
+            include_total_size: after == 0,
             ..Default::default()
         };
         let t = Instant::now();
         let resp = client.list_eligible(request).await?.into_inner();
-        rpc_lat.push(t.elapsed());
+        // The first page (with total_size) is reported on its own; the rest are the keyset
+        // statement alone, the figure that must stay flat in N.
+        if i == 0 {
+            (first_raw, first_rpc, count_time) = (raw_time, t.elapsed(), ct);
+        } else {
+            raw_lat.push(raw_time);
+            rpc_lat.push(t.elapsed());
+            list_lat.push(lt);
+        }
         let got: Vec<String> = resp
             .recipients
             .iter()
@@ -225,7 +232,7 @@ async fn measure(
             n => (n, resp.next_page_token),
         };
     }
-    for v in [&mut raw_lat, &mut rpc_lat, &mut list_lat, &mut count_lat] {
+    for v in [&mut raw_lat, &mut rpc_lat, &mut list_lat] {
         v.sort_unstable();
     }
     let what = match tag {
@@ -250,15 +257,22 @@ async fn measure(
         )
         .target("p99 ≤ baseline + 1 ms", p99 <= raw99 + 1.0),
     );
+    s.figures.push(Figure::new(
+        &format!("  first page with total_size ({what})"),
+        "ms",
+        first_rpc.as_secs_f64() * 1000.0,
+        first_raw.as_secs_f64() * 1000.0,
+        "same SQL, direct",
+    ));
     s.notes.push(format!(
-        "{what}: of the direct p50/p99 ({:.2}/{:.2} ms), the list statement takes {:.2}/{:.2} ms \
-         and the total_size COUNT {:.2}/{:.2} ms ({samples} pages)",
+        "{what}: {samples} keyset pages after the first; of the direct p50/p99 ({:.2}/{:.2} ms), \
+         the list statement takes {:.2}/{:.2} ms (the rest: the people, tags and grants of the \
+         page, 3 statements); the first page's total_size COUNT took {:.2} ms",
         pct_ms(&raw_lat, 0.5),
         raw99,
         pct_ms(&list_lat, 0.5),
         pct_ms(&list_lat, 0.99),
-        pct_ms(&count_lat, 0.5),
-        pct_ms(&count_lat, 0.99),
+        count_time.as_secs_f64() * 1000.0,
     ));
     Ok(())
 }

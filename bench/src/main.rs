@@ -10,6 +10,7 @@ mod opt_in;
 mod paced;
 mod pgstat;
 mod plans;
+mod replicas;
 mod report;
 mod stream;
 

@@ -139,6 +139,23 @@ pub(crate) fn cpu_secs() -> f64 {
     (f.get(11).copied().unwrap_or(0.0) + f.get(12).copied().unwrap_or(0.0)) / 100.0
 }
 
+/// Busy CPU time of the whole machine (every process, all cores), in seconds: `/proc/stat`'s
+/// total less idle and iowait.
+pub(crate) fn machine_busy_secs() -> f64 {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let f: Vec<f64> = stat
+        .lines()
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .skip(1)
+        .map(|v| v.parse::<f64>().unwrap_or(0.0))
+        .collect();
+    let total: f64 = f.iter().take(8).sum();
+    let idle = f.get(3).copied().unwrap_or(0.0) + f.get(4).copied().unwrap_or(0.0);
+    (total - idle) / 100.0
+}
+
 /// The 1/5/15-minute load average, as `uptime` prints it.
 pub(crate) fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")

@@ -14,12 +14,12 @@ use crate::fan_out::{RawSender, issue_tokens, send, wait_final};
 use crate::load;
 use crate::report::{Figure, Scenario};
 
-const RATE: u32 = 300;
+pub(crate) const RATE: u32 = 300;
 const LATENCY: Duration = Duration::from_millis(300);
 const TOPIC: &str = "bench:paced";
 
 /// Per page (first accept ms, last accept ms, count) of the messages to people `prefix…`.
-fn spans(msgs: &[AcceptedMessage], prefix: &str) -> HashMap<String, (i64, i64, u64)> {
+pub(crate) fn spans(msgs: &[AcceptedMessage], prefix: &str) -> HashMap<String, (i64, i64, u64)> {
     let mut out: HashMap<String, (i64, i64, u64)> = HashMap::new();
     for m in msgs.iter().filter(|m| m.recipient_psid.starts_with(prefix)) {
         let e = out
@@ -34,7 +34,7 @@ fn spans(msgs: &[AcceptedMessage], prefix: &str) -> HashMap<String, (i64, i64, u
 
 /// (all pages' sends / the span from the first to the last accept / pages, the slowest
 /// page's own sustained rate (n-1)/(last-first)).
-fn rates(spans: &HashMap<String, (i64, i64, u64)>, pages: usize) -> (f64, f64) {
+pub(crate) fn rates(spans: &HashMap<String, (i64, i64, u64)>, pages: usize) -> (f64, f64) {
     let first = spans.values().map(|s| s.0).min().unwrap_or(0);
     let last = spans.values().map(|s| s.1).max().unwrap_or(0);
     let total: u64 = spans.values().map(|s| s.2).sum();
@@ -74,13 +74,43 @@ pub(crate) async fn run(db: &Db, size: &Size, concurrency: Option<usize>) -> Res
         .map(|i| page(&format!("paced-page-{i}"), RATE))
         .collect();
     let srv = Server::start(&db.url, pages.clone(), LATENCY, true, concurrency).await?;
-    let result = measure(&srv, db, size, &mut s).await;
+    let result = async {
+        let base = measure(&srv, db, size, &mut s).await?;
+        crate::replicas::measure(&srv, db, size, &base, &mut s).await
+    }
+    .await;
     srv.stop().await;
     result?;
     Ok(s)
 }
 
-async fn measure(srv: &Server, db: &Db, size: &Size, s: &mut Scenario) -> Result<()> {
+/// What the client pacing itself achieved, for the two-replica run's baselines.
+pub(crate) struct Baseline {
+    /// The most calls any page received in one second.
+    pub(crate) busiest: usize,
+    /// The slowest page's own rate.
+    pub(crate) slowest: f64,
+}
+
+/// The most calls to any of `pages` within one second, counting calls from `since_ms` to
+/// `until_ms`.
+pub(crate) fn busiest_second(srv: &Server, since_ms: i64, until_ms: i64) -> usize {
+    srv.pages
+        .iter()
+        .map(|p| {
+            let times: Vec<i64> = srv
+                .sim
+                .call_times(&p.page_id)
+                .into_iter()
+                .filter(|t| (since_ms..=until_ms).contains(t))
+                .collect();
+            otn_simulator::busiest_window(&times, 1000)
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+async fn measure(srv: &Server, db: &Db, size: &Size, s: &mut Scenario) -> Result<Baseline> {
     let raw: DatabaseConnection = crate::env::raw_pool(db, 4).await?;
     let per_page = (f64::from(RATE) * size.paced_secs).round() as usize;
     let n_pages = srv.pages.len();
@@ -106,7 +136,9 @@ async fn measure(srv: &Server, db: &Db, size: &Size, s: &mut Scenario) -> Result
         ));
     }
     raw.close().await.ok();
+    let b0 = crate::measure::now_ms();
     raw_paced(srv, &baseline_tokens).await?;
+    let base_busiest = busiest_second(srv, b0, crate::measure::now_ms());
 
     let t0 = Instant::now();
     let t0_ms = crate::measure::now_ms();
@@ -149,19 +181,19 @@ async fn measure(srv: &Server, db: &Db, size: &Size, s: &mut Scenario) -> Result
     let concurrency = srv.config.dispatch.concurrency;
     s.figures.push(
         Figure::new(
-            &format!("{n_pages} pages at once, sends/s per page"),
+            &format!("{n_pages} pages at once, slowest page's own rate"),
             "sends/s",
-            together,
-            base_together,
+            slowest,
+            base_slowest,
             "client pacing itself",
         )
-        .target(format!("≥ 0.98 × {RATE} = {want:.0}"), together >= want),
+        .target(format!("≥ 0.98 × {RATE} = {want:.0}"), slowest >= want),
     );
     s.figures.push(Figure::new(
-        "  slowest page, own first→last accept",
+        "  all pages, first→last accept of any page",
         "sends/s",
-        slowest,
-        base_slowest,
+        together,
+        base_together,
         "client pacing itself",
     ));
     let mut order: Vec<_> = otn_spans.iter().collect();
@@ -184,22 +216,21 @@ async fn measure(srv: &Server, db: &Db, size: &Size, s: &mut Scenario) -> Result
         LATENCY.as_millis(),
         windows.join("; ")
     ));
-    let needed = n_pages as f64 * f64::from(RATE) * LATENCY.as_secs_f64();
-    s.notes.push(format!(
-        "Little's law: {n_pages} pages × {RATE}/s × {:.1} s = {needed:.0} calls in flight needed; \
-         the dispatcher allows {concurrency}, and a claimed delivery holds its permit while it \
-         waits for its page's pacing slot, so at most {:.0} sends/s can complete in all \
-         ({:.0}/s per page); claims go in due order, so the first page's backlog takes the \
-         permits and the others wait (see the accept windows)",
-        LATENCY.as_secs_f64(),
-        concurrency as f64 / LATENCY.as_secs_f64(),
-        concurrency as f64 / LATENCY.as_secs_f64() / n_pages as f64,
-    ));
+    s.notes.push(
+        "each page has its own pump: it claims only deliveries whose send slots (taken from the \
+         page's row on the database clock) fall within the next 200 ms, so a claimed delivery \
+         never waits long and no page's backlog holds what another page needs; \
+         'own rate' is (sends − 1) / (last − first accept) per page"
+            .into(),
+    );
     if unfinished > 0 {
         s.notes.push(format!(
             "{unfinished} of {n_pages} notifications were not COMPLETED by the deadline and were \
              cancelled; the rates count what was sent"
         ));
     }
-    Ok(())
+    Ok(Baseline {
+        busiest: base_busiest,
+        slowest: base_slowest,
+    })
 }

@@ -258,9 +258,11 @@ pub(crate) async fn run(srv: &Server, raw: &DatabaseConnection, size: &Size) -> 
         by_kind.join(", ")
     ));
     s.notes.push(
-        "event_time is stamped inside the writing transaction, so every lag includes the rest of \
-         that transaction (the QUEUED events wait for the whole intent transaction) plus the \
-         subscriber's wake-up, log read (one query per subscriber per wake-up) and HTTP/2 send"
+        "event_time is stamped as the events are appended, the writing transaction's last step \
+         but its commit; the lag is that commit, the sequencer's numbering transaction and its \
+         NOTIFY, the process hub's one read of the numbered run (shared by every subscriber of \
+         the process) and each subscriber's HTTP/2 send. The SQL tail reads the log directly \
+         (numbered events only) every 2 ms"
             .into(),
     );
     Ok(s)

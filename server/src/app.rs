@@ -68,7 +68,9 @@ pub async fn start(mut config: Config, clock: SharedClock) -> anyhow::Result<Run
     }
 
     Store::migrate(&config.database_url).await?;
-    let store = Store::open(&config.database_url, config.database_max_connections).await?;
+    let store = Store::open(&config.database_url, config.database_max_connections)
+        .await?
+        .stamping(clock.clone());
     let page_rows: Vec<(String, Option<String>)> = config
         .pages
         .iter()

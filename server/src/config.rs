@@ -120,7 +120,9 @@ pub struct DispatchSettings {
     /// this long for their slot.
     pub horizon_ms: u64,
     /// A send that cannot start within this long of its slot (ms) is not sent late (that
-    /// could crowd a one-second window): it goes back to the queue for a new slot.
+    /// could crowd a one-second window): it goes back to the queue for a new slot. Slots are
+    /// spaced for 98.5% of the page's rate, so this lateness keeps every one-second window
+    /// within the rate: 0.985 × (1 s + 20 ms) = 1.005 s worth of sends.
     pub max_lateness_ms: u64,
     /// Transactions recording outcomes at once (PostgreSQL; SQLite has one writer).
     pub completers: usize,
@@ -144,7 +146,7 @@ impl Default for DispatchSettings {
             batch: 256,
             concurrency: 256,
             horizon_ms: 200,
-            max_lateness_ms: 10,
+            max_lateness_ms: 20,
             completers: 2,
             lease_ms: 30_000,
             max_attempts: 8,
@@ -194,7 +196,7 @@ fn d_graph() -> String {
     "https://graph.facebook.com".into()
 }
 fn d_version() -> String {
-    "v23.0".into()
+    "v27.0".into()
 }
 fn d_timeout() -> u64 {
     10_000
@@ -321,6 +323,8 @@ mod tests {
         assert_eq!(c.grpc_addr.to_string(), "127.0.0.1:50051");
         assert_eq!(c.http_addr.to_string(), "127.0.0.1:8080");
         assert!(c.pages.is_empty());
+        // Current since 2026-11-04 (v23.0 is served until 2027-10-08).
+        assert_eq!(c.graph_api_version, "v27.0");
     }
 
     #[test]

@@ -43,22 +43,26 @@ impl Pump {
         let permits = Arc::new(Semaphore::new(cfg.concurrency));
         let mut wake = self.d.deps.store().bus().appended.subscribe();
         let me = Arc::new(self);
+        let mut refill = 1;
         while !stop.is_cancelled() {
             wake.borrow_and_update();
             let Ok(page) = me.d.deps.pages().get(&me.page) else {
                 break;
             };
+            // Claim in batches: while a backlog lasts, wait until half a batch of permits is
+            // free (each claim is a transaction; one per freed permit would bound the rate).
             let free = permits.available_permits() as u64;
-            if free == 0 {
+            if free < refill {
                 tokio::select! {
                     _ = stop.cancelled() => break,
-                    p = permits.acquire() => drop(p),
+                    p = permits.acquire_many(refill as u32) => drop(p),
                 }
                 continue;
             }
             let interval_us =
                 (1_000_000.0 / (f64::from(page.rate_limit_per_sec) * PACE_MARGIN)).ceil() as i64;
             let want = free.min(cfg.batch);
+            let before = Instant::now();
             let claim =
                 me.d.deps
                     .store()
@@ -71,8 +75,12 @@ impl Pump {
                         me.d.deps.now(),
                     )
                     .await;
+            let after = Instant::now();
             let claim = match claim {
-                Ok(c) => c,
+                Ok(c) => {
+                    me.d.db_clock.sample(before, after, c.now_us);
+                    c
+                }
                 Err(e) => {
                     tracing::error!(page_id = me.page, error = %e, "claiming deliveries failed");
                     tokio::select! {
@@ -95,15 +103,18 @@ impl Pump {
                 }
                 continue;
             }
-            let base = Instant::now();
             let full = claim.claimed.len() as u64 == want;
             for (c, slot) in claim.claimed.into_iter().zip(claim.slots_us) {
                 let Ok(permit) = permits.clone().try_acquire_owned() else {
                     break;
                 };
-                let at = base + micros(slot - claim.now_us);
+                let at = me.d.db_clock.instant_of(slot, after, claim.now_us);
                 tokio::spawn(me.clone().send(c, at, permit, stop.clone()));
             }
+            refill = match full {
+                true => (cfg.batch.min(cfg.concurrency as u64) / 2).max(1),
+                false => 1,
+            };
             if !full {
                 tokio::select! {
                     _ = stop.cancelled() => break,

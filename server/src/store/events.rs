@@ -40,6 +40,10 @@ pub(super) async fn append(w: &mut WriteTxn<'_>, events: Vec<NewEvent>, now_ms: 
         return Ok(());
     }
     w.appended = true;
+    let at = w
+        .stamp
+        .as_ref()
+        .map_or(now_ms, |c| std::cmp::max(c.now_ms(), now_ms));
     let txn = w.txn();
     if w.postgres {
         txn.execute(&notify(PG_APPENDED, String::new())).await?;
@@ -63,7 +67,7 @@ pub(super) async fn append(w: &mut WriteTxn<'_>, events: Vec<NewEvent>, now_ms: 
         ]);
         for ev in chunk {
             insert.values_panic([
-                now_ms.into(),
+                at.into(),
                 ev.kind.code().into(),
                 ev.page_id.clone().into(),
                 ev.topic_key.clone().into(),

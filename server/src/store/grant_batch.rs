@@ -158,7 +158,6 @@ impl Store {
             let (page, key): (String, String) =
                 (r.try_get("", "page_id")?, r.try_get("", "topic_key")?);
             let id: i64 = r.try_get("", "id")?;
-            self.topic_ids.put(page.clone(), key.clone(), id);
             ids.insert((page, key), id);
         }
         Ok(ids)
@@ -233,6 +232,11 @@ impl Store {
         }
         events::append(&mut w, evs, now_ms).await?;
         w.commit().await?;
+        // Only committed topics are cached: a topic this transaction inserted is gone if it
+        // rolled back, and another writer must not reference it before then.
+        for ((page, key), id) in topics {
+            self.topic_ids.put(page, key, id);
+        }
         // Answers: new grants from what was written, the others from what the database holds.
         let mut answered: HashSet<&str> = HashSet::new();
         let mut out = Vec::with_capacity(batch.len());
@@ -300,13 +304,13 @@ impl Store {
                 )
                 .to_owned()
         };
+        let at = || sea_orm::sea_query::SubQueryStatement::from(status(TokenStatuses::At));
         let stmt = Query::update()
             .table(Grants::Table)
             .value(Grants::State, GrantState::Stopped.code())
-            .value(
-                Grants::StateChangedAt,
-                sea_orm::sea_query::SubQueryStatement::from(status(TokenStatuses::At)),
-            )
+            .value(Grants::StateChangedAt, at())
+            .value(Grants::StatusAt, at())
+            .value(Grants::MetaStopped, 1)
             .and_where(Expr::col(Grants::Id).is_in(new.values().copied()))
             .and_where(Expr::exists(status(TokenStatuses::Token)))
             .returning(Query::returning().columns([Grants::Id, Grants::StateChangedAt]))

@@ -56,6 +56,10 @@ pub(crate) struct Store {
     write_lock: Arc<Mutex<()>>,
     /// Topic ids already seen (topics are never deleted).
     topic_ids: grant_batch::TopicIds,
+    /// When set, events are stamped by this clock as they are appended (the last step before
+    /// their transaction commits), so an event's time is when it became visible, not when the
+    /// work that wrote it began. Store tests leave it unset and pass every time explicitly.
+    stamp: Option<crate::clock::SharedClock>,
 }
 
 /// Whether `database_url` names a PostgreSQL database.
@@ -94,7 +98,14 @@ impl Store {
             bus: EventBus::new(),
             write_lock: Arc::new(Mutex::new(())),
             topic_ids: Default::default(),
+            stamp: None,
         })
+    }
+
+    /// This store, stamping appended events with `clock` (see [`Store::stamp`]).
+    pub(crate) fn stamping(mut self, clock: crate::clock::SharedClock) -> Self {
+        self.stamp = Some(clock);
+        self
     }
 
     /// Applies pending migrations. On PostgreSQL an advisory lock, held on a dedicated
@@ -171,6 +182,7 @@ impl Store {
             bus: self.bus.clone(),
             appended: false,
             postgres: self.is_postgres(),
+            stamp: self.stamp.clone(),
             _guard: guard,
         })
     }
@@ -195,6 +207,8 @@ pub(crate) struct WriteTxn<'a> {
     appended: bool,
     /// Whether the transaction is on PostgreSQL (appends also NOTIFY other replicas).
     postgres: bool,
+    /// The store's event stamp clock.
+    stamp: Option<crate::clock::SharedClock>,
     _guard: Option<MutexGuard<'a, ()>>,
 }
 
