@@ -136,6 +136,9 @@ impl GraphError {
         if let (Some(sub), Some(obj)) = (self.subcode, error.as_object_mut()) {
             obj.insert("error_subcode".into(), sub.into());
         }
+        if let (true, Some(obj)) = (self.status.is_server_error(), error.as_object_mut()) {
+            obj.insert("is_transient".into(), true.into());
+        }
         serde_json::json!({ "error": error })
     }
 }

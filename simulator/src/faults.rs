@@ -55,6 +55,19 @@ pub enum Fault {
     Blocked,
     /// HTTP 400, code 200 / 1545041: the person blocked the page.
     BlockedPage,
+    /// HTTP 400 with this code and subcode (e.g. 100/2018001 "No matching user found",
+    /// 10/1893063 page restricted, 2300052 "This person is not available right now").
+    Refused {
+        /// `error.code`.
+        code: i64,
+        /// `error.error_subcode`.
+        subcode: Option<i64>,
+        /// `error.message`.
+        message: String,
+    },
+    /// Processes the send normally (it may be accepted), then answers HTTP 500 code 2 with
+    /// `is_transient: true`, as Meta sometimes does after accepting a message.
+    AcceptThenServerError,
 }
 
 /// What a fault does to the processing of one send.
@@ -70,6 +83,8 @@ pub(super) enum Effect {
     ProcessThenStall(Duration),
     /// Process the send, then close the connection.
     ProcessThenDrop,
+    /// Process the send, then answer this error instead of its result.
+    ProcessThenFail(GraphError),
 }
 
 impl Fault {
@@ -105,6 +120,14 @@ impl Fault {
                 Some(SUBCODE_BLOCKED),
                 "(#200) This person has blocked the page.",
             )),
+            Fault::Refused {
+                code,
+                subcode,
+                message,
+            } => Effect::Refuse(GraphError::new(*code, *subcode, message.clone())),
+            Fault::AcceptThenServerError => {
+                Effect::ProcessThenFail(GraphError::server_error(CODE_TEMPORARY))
+            }
         }
     }
 }

@@ -25,7 +25,12 @@ pub(super) enum Content {
     /// A `one_time_notif_req` template.
     OtnRequest { title: String, payload: String },
     /// A `notification_messages` template.
-    MarketingRequest { title: String, payload: String },
+    MarketingRequest {
+        title: String,
+        payload: String,
+        /// The whole template payload, as sent.
+        template: Value,
+    },
 }
 
 /// A validated send request.
@@ -241,6 +246,7 @@ fn parse_marketing_request(p: &Map<String, Value>) -> Result<Content, GraphError
     Ok(Content::MarketingRequest {
         title: title.to_owned(),
         payload: payload.to_owned(),
+        template: Value::Object(p.clone()),
     })
 }
 

@@ -56,6 +56,10 @@ async fn send(
         _ => None,
     };
     let drop_after = matches!(effect, Some(Effect::ProcessThenDrop));
+    let fail_after = match &effect {
+        Some(Effect::ProcessThenFail(e)) => Some(e.clone()),
+        _ => None,
+    };
     let resp = match effect {
         Some(Effect::Refuse(e)) => e.into_response(),
         Some(Effect::StallThenFail(d)) => {
@@ -75,7 +79,11 @@ async fn send(
     if let Some(d) = stall_after {
         tokio::time::sleep(d).await;
     }
-    if drop_after { dropped_response() } else { resp }
+    match (drop_after, fail_after) {
+        (true, _) => dropped_response(),
+        (false, Some(e)) => e.into_response(),
+        (false, None) => resp,
+    }
 }
 
 /// The page access token from `access_token=` or `Authorization: Bearer`.
@@ -251,9 +259,16 @@ fn check_id_send(
     let class = tag_class(inner, req, now)?;
     inner.world.with_person(page_id, psid, |p| {
         let since = |span: i64| p.last_action_ms.is_some_and(|t| now < t + span);
-        let (kind, title, payload) = match &req.content {
-            Content::OtnRequest { title, payload } => (GrantKind::OneTimeNotification, title, payload),
-            Content::MarketingRequest { title, payload } => (GrantKind::NotificationMessages, title, payload),
+        let none = serde_json::Value::Null;
+        let (kind, title, payload, template) = match &req.content {
+            Content::OtnRequest { title, payload } => {
+                (GrantKind::OneTimeNotification, title, payload, &none)
+            }
+            Content::MarketingRequest {
+                title,
+                payload,
+                template,
+            } => (GrantKind::NotificationMessages, title, payload, template),
             Content::Text | Content::Button => {
                 return match class {
                     TagClass::None if !since(DAY_MS) => Err(GraphError::outside_window()),
@@ -277,6 +292,7 @@ fn check_id_send(
             kind,
             title: title.clone(),
             payload: payload.clone(),
+            template: template.clone(),
             mid: mid.to_owned(),
             sent_at_ms: now,
         });

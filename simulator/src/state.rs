@@ -56,6 +56,8 @@ pub struct OptInRequestSent {
     pub title: String,
     /// The request's opaque payload.
     pub payload: String,
+    /// A `notification_messages` template's whole payload as sent (null for the legacy one).
+    pub template: serde_json::Value,
     /// Message id answered.
     pub mid: String,
     /// Acceptance time, epoch ms.

@@ -179,4 +179,28 @@ impl TestApp {
             .expect("list eligible")
             .into_inner()
     }
+
+    /// Every event of notification `id` so far, in order: the stream read from the start until
+    /// it has been quiet for half a second.
+    pub async fn events_of(&mut self, id: &str) -> Vec<pb::DeliveryEvent> {
+        let mut stream = self
+            .client
+            .stream_delivery_events(pb::StreamDeliveryEventsRequest {
+                notification_id: id.into(),
+                ..Default::default()
+            })
+            .await
+            .expect("stream")
+            .into_inner();
+        let mut out = Vec::new();
+        while let Ok(next) =
+            tokio::time::timeout(Duration::from_millis(500), stream.message()).await
+        {
+            match next.expect("stream open") {
+                Some(r) => out.extend(r.event),
+                None => break,
+            }
+        }
+        out
+    }
 }

@@ -4,6 +4,8 @@
 
 mod faults;
 mod ledger;
+mod meta_sending;
+mod meta_webhooks;
 mod opt_in;
 mod policy;
 mod receipts;

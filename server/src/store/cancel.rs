@@ -41,7 +41,7 @@ impl Store {
         for chunk in grants.chunks(500) {
             let release = Query::update()
                 .table(Grants::Table)
-                .value(Grants::State, GrantState::Active.code())
+                .value(Grants::State, super::grants::released())
                 .value(Grants::StateChangedAt, now_ms)
                 .and_where(Expr::col(Grants::State).eq(GrantState::Reserved.code()))
                 .and_where(Expr::col(Grants::Id).is_in(chunk.iter().copied()))

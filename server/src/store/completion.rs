@@ -273,8 +273,12 @@ impl Store {
                 continue;
             }
             let mut s = Query::update();
+            let to = match state {
+                GrantState::Active => super::grants::released(),
+                other => Expr::val(other.code()),
+            };
             s.table(Grants::Table)
-                .value(Grants::State, state.code())
+                .value(Grants::State, to)
                 .value(Grants::StateChangedAt, now_ms);
             if sent_again {
                 s.value(Grants::LastSentAt, now_ms);
@@ -283,12 +287,14 @@ impl Store {
                 .and_where(Expr::col(Grants::Id).is_in(gids.iter().copied()));
             w.txn().execute(&s).await?;
         }
-        settle(w, &finals, now_ms).await?;
         let sent_ids: Vec<i64> = ids(&sent)
             .into_iter()
             .filter(|i| changed.contains(i))
             .collect();
         evs.extend(self.apply_early_receipts(w, &sent_ids, now_ms).await?);
-        events::append(w, evs, now_ms).await
+        events::append(w, evs, now_ms).await?;
+        // Last: the notification row is shared by every writer of its deliveries, so its lock
+        // is held only for the commit.
+        settle(w, &finals, now_ms).await
     }
 }

@@ -77,6 +77,17 @@ pub(super) fn grant_select() -> SelectStatement {
         .to_owned()
 }
 
+/// The state a reserved grant goes back to when its send did not spend it: ACTIVE, or STOPPED
+/// when Meta's STOP arrived while the send held it.
+pub(super) fn released() -> Expr {
+    Expr::case(
+        Expr::col(Grants::MetaStopped).eq(1),
+        GrantState::Stopped.code(),
+    )
+    .finally(GrantState::Active.code())
+    .into()
+}
+
 fn subject(kind: EventKind, g: &GrantView, actor: &Actor) -> NewEvent {
     let mut ev = NewEvent::new(kind, g.page_id.clone());
     ev.topic_key = Some(g.topic_key.clone());

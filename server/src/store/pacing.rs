@@ -91,7 +91,7 @@ impl Store {
             return Err(Error::Internal(format!("page {page_id} has no row")));
         };
         let now_us = self.clock_us(w.txn()).await?;
-        if let Some(until) = row.paused_until.filter(|u| u * 1000 > now_us) {
+        if let Some(until) = row.paused_until.filter(|u| u.saturating_mul(1000) > now_us) {
             return Ok(PageClaim {
                 now_us,
                 wait_until_us: Some(until.saturating_mul(1000)),

@@ -60,6 +60,8 @@ pub(crate) enum Grants {
     LastSentAt,
     CreatedAt,
     RevokedBy,
+    StatusAt,
+    MetaStopped,
 }
 
 #[derive(DeriveIden, Clone, Copy)]

@@ -7,6 +7,7 @@ mod m0003_sending;
 mod m0004_early_receipts;
 mod m0005_actors;
 mod m0006_replicas;
+mod m0007_grant_status;
 
 use sea_orm::{ConnectionTrait, DatabaseBackend};
 use sea_orm_migration::prelude::*;
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0004_early_receipts::M0004EarlyReceipts),
             Box::new(m0005_actors::M0005Actors),
             Box::new(m0006_replicas::M0006Replicas),
+            Box::new(m0007_grant_status::M0007GrantStatus),
         ]
     }
 }
