@@ -11,7 +11,24 @@ use otn_server::clock::{SharedClock, SystemClock};
 use otn_server::config::{Config, Overrides, PageConfig, Secret};
 use otn_simulator::{Simulator, SimulatorConfig};
 use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection};
+use tonic::metadata::{Ascii, MetadataValue};
+use tonic::service::Interceptor;
+use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
+
+/// Sends the bench's API key with every call.
+#[derive(Clone)]
+pub(crate) struct Key(MetadataValue<Ascii>);
+
+impl Interceptor for Key {
+    fn call(&mut self, mut req: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        req.metadata_mut().insert("authorization", self.0.clone());
+        Ok(req)
+    }
+}
+
+/// A client of the bench's server, with its key.
+pub(crate) type Rpc = NotificationServiceClient<InterceptedService<Channel, Key>>;
 
 /// The page of every scenario but the paced run; its rate is high so pacing never bounds it.
 pub(crate) const BENCH_PAGE: &str = "bench-page";
@@ -120,6 +137,7 @@ pub(crate) struct Server {
     pub pages: Vec<PageConfig>,
     pub channel: Channel,
     pub config: Config,
+    pub key: Key,
 }
 
 impl Server {
@@ -167,18 +185,33 @@ impl Server {
             "bench-app-secret".into(),
         );
         let channel = connect(running.grpc_addr).await?;
+        let new_key = otn_server::admin::NewApiKey {
+            name: format!("bench-{}", uuid::Uuid::new_v4().simple()),
+            scopes: ["read", "consent", "send", "erase"]
+                .map(String::from)
+                .to_vec(),
+            pages: Vec::new(),
+        };
+        let secret = otn_server::admin::create_api_key(db_url, &new_key).await?;
+        let key = Key(format!("Bearer {secret}").parse()?);
         Ok(Server {
             running,
             sim,
             pages,
             channel,
             config,
+            key,
         })
     }
 
     /// A gRPC client on the shared channel.
-    pub(crate) fn client(&self) -> NotificationServiceClient<Channel> {
-        NotificationServiceClient::new(self.channel.clone())
+    pub(crate) fn client(&self) -> Rpc {
+        self.client_on(self.channel.clone())
+    }
+
+    /// A gRPC client on `channel`.
+    pub(crate) fn client_on(&self, channel: Channel) -> Rpc {
+        NotificationServiceClient::with_interceptor(channel, self.key.clone())
     }
 
     /// Stops the server and the simulator.

@@ -6,12 +6,10 @@ use anyhow::{Context, Result, bail};
 use otn::v1::{
     Content, DeliveryCounts, GetNotificationRequest, Notification, NotificationState,
     SendNotificationRequest, SendOptions, content::Body,
-    notification_service_client::NotificationServiceClient,
 };
 use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, Statement};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
-use tonic::transport::Channel;
 
 use crate::Size;
 use crate::env::{BENCH_PAGE, Server};
@@ -25,7 +23,7 @@ const TARGET: f64 = 0.5;
 
 /// Sends the text to everyone eligible on the topic; returns the notification.
 pub(crate) async fn send(
-    client: &mut NotificationServiceClient<Channel>,
+    client: &mut crate::env::Rpc,
     page: &str,
     topic: &str,
 ) -> Result<Notification> {
@@ -48,7 +46,7 @@ pub(crate) async fn send(
 
 /// Polls GetNotification until the notification is final or `deadline` passes (then `None`).
 pub(crate) async fn wait_final(
-    client: &mut NotificationServiceClient<Channel>,
+    client: &mut crate::env::Rpc,
     id: &str,
     deadline: Instant,
 ) -> Result<Option<Notification>> {
@@ -57,7 +55,7 @@ pub(crate) async fn wait_final(
 
 /// [`wait_final`], keeping the delivery counts of every poll (every 20 ms) in `polls`.
 pub(crate) async fn wait_final_sampled(
-    client: &mut NotificationServiceClient<Channel>,
+    client: &mut crate::env::Rpc,
     id: &str,
     deadline: Instant,
     polls: &mut Vec<DeliveryCounts>,

@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::Size;
 use crate::env::{BENCH_PAGE, Db, Server};
-use crate::measure::{Run, closed_loop, paired};
+use crate::measure::{Run, closed_loop, cpu_secs, machine_busy_secs, paired};
 use crate::pgstat;
 use crate::report::{Figure, Scenario};
 
@@ -121,10 +121,35 @@ async fn measure(
         let stop = CancellationToken::new();
         let sampler = (db.is_postgres() && callers == most)
             .then(|| pgstat::sample(raw.clone(), stop.clone(), pgstat::LOCK_WAITS));
+        // CPU of this process and of the whole machine during the RPC halves only.
+        let cpu = std::cell::Cell::new((0.0f64, 0.0f64, 0.0f64));
+        let raw_cpu = std::cell::Cell::new((0.0f64, 0.0f64));
         let measured = paired(
             2,
-            |round| raw_inserts(raw, db, callers, round, size),
-            |round| rpc_opt_ins(srv, callers, round, size),
+            |round| {
+                let raw_cpu = &raw_cpu;
+                async move {
+                    let (p0, m0) = (cpu_secs(), machine_busy_secs());
+                    let run = raw_inserts(raw, db, callers, round, size).await;
+                    let (p, m) = raw_cpu.get();
+                    raw_cpu.set((p + cpu_secs() - p0, m + machine_busy_secs() - m0));
+                    run
+                }
+            },
+            |round| {
+                let cpu = &cpu;
+                async move {
+                    let (p0, m0, t0) = (cpu_secs(), machine_busy_secs(), std::time::Instant::now());
+                    let run = rpc_opt_ins(srv, callers, round, size).await;
+                    let (p, m, t) = cpu.get();
+                    cpu.set((
+                        p + cpu_secs() - p0,
+                        m + machine_busy_secs() - m0,
+                        t + t0.elapsed().as_secs_f64(),
+                    ));
+                    run
+                }
+            },
         )
         .await;
         stop.cancel();
@@ -138,6 +163,22 @@ async fn measure(
             ));
         }
         let (b, f) = measured?;
+        if callers == most {
+            let (p, m, t) = cpu.get();
+            let n = f.ops.max(1) as f64;
+            let cores = std::thread::available_parallelism().map_or(1, |c| c.get()) as f64;
+            s.notes.push(format!(
+                "CPU during the {callers}-caller RecordOptIn halves: the machine {:.0}% busy \
+                 ({m:.1} of {:.1} core-s); this process (callers, gRPC both ends, the server) \
+                 {:.0} µs per opt-in, the rest of the machine (the database) {:.0} µs; during \
+                 the baseline halves, the database {:.0} µs per INSERT",
+                m / (cores * t).max(1e-9) * 100.0,
+                cores * t,
+                p / n * 1e6,
+                (m - p).max(0.0) / n * 1e6,
+                (raw_cpu.get().1 - raw_cpu.get().0).max(0.0) / b.ops.max(1) as f64 * 1e6,
+            ));
+        }
         let fig = Figure::new(
             &format!("RecordOptIn, {callers} callers"),
             "opt-ins/s",
@@ -145,6 +186,7 @@ async fn measure(
             b.rate(),
             "raw 1-row INSERT txn",
         );
+        let (p99, raw99) = (f.pct_ms(0.99), b.pct_ms(0.99));
         s.figures.push(if callers == 32 {
             let label = if db.is_postgres() {
                 format!("≥ {TARGET} × baseline")
@@ -156,20 +198,30 @@ async fn measure(
         } else {
             fig
         });
-        for (q, name) in [(0.5, "p50"), (0.99, "p99")] {
-            s.figures.push(Figure::new(
-                &format!("  {name} latency, {callers} callers"),
-                "ms",
-                f.pct_ms(q),
-                b.pct_ms(q),
-                "raw 1-row INSERT txn",
-            ));
-        }
+        s.figures.push(Figure::new(
+            &format!("  p50 latency, {callers} callers"),
+            "ms",
+            f.pct_ms(0.5),
+            b.pct_ms(0.5),
+            "raw 1-row INSERT txn",
+        ));
+        let p99_fig = Figure::new(
+            &format!("  p99 latency, {callers} callers"),
+            "ms",
+            p99,
+            raw99,
+            "raw 1-row INSERT txn",
+        );
+        s.figures.push(match callers == 32 {
+            true => p99_fig.target("≤ 3 × baseline", p99 <= 3.0 * raw99),
+            false => p99_fig,
+        });
     }
     s.notes.push(
-        "RecordOptIn commits one transaction per call that upserts the person and the topic, \
-         inserts the grant and appends an OPT_IN_RECORDED event (several statements and one \
-         durable commit); the baseline is one INSERT and one durable commit"
+        "RecordOptIn goes through the group-commit writers: concurrent opt-ins share one \
+         transaction of multi-row statements (people, grants, early STOPs, events; topics \
+         cached) and each caller is answered after that commit; the baseline is one INSERT and \
+         one durable commit per caller, with no gRPC"
             .into(),
     );
     if !db.is_postgres() {

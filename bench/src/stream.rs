@@ -5,11 +5,9 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use otn::v1::notification_service_client::NotificationServiceClient;
 use otn::v1::{DeliveryEventType, StreamDeliveryEventsRequest};
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement, Value};
 use tokio::task::JoinHandle;
-use tonic::transport::Channel;
 
 use crate::Size;
 use crate::env::{BENCH_PAGE, Server, connect};
@@ -102,7 +100,7 @@ fn span_rate(seen: &[Seen]) -> f64 {
 
 /// Opens a subscription after `head` and reads it until `stop_at` or `deadline`.
 async fn subscribe(
-    mut client: NotificationServiceClient<Channel>,
+    mut client: crate::env::Rpc,
     head: i64,
     stop_at: Arc<AtomicI64>,
     deadline: Instant,
@@ -172,7 +170,7 @@ pub(crate) async fn run(srv: &Server, raw: &DatabaseConnection, size: &Size) -> 
     let deadline = Instant::now() + Duration::from_secs(120 + n as u64 / 50);
     let mut readers = Vec::new();
     for k in 0..subs {
-        let client = NotificationServiceClient::new(channels[k % CHANNELS].clone());
+        let client = srv.client_on(channels[k % CHANNELS].clone());
         readers.push(subscribe(client, head, stop_at.clone(), deadline).await?);
     }
     let tail = tokio::spawn(raw_tail(raw.clone(), head, stop_at.clone(), deadline));

@@ -9,6 +9,7 @@ async fn main() -> Result<(), examples::BoxError> {
     let restock = std::process::id().to_string();
     let done = back_in_stock::run(
         &examples::url_from_env(),
+        examples::key_from_env().as_deref(),
         &examples::page_from_env(),
         &sku,
         &restock,

@@ -8,6 +8,7 @@ async fn main() -> Result<(), examples::BoxError> {
     let limit = std::env::args().nth(2).map(|l| l.parse()).transpose()?;
     let tail = dashboard_tail::run(
         &examples::url_from_env(),
+        examples::key_from_env().as_deref(),
         &examples::page_from_env(),
         after,
         limit,

@@ -6,6 +6,7 @@ use otn_sdk::examples::{self, price_drop};
 async fn main() -> Result<(), examples::BoxError> {
     let done = price_drop::run(
         &examples::url_from_env(),
+        examples::key_from_env().as_deref(),
         &examples::page_from_env(),
         &examples::arg(1, "sku-9"),
         &examples::arg(2, "49 EUR"),

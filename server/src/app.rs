@@ -7,7 +7,11 @@ use otn::v1::notification_service_server::NotificationServiceServer;
 use tokio::{net::TcpListener, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
 
-use crate::api::{grpc::Api, webhook};
+use crate::access::Authenticator;
+use crate::api::{
+    grpc::{Api, Authorized},
+    webhook,
+};
 use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::dispatch::{DispatchConfig, Dispatcher};
@@ -58,13 +62,14 @@ pub async fn start(mut config: Config, clock: SharedClock) -> anyhow::Result<Run
     let grpc_addr = grpc_listener.local_addr()?;
     let http_addr = http_listener.local_addr()?;
 
+    let sandboxed = config.runs_sandbox().map_err(anyhow::Error::msg)?;
     #[cfg(feature = "sandbox")]
-    let sandbox = match config.pages.is_empty() {
+    let sandbox = match sandboxed {
         true => Some(crate::sandbox::Sandbox::start(&mut config, &clock, http_addr).await?),
         false => None,
     };
     if config.pages.is_empty() {
-        anyhow::bail!("no page is configured (and this build has no sandbox)");
+        anyhow::bail!("the sandbox was asked for, but this build has none (feature `sandbox`)");
     }
 
     Store::migrate(&config.database_url).await?;
@@ -114,13 +119,30 @@ pub async fn start(mut config: Config, clock: SharedClock) -> anyhow::Result<Run
         events,
         shutdown.clone(),
     ));
+    let authn = Authenticator::new(
+        store.clone(),
+        clock.clone(),
+        sandboxed,
+        config.tls.as_ref().map_or(&[][..], |t| &t.clients[..]),
+        Duration::from_millis(config.api_key_cache_ms),
+    )
+    .map_err(anyhow::Error::msg)?;
+    if sandboxed {
+        tracing::warn!(
+            "sandbox: calls without an API key are accepted (the simulator sends to nobody)"
+        );
+    }
     let incoming =
         tonic::transport::server::TcpIncoming::from(grpc_listener).with_nodelay(Some(true));
-    let grpc = tonic::transport::Server::builder()
+    let mut builder = tonic::transport::Server::builder();
+    if let Some(tls) = &config.tls {
+        builder = builder.tls_config(crate::tls::server_config(tls)?)?;
+    }
+    let grpc = builder
         .layer(tower_http::trace::TraceLayer::new_for_grpc())
         .add_service(health_service)
         .add_service(reflection)
-        .add_service(api)
+        .add_service(Authorized::new(api, Arc::new(authn)))
         .serve_with_incoming_shutdown(incoming, shutdown.clone().cancelled_owned());
     let router = webhook::router(consent)
         .route("/healthz", axum::routing::get(|| async { "ok" }))
@@ -157,7 +179,8 @@ pub async fn start(mut config: Config, clock: SharedClock) -> anyhow::Result<Run
         Dispatcher::new(deps.clone(), DispatchConfig::from(&config.dispatch))
             .spawn(shutdown.clone()),
     );
-    tracing::info!(%grpc_addr, %http_addr, "otn serving");
+    let tls = config.tls.is_some();
+    tracing::info!(%grpc_addr, %http_addr, tls, "otn serving");
     Ok(Running {
         grpc_addr,
         http_addr,

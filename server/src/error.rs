@@ -42,7 +42,6 @@ pub(crate) enum Error {
     },
     /// The caller did not say who they are, or said it wrongly.
     #[error("{message}")]
-    #[expect(dead_code, reason = "API keys (issue 11)")]
     Unauthenticated { reason: Reason, message: String },
     /// The caller may not do this.
     #[error("{message}")]

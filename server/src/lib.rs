@@ -4,6 +4,7 @@
 //! service with: [`app`] (start, shut down), [`config`] and [`clock`]. Everything else is
 //! private to the crate.
 
+mod access;
 mod api;
 pub mod app;
 pub mod clock;
@@ -18,5 +19,7 @@ mod sandbox;
 mod service;
 mod store;
 mod telemetry;
+mod tls;
 
+pub use access::admin;
 pub use telemetry::init as init_telemetry;

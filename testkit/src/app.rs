@@ -53,6 +53,8 @@ pub struct World {
     pub clock: Arc<ManualClock>,
     pub database_url: String,
     pub page: PageConfig,
+    /// An API key with every scope on every page, created with the world.
+    pub key: String,
     _dir: Arc<tempfile::TempDir>,
 }
 
@@ -90,13 +92,20 @@ impl World {
         .await
         .expect("simulator");
         sim.add_page(PAGE, page.access_token.expose());
+        let key = create_key(&database_url, "tests", &ALL_SCOPES, &[]).await;
         World {
             sim,
             clock,
             database_url,
             page,
+            key,
             _dir: Arc::new(dir),
         }
+    }
+
+    /// A new API key on this world's database, as `otn-server api-key create` makes one.
+    pub async fn create_key(&self, name: &str, scopes: &[&str], pages: &[&str]) -> String {
+        create_key(&self.database_url, name, scopes, pages).await
     }
 
     /// The configuration a test server gets: fast retries and short leases.
@@ -145,7 +154,8 @@ impl World {
             format!("http://{}/webhooks/messenger", running.http_addr),
             secret,
         );
-        let client = connect(&format!("http://{}", running.grpc_addr), None).await;
+        let url = format!("http://{}", running.grpc_addr);
+        let client = connect(&url, Some(&self.key)).await;
         TestApp {
             running,
             client,
@@ -153,6 +163,21 @@ impl World {
             world: self.clone(),
         }
     }
+}
+
+/// Every scope an API key can have.
+pub const ALL_SCOPES: [&str; 4] = ["read", "consent", "send", "erase"];
+
+/// Creates an API key named `name` on the database at `database_url`.
+pub async fn create_key(database_url: &str, name: &str, scopes: &[&str], pages: &[&str]) -> String {
+    let key = otn_server::admin::NewApiKey {
+        name: name.into(),
+        scopes: scopes.iter().map(|s| s.to_string()).collect(),
+        pages: pages.iter().map(|p| p.to_string()).collect(),
+    };
+    otn_server::admin::create_api_key(database_url, &key)
+        .await
+        .expect("create an API key")
 }
 
 /// A client of the server at `url`, sending `key` when given.

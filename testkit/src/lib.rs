@@ -10,12 +10,14 @@ pub mod cases;
 pub mod db;
 pub mod meta;
 pub mod process;
+pub mod tls;
 
 use std::future::Future;
 use std::time::{Duration, Instant};
 
 pub use app::{
-    Bearer, Client, PAGE, TestApp, World, connect, reason, spawn_app, spawn_with, violated_fields,
+    ALL_SCOPES, Bearer, Client, PAGE, TestApp, World, connect, create_key, reason, spawn_app,
+    spawn_with, violated_fields,
 };
 
 /// Polls `probe` until it gives `Some`, or fails the test after `within` naming `what` and the

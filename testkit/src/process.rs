@@ -149,3 +149,23 @@ pub fn write_config(dir: &Path, toml: &str) -> PathBuf {
     std::fs::write(&path, toml).expect("write config");
     path
 }
+
+/// Creates an API key with `otn-server --config <config> api-key create`, as an operator
+/// would; the key is the last line the command prints.
+pub fn create_key(bin: &Path, config: &Path, name: &str, scopes: &[&str]) -> String {
+    let config = config.to_string_lossy().to_string();
+    let mut args = vec![
+        "--config",
+        config.as_str(),
+        "api-key",
+        "create",
+        "--name",
+        name,
+    ];
+    for s in scopes {
+        args.extend(["--scope", s]);
+    }
+    let (code, out, err) = run(bin, &args, &[]);
+    assert_eq!(code, 0, "api-key create failed:\n{out}\n{err}");
+    out.lines().last().expect("a key").trim().to_string()
+}

@@ -2,6 +2,7 @@
 //! fresh database and drives it the way a caller would, over gRPC and signed webhooks.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod access;
 mod faults;
 mod ledger;
 mod meta_sending;
@@ -13,6 +14,7 @@ mod restart;
 mod sending;
 mod server;
 mod stream;
+mod tls;
 mod validation;
 mod webhook;
 mod webhook_events;

@@ -109,7 +109,7 @@ class OtnServer:
         assert self.proc is None, "already running"
         self.starts += 1
         env = {k: v for k, v in os.environ.items() if not k.startswith("OTN_")}
-        env.update(OTN_LOG_FORMAT="json", NO_COLOR="1")
+        env.update(OTN_LOG_FORMAT="json", NO_COLOR="1", OTN_SANDBOX="1")
         cmd = server_command(self.binary, self.database_url, self.target or "127.0.0.1:0",
                              self.http_addr or "127.0.0.1:0")
         with open(self.log_path, "wb") as log:

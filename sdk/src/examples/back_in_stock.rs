@@ -15,13 +15,17 @@ use crate::{Button, Client, Progress, proto};
 /// twice. Writes a line per step to `out` and returns the final notification.
 pub async fn run(
     url: &str,
+    api_key: Option<&str>,
     page: &str,
     sku: &str,
     restock_id: &str,
     max: u32,
     out: &mut (dyn Write + Send),
 ) -> Result<proto::Notification, BoxError> {
-    let client = Client::connect(url).await?;
+    let client = Client::builder(url)
+        .api_key_opt(api_key.map(str::to_string))
+        .connect()
+        .await?;
     let alert = |c: &Client| {
         c.back_in_stock(page, sku)
             .max_recipients(max)

@@ -43,12 +43,16 @@ pub fn line(e: &proto::DeliveryEvent) -> String {
 /// `limit` events were shown (forever when `None`).
 pub async fn run(
     url: &str,
+    api_key: Option<&str>,
     page: &str,
     after: i64,
     limit: Option<usize>,
     out: &mut (dyn Write + Send),
 ) -> Result<Tail, BoxError> {
-    let client = Client::connect(url).await?;
+    let client = Client::builder(url)
+        .api_key_opt(api_key.map(str::to_string))
+        .connect()
+        .await?;
     let mut events = client.events().page(page).after(after).subscribe();
     let mut tail = Tail {
         last_sequence: after,

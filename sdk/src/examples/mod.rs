@@ -1,7 +1,7 @@
 //! The code of the runnable examples in `sdk/examples/`, here so the SDK's tests run exactly what the examples run.
 //!
 //! Each example binary is a thin `main` that reads `OTN_URL` (default
-//! `http://127.0.0.1:50051`) and `OTN_PAGE` (default `sandbox-page`) and calls `run`.
+//! `http://127.0.0.1:50051`), `OTN_API_KEY` and `OTN_PAGE` (default `sandbox-page`) and calls `run`.
 
 pub mod back_in_stock;
 pub mod dashboard_tail;
@@ -16,6 +16,11 @@ pub fn url_from_env() -> String {
         .ok()
         .filter(|u| !u.is_empty())
         .unwrap_or_else(|| crate::DEFAULT_URL.to_string())
+}
+
+/// The API key: `OTN_API_KEY` (a sandbox server accepts calls without one).
+pub fn key_from_env() -> Option<String> {
+    std::env::var("OTN_API_KEY").ok().filter(|k| !k.is_empty())
 }
 
 /// The page: `OTN_PAGE`, or `sandbox-page` (the page a server without configuration serves).

@@ -12,13 +12,17 @@ use crate::{Client, Progress, proto};
 /// line per step to `out` and returns the final notification.
 pub async fn run(
     url: &str,
+    api_key: Option<&str>,
     page: &str,
     sku: &str,
     was: &str,
     now: &str,
     out: &mut (dyn Write + Send),
 ) -> Result<proto::Notification, BoxError> {
-    let client = Client::connect(url).await?;
+    let client = Client::builder(url)
+        .api_key_opt(api_key.map(str::to_string))
+        .connect()
+        .await?;
     let sent = client
         .price_drop(page, sku)
         .text(format!("Price drop: {sku} is now {now} (was {was})."))

@@ -11,7 +11,7 @@ use otn_simulator::Fault;
 async fn back_in_stock_plans_sends_and_follows_to_completion() {
     let server = Server::start().await;
     let client = Client::builder(&server.url)
-        .api_key("test-key")
+        .api_key(server.app.world.key.clone())
         .connect()
         .await
         .unwrap();
@@ -190,6 +190,7 @@ async fn an_ambiguous_opt_in_request_is_retried_with_the_same_request_id_after_r
 async fn without_retries_the_unavailable_error_carries_reason_and_delay() {
     let server = Server::start().await;
     let client = Client::builder(&server.url)
+        .api_key(server.app.world.key.clone())
         .retry(RetryPolicy::none())
         .connect()
         .await

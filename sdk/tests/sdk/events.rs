@@ -50,7 +50,10 @@ async fn a_stream_resumes_after_a_server_restart_without_missing_or_repeating() 
     let client = server.client().await;
     opt_in_people(&server, &client, 0, 3).await;
 
-    let watcher = Client::builder(&server.url).connect_lazy().unwrap();
+    let watcher = Client::builder(&server.url)
+        .api_key(server.app.world.key.clone())
+        .connect_lazy()
+        .unwrap();
     let mut stream = watcher
         .events()
         .page(PAGE)
@@ -120,6 +123,7 @@ async fn a_stream_resumes_after_its_connection_is_cut() {
     let proxy = Proxy::start(server.app.running.grpc_addr).await;
 
     let watcher = Client::builder(format!("http://{}", proxy.addr))
+        .api_key(server.app.world.key.clone())
         .connect()
         .await
         .unwrap();

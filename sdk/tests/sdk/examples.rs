@@ -17,9 +17,17 @@ async fn back_in_stock_previews_sends_to_at_most_max_and_does_not_send_twice() {
     }
 
     let mut out = Vec::new();
-    let done = back_in_stock::run(&server.url, PAGE, "sku-123", "evt-1", 2, &mut out)
-        .await
-        .unwrap();
+    let done = back_in_stock::run(
+        &server.url,
+        Some(&server.app.world.key),
+        PAGE,
+        "sku-123",
+        "evt-1",
+        2,
+        &mut out,
+    )
+    .await
+    .unwrap();
     let out = text(out);
     assert_eq!(done.state(), pb::NotificationState::Completed, "{out}");
     assert_eq!(Progress::of(&done).sent, 2);
@@ -37,9 +45,17 @@ async fn back_in_stock_previews_sends_to_at_most_max_and_does_not_send_twice() {
 
     // The same restock event handled again (a crash and a replay) sends nothing new.
     let mut out = Vec::new();
-    let again = back_in_stock::run(&server.url, PAGE, "sku-123", "evt-1", 2, &mut out)
-        .await
-        .unwrap();
+    let again = back_in_stock::run(
+        &server.url,
+        Some(&server.app.world.key),
+        PAGE,
+        "sku-123",
+        "evt-1",
+        2,
+        &mut out,
+    )
+    .await
+    .unwrap();
     assert!(text(out).contains("(replayed: true)"));
     assert_eq!(again.notification_id, done.notification_id);
     assert_eq!(server.sim().stats().accepted_total, 2);
@@ -63,9 +79,17 @@ async fn price_drop_leaves_out_the_people_who_bought() {
         .unwrap();
 
     let mut out = Vec::new();
-    let done = price_drop::run(&server.url, PAGE, "sku-9", "49 EUR", "39 EUR", &mut out)
-        .await
-        .unwrap();
+    let done = price_drop::run(
+        &server.url,
+        Some(&server.app.world.key),
+        PAGE,
+        "sku-9",
+        "49 EUR",
+        "39 EUR",
+        &mut out,
+    )
+    .await
+    .unwrap();
     let out = text(out);
     assert_eq!(done.state(), pb::NotificationState::Completed, "{out}");
     assert!(out.contains("for 2 people"), "{out}");
@@ -91,9 +115,16 @@ async fn dashboard_tail_shows_the_events_after_its_position_and_says_where_to_re
             .await;
     }
     let mut out = Vec::new();
-    let tail = dashboard_tail::run(&server.url, PAGE, 2, Some(3), &mut out)
-        .await
-        .unwrap();
+    let tail = dashboard_tail::run(
+        &server.url,
+        Some(&server.app.world.key),
+        PAGE,
+        2,
+        Some(3),
+        &mut out,
+    )
+    .await
+    .unwrap();
     assert_eq!(tail.sequences, [3, 4, 5]);
     assert_eq!(tail.last_sequence, 5);
     let out = text(out);
@@ -107,8 +138,15 @@ async fn dashboard_tail_shows_the_events_after_its_position_and_says_where_to_re
     // The next run resumes where this one stopped.
     server.opt_in(&client, "u5", "back-in-stock:sku-1").await;
     let mut out = Vec::new();
-    let next = dashboard_tail::run(&server.url, PAGE, tail.last_sequence, Some(1), &mut out)
-        .await
-        .unwrap();
+    let next = dashboard_tail::run(
+        &server.url,
+        Some(&server.app.world.key),
+        PAGE,
+        tail.last_sequence,
+        Some(1),
+        &mut out,
+    )
+    .await
+    .unwrap();
     assert_eq!(next.sequences, [6]);
 }

@@ -9,16 +9,13 @@ const BIN: &str = env!("CARGO_BIN_EXE_otnctl");
 
 /// Runs otnctl against `url` with `args`, stdout and stderr piped.
 async fn otnctl(url: &str, args: &[&str]) -> Output {
-    tokio::process::Command::new(BIN)
-        .arg("--url")
-        .arg(url)
-        .args(args)
-        .env_remove("OTN_API_KEY")
-        .env_remove("OTN_URL")
-        .kill_on_drop(true)
-        .output()
-        .await
-        .expect("run otnctl")
+    let mut cmd = tokio::process::Command::new(BIN);
+    cmd.arg("--url").arg(url).args(args).env_remove("OTN_URL");
+    match crate::support::key_for(url) {
+        Some(key) => cmd.env("OTN_API_KEY", key),
+        None => cmd.env_remove("OTN_API_KEY"),
+    };
+    cmd.kill_on_drop(true).output().await.expect("run otnctl")
 }
 
 /// Runs otnctl with a command line split on whitespace, `{page}` standing for the test page.
@@ -180,7 +177,7 @@ async fn send_on_a_terminal_waits_with_a_progress_bar_and_a_summary() {
         .args(["-qfec", &cmd.join(" "), "/dev/null"])
         .env("TERM", "xterm")
         .env("SHELL", "/bin/sh")
-        .env_remove("OTN_API_KEY")
+        .env("OTN_API_KEY", &server.app.world.key)
         .kill_on_drop(true)
         .output()
         .await
@@ -200,8 +197,11 @@ async fn events_tail_returns_exactly_the_events_after_n() {
     for i in 0..6 {
         record(&server, &format!("u{i}"), "back-in-stock:sku-1").await;
     }
-    let line = "--api-key k --output json events tail --page {page} --after 2 --limit 3";
-    let lines = json_lines(&ctl(url, line).await);
+    let line = format!(
+        "--api-key {} --output json events tail --page {{page}} --after 2 --limit 3",
+        server.app.world.key
+    );
+    let lines = json_lines(&ctl(url, &line).await);
     let seqs: Vec<i64> = lines
         .iter()
         .map(|l| l["sequence"].as_i64().unwrap())

@@ -5,6 +5,18 @@ use otn_testkit::{TestApp, World};
 
 pub(crate) use otn_testkit::PAGE;
 
+/// The API key of each server URL started here (otnctl runs get it as OTN_API_KEY).
+static KEYS: std::sync::Mutex<Vec<(String, String)>> = std::sync::Mutex::new(Vec::new());
+
+/// The API key of the server at `url`, if one was started here.
+pub(crate) fn key_for(url: &str) -> Option<String> {
+    let keys = KEYS.lock().unwrap_or_else(|p| p.into_inner());
+    keys.iter()
+        .rev()
+        .find(|(u, _)| u == url)
+        .map(|(_, k)| k.clone())
+}
+
 /// A running server on a world, reached by URL.
 pub(crate) struct Server {
     pub app: TestApp,
@@ -25,6 +37,9 @@ impl Serve for World {
             .spawn_with(|c| c.grpc_addr = addr.parse().expect("addr"))
             .await;
         let url = app.url();
+        let mut keys = KEYS.lock().unwrap_or_else(|p| p.into_inner());
+        keys.push((url.clone(), app.world.key.clone()));
+        drop(keys);
         Server { app, url }
     }
 }
@@ -50,6 +65,7 @@ impl Server {
     /// A client with quick retries.
     pub(crate) async fn client(&self) -> Client {
         Client::builder(&self.url)
+            .api_key(self.app.world.key.clone())
             .retry(quick_retries())
             .connect()
             .await

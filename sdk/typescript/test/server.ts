@@ -115,7 +115,12 @@ export class Server {
     this.log = "";
     const proc = spawn(this.bin, [], {
       cwd: this.dir,
-      env: serverEnv({ OTN_GRPC_ADDR: grpcAddr, OTN_HTTP_ADDR: httpAddr, OTN_DATABASE_URL: this.databaseUrl }),
+      env: serverEnv({
+        OTN_GRPC_ADDR: grpcAddr,
+        OTN_HTTP_ADDR: httpAddr,
+        OTN_DATABASE_URL: this.databaseUrl,
+        OTN_SANDBOX: "1",
+      }),
       stdio: ["ignore", "pipe", "pipe"],
     });
     this.proc = proc;

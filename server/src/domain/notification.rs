@@ -14,10 +14,6 @@ pub(crate) struct Actor(String);
 
 impl Actor {
     /// An API key (or client certificate) by its name.
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "API keys name their callers (issue 11)")
-    )]
     pub(crate) fn named(name: impl Into<String>) -> Self {
         Self(name.into())
     }

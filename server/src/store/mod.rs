@@ -1,6 +1,7 @@
 //! Storage behind one repository type: connection, migrations, the commit wake-up, and the
 //! queries of each concern (built with sea-query, so placeholders suit each backend).
 
+mod api_keys;
 pub(crate) mod bus;
 mod cancel;
 mod candidates;
@@ -60,6 +61,20 @@ pub(crate) struct Store {
     /// their transaction commits), so an event's time is when it became visible, not when the
     /// work that wrote it began. Store tests leave it unset and pass every time explicitly.
     stamp: Option<crate::clock::SharedClock>,
+}
+
+/// `url` with any password replaced by `***` (for logs and `check-config`).
+pub(crate) fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    match rest.split_once('@') {
+        Some((user, host)) if user.contains(':') => {
+            let name = user.split_once(':').map_or(user, |(n, _)| n);
+            format!("{scheme}://{name}:***@{host}")
+        }
+        _ => url.to_string(),
+    }
 }
 
 /// Whether `database_url` names a PostgreSQL database.

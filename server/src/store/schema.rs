@@ -172,3 +172,19 @@ pub(crate) enum EventCounter {
     LastSeq,
     PrunedThrough,
 }
+
+#[derive(DeriveIden, Clone, Copy)]
+pub(crate) enum ApiKeys {
+    Table,
+
+    Name,
+    KeyId,
+    #[sea_orm(iden = "secret_sha256")]
+    SecretSha256,
+    Scopes,
+    Pages,
+    CreatedAt,
+    LastUsedAt,
+    ExpiresAt,
+    RevokedAt,
+}

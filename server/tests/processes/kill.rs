@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use otn::v1 as pb;
 use otn_simulator::{Simulator, SimulatorConfig, system_clock};
-use otn_testkit::process::{ServerProcess, write_config};
+use otn_testkit::process::{ServerProcess, create_key, write_config};
 use otn_testkit::{connect, db, eventually};
 
 const PAGE: &str = "kill-page";
@@ -34,8 +34,14 @@ async fn a_killed_server_restarted_on_the_same_database_sends_the_rest_and_nothi
         ),
     );
 
+    let key = create_key(
+        &crate::bin(),
+        &config,
+        "kill-test",
+        &["read", "consent", "send"],
+    );
     let server = ServerProcess::with_config(&crate::bin(), &config);
-    let mut client = connect(&server.url(), None).await;
+    let mut client = connect(&server.url(), Some(&key)).await;
     let mut tokens = Vec::new();
     for i in 0..300 {
         let psid = format!("k{i:04}");
@@ -80,7 +86,7 @@ async fn a_killed_server_restarted_on_the_same_database_sends_the_rest_and_nothi
     assert!(at_kill < 300, "killed mid-dispatch ({at_kill} sent)");
 
     let server = ServerProcess::with_config(&crate::bin(), &config);
-    let client = connect(&server.url(), None).await;
+    let client = connect(&server.url(), Some(&key)).await;
     let id = n.notification_id.clone();
     let done = eventually("completed after restart", Duration::from_secs(60), || {
         let (mut client, id) = (client.clone(), id.clone());

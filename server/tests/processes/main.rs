@@ -2,6 +2,7 @@
 //! replicas on one PostgreSQL, and the command-line tools.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod access;
 mod kill;
 mod replicas;
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use otn::v1 as pb;
 use otn_simulator::{Simulator, SimulatorConfig, system_clock};
-use otn_testkit::process::{ServerProcess, write_config};
+use otn_testkit::process::{ServerProcess, create_key, write_config};
 use otn_testkit::{Client, connect, db, eventually};
 
 const PAGES: usize = 5;
@@ -129,9 +129,15 @@ async fn two_replicas_one_killed_send_every_token_once_at_the_page_rate_and_stre
         sim.add_page(&page(i), &format!("token-{i}"));
     }
     let config = write_config(dir.path(), &config(&url, &sim));
+    let key = create_key(
+        &crate::bin(),
+        &config,
+        "replicas-test",
+        &["read", "consent", "send"],
+    );
     let a = ServerProcess::with_config_niced(&crate::bin(), &config);
     let b = ServerProcess::with_config_niced(&crate::bin(), &config);
-    let ca = connect(&a.url(), None).await;
+    let ca = connect(&a.url(), Some(&key)).await;
     let tokens = opt_in_everyone(&ca, &sim).await;
 
     let mut ids = Vec::new();
@@ -165,7 +171,7 @@ async fn two_replicas_one_killed_send_every_token_once_at_the_page_rate_and_stre
     let at_kill = sim.accepted_count() as usize;
     assert!(at_kill < tokens.len(), "killed mid-send ({at_kill} sent)");
     let b = ServerProcess::with_config_niced(&crate::bin(), &config);
-    let cb = connect(&b.url(), None).await;
+    let cb = connect(&b.url(), Some(&key)).await;
 
     for id in &ids {
         let done = eventually("completed", Duration::from_secs(120), || async {

@@ -1,7 +1,7 @@
 //! The gRPC adapter of NotificationService: request validation and conversion, the service,
 //! the caller of each call, and error mapping.
 
-mod caller;
+mod auth;
 mod convert;
 mod requests;
 mod send;
@@ -9,4 +9,5 @@ mod service;
 mod status;
 mod stream;
 
+pub(crate) use auth::Authorized;
 pub(crate) use service::Api;

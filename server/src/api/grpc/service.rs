@@ -5,9 +5,9 @@ use otn::v1::{self as pb, notification_service_server::NotificationService};
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 
-use super::caller::Caller;
 use super::convert::{self, Cursor, exclusion, grant, recipient};
 use super::{requests, send, stream};
+use crate::access::Caller;
 use crate::domain::grant::RevokeTarget;
 use crate::events::Events;
 use crate::service::{Consent, Sending};

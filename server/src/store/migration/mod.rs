@@ -8,6 +8,7 @@ mod m0004_early_receipts;
 mod m0005_actors;
 mod m0006_replicas;
 mod m0007_grant_status;
+mod m0008_api_keys;
 
 use sea_orm::{ConnectionTrait, DatabaseBackend};
 use sea_orm_migration::prelude::*;
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0005_actors::M0005Actors),
             Box::new(m0006_replicas::M0006Replicas),
             Box::new(m0007_grant_status::M0007GrantStatus),
+            Box::new(m0008_api_keys::M0008ApiKeys),
         ]
     }
 }

@@ -1,4 +1,5 @@
-//! Who is calling, as the authentication layer found out, and the page limits of their key.
+//! Who is calling, as authentication found out: the name recorded as the actor, and the pages
+//! their key or certificate may act on.
 
 use tonic::Request;
 
@@ -20,12 +21,13 @@ impl Caller {
         Self { actor, pages }
     }
 
-    /// The caller of `req` (an unauthenticated sandbox call when the layer put none).
+    /// The caller of `req`, as the authorisation layer put it there. Without one (a call that
+    /// somehow bypassed the layer) the caller may act on no page at all.
     pub(crate) fn of<T>(req: &Request<T>) -> Self {
         req.extensions()
             .get::<Caller>()
             .cloned()
-            .unwrap_or_else(|| Self::new(Actor::sandbox(), None))
+            .unwrap_or_else(|| Self::new(Actor::named("unauthenticated"), Some(Vec::new())))
     }
 
     /// Who the caller is.

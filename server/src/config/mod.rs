@@ -2,57 +2,16 @@
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
-/// A secret string: never printed, never logged.
-#[derive(Clone, Deserialize, PartialEq, Eq)]
-#[serde(transparent)]
-pub struct Secret(String);
+mod pages;
+mod tls;
 
-impl Secret {
-    /// Wraps a secret value.
-    pub fn new(v: impl Into<String>) -> Self {
-        Self(v.into())
-    }
-
-    /// The value, for the one place that must send it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("[redacted]")
-    }
-}
-
-/// A Facebook page the service sends for (a tenant).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PageConfig {
-    /// The page id.
-    pub page_id: String,
-    /// The page access token used for the Send API.
-    pub access_token: Secret,
-    /// The app secret that signs webhooks (`X-Hub-Signature-256`).
-    pub app_secret: Secret,
-    /// The verify token of the webhook subscription handshake.
-    pub verify_token: Secret,
-    /// The page's own region (ISO 3166-1 alpha-2), if it matters for policy.
-    #[serde(default)]
-    pub region: Option<String>,
-    /// Send API calls per second for this page.
-    #[serde(default = "default_rate")]
-    pub rate_limit_per_sec: u32,
-}
-
-fn default_rate() -> u32 {
-    300
-}
+pub use pages::{PageConfig, Secret};
+pub use tls::{ClientIdentity, TlsSettings};
 
 /// Log output format.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
     #[default]
@@ -61,7 +20,7 @@ pub enum LogFormat {
 }
 
 /// The whole configuration.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// gRPC listen address (`OTN_GRPC_ADDR`).
@@ -103,13 +62,28 @@ pub struct Config {
     /// What Meta's unverified answers mean (`[messenger]`).
     #[serde(default)]
     pub messenger: MessengerSettings,
-    /// Pages; with none, a sandbox page backed by the local simulator is started.
+    /// Pages. With none, the server starts only as the sandbox (see [`Config::sandbox`]).
     #[serde(default)]
     pub pages: Vec<PageConfig>,
+    /// Run the sandbox on purpose (`--sandbox`, `OTN_SANDBOX`): a sandbox page backed by a
+    /// local Messenger simulator, and unauthenticated calls accepted. Without pages and without
+    /// any configuration source at all, the server is the sandbox too.
+    #[serde(default)]
+    pub sandbox: bool,
+    /// TLS on the gRPC listener (`[tls]`); plaintext without it.
+    #[serde(default)]
+    pub tls: Option<TlsSettings>,
+    /// How long a verified API key is trusted before it is looked up again (ms): a revocation
+    /// reaches every replica within this long.
+    #[serde(default = "d_key_cache")]
+    pub api_key_cache_ms: u64,
+    /// Whether a configuration file or a database URL was given (set by [`Config::load`]).
+    #[serde(skip)]
+    pub configured: bool,
 }
 
 /// How deliveries are dispatched.
-#[derive(Debug, Clone, Copy, Deserialize)]
+#[derive(Debug, Clone, Copy, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DispatchSettings {
     /// Deliveries claimed per round, per page.
@@ -162,7 +136,7 @@ impl Default for DispatchSettings {
 /// the platform notes): which code-100 subcodes mean a spent single-use token (after an
 /// ambiguous attempt, the message went out) and which an unknown or expired one (the grant is
 /// dead). The defaults are the sandbox simulator's; set them to what your app observes.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MessengerSettings {
     /// Subcodes of error 100 that mean "this one-time token was already used".
@@ -207,6 +181,9 @@ fn d_grace() -> u64 {
 fn d_body() -> usize {
     1 << 20
 }
+fn d_key_cache() -> u64 {
+    2_000
+}
 
 /// Values given on the command line (they win over everything else).
 #[derive(Debug, Clone, Default)]
@@ -215,6 +192,8 @@ pub struct Overrides {
     pub grpc_addr: Option<String>,
     pub http_addr: Option<String>,
     pub database_url: Option<String>,
+    /// `--sandbox`.
+    pub sandbox: bool,
 }
 
 /// The environment variables read, and the keys they set.
@@ -226,6 +205,7 @@ const ENV: &[(&str, &str)] = &[
     ("OTN_GRAPH_API_VERSION", "graph_api_version"),
     ("OTN_LOG_FORMAT", "log_format"),
     ("OTN_POLICY_FILE", "policy_file"),
+    ("OTN_SANDBOX", "sandbox"),
 ];
 
 impl Config {
@@ -247,9 +227,19 @@ impl Config {
         };
         for (var, key) in ENV {
             if let Some(v) = env(var) {
-                table.insert((*key).into(), toml::Value::String(v));
+                let v = match *key {
+                    "sandbox" => toml::Value::Boolean(matches!(v.as_str(), "1" | "true" | "yes")),
+                    _ => toml::Value::String(v),
+                };
+                table.insert((*key).into(), v);
             }
         }
+        if flags.sandbox {
+            table.insert("sandbox".into(), toml::Value::Boolean(true));
+        }
+        let configured =
+            file.is_some() || flags.database_url.is_some() || env("OTN_DATABASE_URL").is_some();
+        pages::resolve_secrets(&mut table, &env)?;
         for (key, v) in [
             ("grpc_addr", &flags.grpc_addr),
             ("http_addr", &flags.http_addr),
@@ -259,11 +249,32 @@ impl Config {
                 table.insert(key.into(), toml::Value::String(v.clone()));
             }
         }
-        let config: Config = table
+        let mut config: Config = table
             .try_into()
             .map_err(|e: toml::de::Error| format!("configuration: {e}"))?;
+        config.configured = configured;
         config.validate()?;
         Ok(config)
+    }
+
+    /// Whether this configuration runs the sandbox: asked for, or no page and no configuration
+    /// source at all (the first command of the README). `Err` when pages are missing from a
+    /// real configuration: the server must not look healthy while sending into a fake Meta.
+    pub fn runs_sandbox(&self) -> Result<bool, String> {
+        match (self.pages.is_empty(), self.sandbox, self.configured) {
+            (false, true, _) => Err(
+                "configuration: sandbox is set but pages are configured; use one or the other"
+                    .into(),
+            ),
+            (false, false, _) => Ok(false),
+            (true, true, _) | (true, false, false) => Ok(true),
+            (true, false, true) => Err(
+                "configuration: no page is configured. Add a [[pages]] table (page_id, \
+                 access_token, app_secret, verify_token) to the configuration file, or pass \
+                 --sandbox (OTN_SANDBOX=1) to try otn against the local Messenger simulator"
+                    .into(),
+            ),
+        }
     }
 
     fn validate(&self) -> Result<(), String> {
@@ -306,66 +317,4 @@ impl Config {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn env_of(vars: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
-        move |k| {
-            vars.iter()
-                .find(|(n, _)| *n == k)
-                .map(|(_, v)| v.to_string())
-        }
-    }
-
-    #[test]
-    fn defaults_apply_without_any_source() {
-        let c = Config::load(&Overrides::default(), env_of(&[])).unwrap();
-        assert_eq!(c.grpc_addr.to_string(), "127.0.0.1:50051");
-        assert_eq!(c.http_addr.to_string(), "127.0.0.1:8080");
-        assert!(c.pages.is_empty());
-        // Current since 2026-11-04 (v23.0 is served until 2027-10-08).
-        assert_eq!(c.graph_api_version, "v27.0");
-    }
-
-    #[test]
-    fn file_then_env_then_flags_win_in_order() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("otn.toml");
-        std::fs::write(
-            &path,
-            "grpc_addr = \"127.0.0.1:1\"\nhttp_addr = \"127.0.0.1:2\"\n\
-             [[pages]]\npage_id = \"p1\"\naccess_token = \"pagetoken-7f3a\"\napp_secret = \"s\"\nverify_token = \"v\"\n",
-        )
-        .unwrap();
-        let flags = Overrides {
-            config_file: Some(path),
-            http_addr: Some("127.0.0.1:4".into()),
-            ..Default::default()
-        };
-        let c = Config::load(
-            &flags,
-            env_of(&[
-                ("OTN_GRPC_ADDR", "127.0.0.1:3"),
-                ("OTN_HTTP_ADDR", "127.0.0.1:5"),
-            ]),
-        )
-        .unwrap();
-        assert_eq!(c.grpc_addr.port(), 3);
-        assert_eq!(c.http_addr.port(), 4);
-        assert_eq!(c.pages[0].rate_limit_per_sec, 300);
-        assert!(!format!("{c:?}").contains("pagetoken-7f3a"));
-    }
-
-    #[test]
-    fn unknown_keys_are_rejected() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("otn.toml");
-        std::fs::write(&path, "grpc_adr = \"127.0.0.1:1\"\n").unwrap();
-        let flags = Overrides {
-            config_file: Some(path),
-            ..Default::default()
-        };
-        let err = Config::load(&flags, env_of(&[])).unwrap_err();
-        assert!(err.contains("grpc_adr"), "{err}");
-    }
-}
+mod tests;

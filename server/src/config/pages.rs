@@ -1,0 +1,115 @@
+//! The pages the service sends for, and their secrets (inline, from a file, or from the environment).
+
+use serde::{Deserialize, Serialize};
+
+/// A secret string: never printed, never logged.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(v: impl Into<String>) -> Self {
+        Self(v.into())
+    }
+
+    /// The value, for the one place that must send it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Serialised (by `check-config`) as `[redacted]`.
+impl Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("[redacted]")
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// A Facebook page the service sends for (a tenant).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PageConfig {
+    /// The page id.
+    pub page_id: String,
+    /// The page access token used for the Send API.
+    pub access_token: Secret,
+    /// The app secret that signs webhooks (`X-Hub-Signature-256`).
+    pub app_secret: Secret,
+    /// The verify token of the webhook subscription handshake.
+    pub verify_token: Secret,
+    /// The page's own region (ISO 3166-1 alpha-2), if it matters for policy.
+    #[serde(default)]
+    pub region: Option<String>,
+    /// Send API calls per second for this page.
+    #[serde(default = "default_rate")]
+    pub rate_limit_per_sec: u32,
+}
+
+fn default_rate() -> u32 {
+    300
+}
+
+/// The page secrets that may come from elsewhere than the configuration text.
+const SECRETS: [&str; 3] = ["access_token", "app_secret", "verify_token"];
+
+/// Replaces each page's `<secret>_file` / `<secret>_env` with the secret itself (read from the
+/// file, trailing newline dropped, or from the variable), so the TOML need not hold it.
+/// Exactly one source per secret.
+pub(super) fn resolve_secrets(
+    table: &mut toml::Table,
+    env: &impl Fn(&str) -> Option<String>,
+) -> Result<(), String> {
+    let Some(toml::Value::Array(pages)) = table.get_mut("pages") else {
+        return Ok(());
+    };
+    for (i, page) in pages.iter_mut().enumerate() {
+        let Some(page) = page.as_table_mut() else {
+            continue;
+        };
+        let name = page
+            .get("page_id")
+            .and_then(|v| v.as_str())
+            .map_or_else(|| format!("#{}", i + 1), str::to_string);
+        for key in SECRETS {
+            let (file_key, env_key) = (format!("{key}_file"), format!("{key}_env"));
+            let file = page.remove(&file_key);
+            let var = page.remove(&env_key);
+            let given = [page.contains_key(key), file.is_some(), var.is_some()];
+            if given.iter().filter(|g| **g).count() > 1 {
+                return Err(format!(
+                    "configuration: page {name}: give one of {key}, {file_key}, {env_key}"
+                ));
+            }
+            let value = match (file, var) {
+                (Some(f), _) => {
+                    let path = f
+                        .as_str()
+                        .ok_or_else(|| format!("configuration: page {name}: {file_key} is a path"))?
+                        .to_string();
+                    let text = std::fs::read_to_string(&path).map_err(|e| {
+                        format!("configuration: page {name}: {file_key} {path}: {e}")
+                    })?;
+                    text.trim_end_matches(['\r', '\n']).to_string()
+                }
+                (None, Some(v)) => {
+                    let var = v.as_str().ok_or_else(|| {
+                        format!("configuration: page {name}: {env_key} names a variable")
+                    })?;
+                    env(var).ok_or_else(|| {
+                        format!("configuration: page {name}: {env_key}: {var} is not set")
+                    })?
+                }
+                (None, None) => continue,
+            };
+            page.insert(key.into(), toml::Value::String(value));
+        }
+    }
+    Ok(())
+}
