@@ -9,6 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::access::Authenticator;
 use crate::api::{
+    console::{self, Console},
     grpc::{Api, Authorized},
     webhook,
 };
@@ -115,8 +116,8 @@ pub async fn start(mut config: Config, clock: SharedClock) -> anyhow::Result<Run
         .build_v1()?;
     let api = NotificationServiceServer::new(Api::new(
         consent.clone(),
-        sending,
-        events,
+        sending.clone(),
+        events.clone(),
         shutdown.clone(),
     ));
     let authn = Authenticator::new(
@@ -127,6 +128,7 @@ pub async fn start(mut config: Config, clock: SharedClock) -> anyhow::Result<Run
         Duration::from_millis(config.api_key_cache_ms),
     )
     .map_err(anyhow::Error::msg)?;
+    let authn = Arc::new(authn);
     if sandboxed {
         tracing::warn!(
             "sandbox: calls without an API key are accepted (the simulator sends to nobody)"
@@ -142,9 +144,18 @@ pub async fn start(mut config: Config, clock: SharedClock) -> anyhow::Result<Run
         .layer(tower_http::trace::TraceLayer::new_for_grpc())
         .add_service(health_service)
         .add_service(reflection)
-        .add_service(Authorized::new(api, Arc::new(authn)))
+        .add_service(Authorized::new(api, authn.clone()))
         .serve_with_incoming_shutdown(incoming, shutdown.clone().cancelled_owned());
+    let console = Console::new(
+        authn,
+        events,
+        sending,
+        consent.clone(),
+        shutdown.clone(),
+        sandboxed,
+    );
     let router = webhook::router(consent)
+        .merge(console::router(console))
         .route("/healthz", axum::routing::get(|| async { "ok" }))
         .layer(axum::extract::DefaultBodyLimit::max(
             config.webhook_body_limit,

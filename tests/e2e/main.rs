@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod access;
+mod console;
 mod faults;
 mod ledger;
 mod meta_sending;

@@ -103,23 +103,15 @@ impl Authenticator {
         Ok(caller)
     }
 
-    async fn authenticate(
+    /// The caller and scopes of a call: its bearer API key, else its client certificate, else
+    /// — only in the sandbox — nobody. (The console's HTTP endpoints use it too.)
+    pub(crate) async fn authenticate(
         &self,
         authorization: Option<&str>,
         cert_cn: Option<&str>,
     ) -> Result<(Caller, Vec<Scope>)> {
         if let Some(value) = authorization {
-            let key = value
-                .strip_prefix("Bearer ")
-                .or_else(|| value.strip_prefix("bearer "))
-                .map(str::trim)
-                .ok_or_else(|| {
-                    unauthenticated(
-                        Reason::ApiKeyInvalid,
-                        "authorization must be 'Bearer <API key>'",
-                    )
-                })?;
-            let record = self.key(key).await?;
+            let record = self.bearer_key(value).await?;
             let caller = Caller::new(Actor::named(&record.name), record.pages.clone());
             return Ok((caller, record.scopes));
         }
@@ -138,33 +130,51 @@ impl Authenticator {
         ))
     }
 
+    /// The live key of an `authorization: Bearer <API key>` value, or UNAUTHENTICATED.
+    pub(crate) async fn bearer_key(&self, authorization: &str) -> Result<KeyRecord> {
+        let key = authorization
+            .strip_prefix("Bearer ")
+            .or_else(|| authorization.strip_prefix("bearer "))
+            .map(str::trim)
+            .ok_or_else(|| {
+                unauthenticated(
+                    Reason::ApiKeyInvalid,
+                    "authorization must be 'Bearer <API key>'",
+                )
+            })?;
+        self.key(key).await
+    }
+
+    /// The stored key with id `key_id`, live or not, trusted for the cache's time.
+    pub(crate) async fn key_record(&self, key_id: &str) -> Result<Option<KeyRecord>> {
+        let cached = {
+            let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+            cache
+                .get(key_id)
+                .filter(|(_, at)| at.elapsed() < self.ttl)
+                .map(|(r, _)| r.clone())
+        };
+        if let Some(r) = cached {
+            return Ok(r);
+        }
+        let r = self.store.api_key(key_id).await?;
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.len() >= CACHE_MAX {
+            cache.clear();
+        }
+        cache.insert(key_id.to_string(), (r.clone(), Instant::now()));
+        if r.is_some() {
+            self.touch(key_id);
+        }
+        Ok(r)
+    }
+
     /// The live key `key`, or UNAUTHENTICATED.
     async fn key(&self, key: &str) -> Result<KeyRecord> {
         let invalid =
             || unauthenticated(Reason::ApiKeyInvalid, "the API key is unknown or revoked");
         let presented = keys::parse(key).ok_or_else(invalid)?;
-        let cached = {
-            let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-            cache
-                .get(presented.key_id)
-                .filter(|(_, at)| at.elapsed() < self.ttl)
-                .map(|(r, _)| r.clone())
-        };
-        let record = match cached {
-            Some(r) => r,
-            None => {
-                let r = self.store.api_key(presented.key_id).await?;
-                let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-                if cache.len() >= CACHE_MAX {
-                    cache.clear();
-                }
-                cache.insert(presented.key_id.to_string(), (r.clone(), Instant::now()));
-                if r.is_some() {
-                    self.touch(presented.key_id);
-                }
-                r
-            }
-        };
+        let record = self.key_record(presented.key_id).await?;
         match record {
             Some(r) if keys::matches(&presented, &r) && r.live(self.clock.now_ms()) => Ok(r),
             _ => Err(invalid()),

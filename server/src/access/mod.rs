@@ -6,6 +6,7 @@ mod authn;
 mod caller;
 mod keys;
 mod scopes;
+pub(crate) mod session;
 
 pub(crate) use authn::Authenticator;
 pub(crate) use caller::Caller;

@@ -1,5 +1,6 @@
 //! The inbound adapters: gRPC (`grpc/`) and the Messenger webhook endpoint (`webhook.rs`). They
 //! convert, call the use cases in `service/`, and convert back; nothing here touches storage.
 
+pub(crate) mod console;
 pub(crate) mod grpc;
 pub(crate) mod webhook;

@@ -7,6 +7,7 @@ mod cancel;
 mod candidates;
 pub(crate) mod codes;
 mod completion;
+mod console;
 mod deliveries;
 mod eligible;
 pub(crate) mod events;

@@ -4,10 +4,10 @@
 mod auth;
 mod convert;
 mod requests;
-mod send;
+pub(crate) mod send;
 mod service;
 mod status;
-mod stream;
+pub(crate) mod stream;
 
 pub(crate) use auth::Authorized;
 pub(crate) use service::Api;

@@ -121,7 +121,7 @@ pub(super) fn send_input(r: &pb::SendNotificationRequest) -> Result<SendInput> {
 }
 
 /// The wire form of a notification with its counts.
-pub(super) fn notification(s: &NotificationStatus) -> pb::Notification {
+pub(crate) fn notification(s: &NotificationStatus) -> pb::Notification {
     let n = &s.notification;
     let c = |st: DeliveryState| s.counts.get(&st).copied().unwrap_or(0);
     pb::Notification {

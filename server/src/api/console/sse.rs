@@ -1,0 +1,143 @@
+//! `GET /v1/events`: StreamDeliveryEvents as Server-Sent Events. The same validation, caller
+//! limits and subscription as the gRPC stream; each event's `id:` is its sequence, so a
+//! browser's automatic reconnect (`Last-Event-ID`) resumes exactly after the last one seen.
+
+use std::time::Duration;
+
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures::{Stream, StreamExt};
+use otn::v1 as pb;
+use serde::Deserialize;
+use tonic::Status;
+
+use super::Console;
+use super::auth::ApiError;
+use super::pbjson;
+use crate::access::Scope;
+use crate::api::grpc::stream::{parse_request, stream_delivery_events};
+use crate::error::Error;
+
+/// A comment line goes out this often when no event does, so proxies keep the connection.
+pub(crate) const HEARTBEAT: Duration = Duration::from_secs(15);
+
+/// A stream ends after this long and the client reconnects (resuming after its last id), so
+/// its credentials are checked again: a revoked key's streams end within this time.
+pub(crate) const REAUTHENTICATE: Duration = Duration::from_secs(5 * 60);
+
+/// How long a browser waits before reconnecting (the `retry:` field).
+const RECONNECT: Duration = Duration::from_secs(1);
+
+/// The query of `/v1/events`; empty filters mean "any".
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct EventsQuery {
+    #[serde(default)]
+    page_id: String,
+    #[serde(default)]
+    topic_key: String,
+    #[serde(default)]
+    notification_id: String,
+    /// Start after this sequence (a `Last-Event-ID` header wins: it is the reconnect).
+    after: Option<String>,
+}
+
+/// The sequence to resume after: `Last-Event-ID`, else `?after=`, else 0 (the whole log).
+fn resume_after(headers: &HeaderMap, q: &EventsQuery) -> Result<i64, Error> {
+    let header = headers
+        .get("last-event-id")
+        .map(|v| v.to_str().unwrap_or("?"));
+    let (field, given) = match (header, q.after.as_deref()) {
+        (Some(h), _) => ("Last-Event-ID", h.trim()),
+        (None, Some(a)) => ("after", a.trim()),
+        (None, None) => return Ok(0),
+    };
+    if given.is_empty() {
+        return Ok(0);
+    }
+    given
+        .parse::<i64>()
+        .ok()
+        .filter(|n| *n >= 0)
+        .ok_or_else(|| {
+            Error::field(
+                field,
+                "must be an event sequence: a whole number, 0 or more",
+            )
+        })
+}
+
+/// One event as SSE; a failed read (already logged) ends the stream, and the client resumes.
+fn sse_event(r: Result<pb::StreamDeliveryEventsResponse, Status>) -> Result<Event, Status> {
+    let ev = r?
+        .event
+        .ok_or_else(|| Status::internal("a stream response without an event"))?;
+    Ok(Event::default()
+        .id(ev.sequence.to_string())
+        .data(pbjson::event(&ev).to_string()))
+}
+
+/// Serves the stream until the client leaves or the server shuts down (then it ends, and the
+/// browser reconnects to whichever replica answers, resuming after its last id).
+pub(super) async fn events(
+    State(c): State<Console>,
+    headers: HeaderMap,
+    Query(q): Query<EventsQuery>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Status>>>, ApiError> {
+    let caller = c.caller(&headers, Scope::Read).await?;
+    let req = pb::StreamDeliveryEventsRequest {
+        page_id: q.page_id.clone(),
+        topic_key: q.topic_key.clone(),
+        notification_id: q.notification_id.clone(),
+        after_sequence: resume_after(&headers, &q)?,
+        from_now: false,
+    };
+    let (filter, start) = parse_request(&req)?;
+    let filter = caller.restrict(filter)?;
+    tracing::debug!(
+        actor = caller.actor().as_str(),
+        ?start,
+        "event stream opened over SSE"
+    );
+    let events = stream_delivery_events(&c.events, c.shutdown.clone(), filter, start).await?;
+    let hello = Event::default().retry(RECONNECT).comment("otn events");
+    let stream = futures::stream::once(async move { Ok(hello) })
+        .chain(events.map(sse_event))
+        .take_until(tokio::time::sleep(REAUTHENTICATE));
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(HEARTBEAT).text("")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(after: Option<&str>) -> EventsQuery {
+        EventsQuery {
+            after: after.map(str::to_string),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn last_event_id_wins_over_after() {
+        let mut h = HeaderMap::new();
+        assert_eq!(resume_after(&h, &q(None)).unwrap(), 0);
+        assert_eq!(resume_after(&h, &q(Some("7"))).unwrap(), 7);
+        h.insert("last-event-id", "12".parse().unwrap());
+        assert_eq!(resume_after(&h, &q(Some("7"))).unwrap(), 12);
+    }
+
+    #[test]
+    fn a_bad_resume_point_names_its_field() {
+        let mut h = HeaderMap::new();
+        assert!(matches!(
+            resume_after(&h, &q(Some("-1"))),
+            Err(Error::Invalid { .. })
+        ));
+        h.insert("last-event-id", "x".parse().unwrap());
+        let Err(Error::Invalid { violations, .. }) = resume_after(&h, &q(None)) else {
+            panic!("expected a violation");
+        };
+        assert_eq!(violations[0].field, "Last-Event-ID");
+    }
+}
