@@ -70,6 +70,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let fds = protox::compile(files, ["proto"])?;
     let out = PathBuf::from(env::var("OUT_DIR")?);
     std::fs::write(out.join("otn_descriptor.bin"), fds.encode_to_vec())?;
+    // The well-known types google.rpc's details import (Any, Duration), for reflection.
+    let wkt = protox::compile(
+        [
+            "google/protobuf/any.proto",
+            "google/protobuf/duration.proto",
+        ],
+        ["proto"],
+    )?;
+    std::fs::write(out.join("wkt_descriptor.bin"), wkt.encode_to_vec())?;
     limits(&out)?;
     tonic_prost_build::configure()
         .build_client(env::var_os("CARGO_FEATURE_CLIENT").is_some())

@@ -43,3 +43,8 @@ pub mod rules;
 /// The encoded file descriptor set of the contract, for gRPC reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/otn_descriptor.bin"));
+
+/// The encoded descriptors of `google/protobuf/any.proto` and `duration.proto`, which the
+/// `google.rpc` error details import: served by reflection so a generic client can decode them.
+pub const WELL_KNOWN_DESCRIPTOR_SET: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/wkt_descriptor.bin"));

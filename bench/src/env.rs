@@ -127,6 +127,7 @@ pub(crate) fn page(page_id: &str, rate_limit_per_sec: u32) -> PageConfig {
         verify_token: Secret::new("bench-verify-token"),
         region: None,
         rate_limit_per_sec,
+        enabled: true,
     }
 }
 
@@ -172,6 +173,7 @@ impl Server {
         };
         let mut config = Config::load(&overrides, |_| None).map_err(anyhow::Error::msg)?;
         config.graph_api_base = sim.base_url();
+        config.admin_addr = "127.0.0.1:0".parse().expect("addr");
         config.pages = pages.clone();
         config.shutdown_grace_secs = 10;
         if let Some(c) = concurrency {

@@ -19,6 +19,7 @@ use crate::dispatch::{DispatchConfig, Dispatcher};
 use crate::domain::policy::Policy;
 use crate::events::{Events, hub::Hub, sequencer};
 use crate::messenger::{errors::Classifier, graph::GraphClient};
+use crate::ops;
 use crate::service::{Consent, Deps, Pages, Sending};
 use crate::store::{Store, listener};
 
@@ -34,6 +35,8 @@ pub struct Running {
     pub grpc_addr: SocketAddr,
     /// Where the webhook (and health) is served.
     pub http_addr: SocketAddr,
+    /// Where `/metrics`, `/healthz` and `/readyz` are served.
+    pub admin_addr: SocketAddr,
     deps: Arc<Deps>,
     #[cfg(feature = "sandbox")]
     sandbox: Option<crate::sandbox::Sandbox>,
@@ -58,10 +61,13 @@ pub async fn start(mut config: Config, clock: SharedClock) -> anyhow::Result<Run
         Some(path) => Policy::parse(&std::fs::read_to_string(path)?).map_err(anyhow::Error::msg)?,
         None => Policy::builtin(),
     };
+    crate::ops::metrics::install();
     let grpc_listener = TcpListener::bind(config.grpc_addr).await?;
     let http_listener = TcpListener::bind(config.http_addr).await?;
+    let admin_listener = TcpListener::bind(config.admin_addr).await?;
     let grpc_addr = grpc_listener.local_addr()?;
     let http_addr = http_listener.local_addr()?;
+    let admin_addr = admin_listener.local_addr()?;
 
     let sandboxed = config.runs_sandbox().map_err(anyhow::Error::msg)?;
     #[cfg(feature = "sandbox")]
@@ -110,10 +116,17 @@ pub async fn start(mut config: Config, clock: SharedClock) -> anyhow::Result<Run
 
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_serving::<NotificationServiceServer<Api>>().await;
-    let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(otn::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()?;
+    // Reflection v1 and v1alpha (older tools speak only v1alpha), with the google.rpc detail
+    // types, so a generic client can decode error details from reflection alone.
+    let descriptors = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(otn::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(otn::WELL_KNOWN_DESCRIPTOR_SET)
+    };
+    let reflection = descriptors().build_v1()?;
+    let reflection_alpha = descriptors().build_v1alpha()?;
     let api = NotificationServiceServer::new(Api::new(
         consent.clone(),
         sending.clone(),
@@ -141,9 +154,16 @@ pub async fn start(mut config: Config, clock: SharedClock) -> anyhow::Result<Run
         builder = builder.tls_config(crate::tls::server_config(tls)?)?;
     }
     let grpc = builder
-        .layer(tower_http::trace::TraceLayer::new_for_grpc())
+        // Spans continue the caller's trace; failures are logged once, at the right level,
+        // by the authorisation layer's RPC line.
+        .layer(
+            tower_http::trace::TraceLayer::new_for_grpc()
+                .make_span_with(|req: &http::Request<_>| crate::telemetry::request_span(req))
+                .on_failure(()),
+        )
         .add_service(health_service)
         .add_service(reflection)
+        .add_service(reflection_alpha)
         .add_service(Authorized::new(api, authn.clone()))
         .serve_with_incoming_shutdown(incoming, shutdown.clone().cancelled_owned());
     let console = Console::new(
@@ -156,7 +176,7 @@ pub async fn start(mut config: Config, clock: SharedClock) -> anyhow::Result<Run
     );
     let router = webhook::router(consent)
         .merge(console::router(console))
-        .route("/healthz", axum::routing::get(|| async { "ok" }))
+        .merge(ops::admin::probes(store.clone(), shutdown.clone()))
         .layer(axum::extract::DefaultBodyLimit::max(
             config.webhook_body_limit,
         ));
@@ -167,10 +187,20 @@ pub async fn start(mut config: Config, clock: SharedClock) -> anyhow::Result<Run
     };
     let http = axum::serve(http_listener, router)
         .with_graceful_shutdown(shutdown.clone().cancelled_owned());
+    let admin = axum::serve(
+        admin_listener,
+        ops::admin::router(store.clone(), shutdown.clone()),
+    )
+    .with_graceful_shutdown(shutdown.clone().cancelled_owned());
     let mut tasks = vec![
         tokio::spawn(async move {
             if let Err(e) = grpc.await {
                 tracing::error!(error = %e, "gRPC server failed");
+            }
+        }),
+        tokio::spawn(async move {
+            if let Err(e) = admin.await {
+                tracing::error!(error = %e, "admin server failed");
             }
         }),
         tokio::spawn(async move {
@@ -190,11 +220,23 @@ pub async fn start(mut config: Config, clock: SharedClock) -> anyhow::Result<Run
         Dispatcher::new(deps.clone(), DispatchConfig::from(&config.dispatch))
             .spawn(shutdown.clone()),
     );
+    tasks.push(ops::sampler::spawn(deps.clone(), shutdown.clone()));
+    tasks.extend(ops::retention::spawn(
+        deps.clone(),
+        config.retention.clone(),
+        shutdown.clone(),
+    ));
+    tasks.extend(ops::reload::spawn(
+        deps.clone(),
+        config.reload_from.clone(),
+        shutdown.clone(),
+    ));
     let tls = config.tls.is_some();
-    tracing::info!(%grpc_addr, %http_addr, tls, "otn serving");
+    tracing::info!(%grpc_addr, %http_addr, %admin_addr, tls, "otn serving");
     Ok(Running {
         grpc_addr,
         http_addr,
+        admin_addr,
         deps,
         #[cfg(feature = "sandbox")]
         sandbox,

@@ -34,7 +34,6 @@ pub(crate) enum Error {
     Aborted(String),
     /// The request names something outside what still exists (a pruned event sequence).
     #[error("{message}")]
-    #[expect(dead_code, reason = "retention prunes the event log (issue 12)")]
     OutOfRange {
         reason: Reason,
         message: String,

@@ -14,6 +14,7 @@ mod domain;
 mod error;
 mod events;
 mod messenger;
+mod ops;
 #[cfg(feature = "sandbox")]
 mod sandbox;
 mod service;
@@ -22,4 +23,4 @@ mod telemetry;
 mod tls;
 
 pub use access::admin;
-pub use telemetry::init as init_telemetry;
+pub use telemetry::{Telemetry, init as init_telemetry};

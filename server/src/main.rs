@@ -184,16 +184,18 @@ async fn serve(config: config::Config) -> ExitCode {
         eprintln!("otn-server: {e}");
         return ExitCode::from(2);
     }
-    otn_server::init_telemetry(config.log_format);
+    let telemetry = otn_server::init_telemetry(config.log_format, &config.telemetry);
     let running = match app::start(config, std::sync::Arc::new(SystemClock)).await {
         Ok(r) => r,
         Err(e) => {
             tracing::error!(error = %e, "otn-server failed to start");
+            telemetry.shutdown();
             return ExitCode::FAILURE;
         }
     };
     terminated().await;
     tracing::info!("shutdown requested");
     running.shutdown().await;
+    telemetry.shutdown();
     ExitCode::SUCCESS
 }

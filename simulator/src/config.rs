@@ -49,6 +49,9 @@ pub struct SimulatorConfig {
     pub webhook_attempts: u32,
     /// Pages known from the start: `(page_id, page_access_token)`.
     pub pages: Vec<(String, String)>,
+    /// Keep people and tokens in this file across restarts (loaded at start, saved after
+    /// changes and at shutdown); `None`: memory only.
+    pub state_file: Option<std::path::PathBuf>,
 }
 
 impl SimulatorConfig {
@@ -70,6 +73,7 @@ impl SimulatorConfig {
             webhook_concurrency: 64,
             webhook_attempts: 5,
             pages: Vec::new(),
+            state_file: None,
         }
     }
 }

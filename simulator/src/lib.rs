@@ -7,6 +7,7 @@ mod errors;
 mod faults;
 mod payload;
 mod people;
+mod persist;
 mod send;
 mod state;
 #[cfg(test)]
@@ -58,6 +59,7 @@ struct Inner {
     http: reqwest::Client,
     webhook_permits: tokio::sync::Semaphore,
     shutdown: CancellationToken,
+    state_file: Option<std::path::PathBuf>,
 }
 
 impl Inner {
@@ -156,9 +158,15 @@ impl Simulator {
             http,
             webhook_permits: tokio::sync::Semaphore::new(config.webhook_concurrency.max(1)),
             shutdown: CancellationToken::new(),
+            state_file: config.state_file.clone(),
         });
         for (page_id, token) in &config.pages {
             inner.world.add_page(page_id, token);
+        }
+        // Restoring re-counts as changes; the saver starts from here.
+        if let Some(path) = &config.state_file {
+            persist::load(&inner, path)?;
+            persist::spawn(Arc::clone(&inner), path.clone());
         }
         let router = send::router()
             .merge(control::router())
@@ -192,10 +200,18 @@ impl Simulator {
         control::router().with_state(Arc::clone(&self.inner))
     }
 
+    /// Revokes a page access token (a rotated one): sends with it answer 190 from now on.
+    pub fn revoke_access_token(&self, access_token: &str) {
+        self.inner.world.remove_token(access_token);
+    }
+
     /// Stops accepting connections and abandons pending webhook retries.
     pub fn shutdown(&self) {
         self.inner.shutdown.cancel();
         self.inner.webhook_permits.close();
+        if let Some(path) = &self.inner.state_file {
+            persist::save(&self.inner, path);
+        }
     }
 
     /// Now, by the simulator clock (epoch ms).

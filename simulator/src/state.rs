@@ -9,13 +9,13 @@ use std::{
     },
 };
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Number of lock shards for people and tokens.
 const SHARDS: usize = 64;
 
 /// Which consent a token carries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum GrantKind {
     /// A single-use One-Time Notification token (`one_time_notif_token`).
@@ -48,7 +48,7 @@ pub struct AcceptedMessage {
 }
 
 /// An opt-in request template (`one_time_notif_req` or `notification_messages`) the simulator accepted.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct OptInRequestSent {
     /// Which consent the request asks for.
     pub kind: GrantKind,
@@ -111,7 +111,7 @@ impl Page {
 }
 
 /// What the simulator remembers about one person of one page.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub(super) struct Person {
     /// Last message/postback/reaction, epoch ms.
     pub last_action_ms: Option<i64>,
@@ -122,7 +122,7 @@ pub(super) struct Person {
 }
 
 /// A grant token the simulator issued.
-#[derive(Debug)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(super) struct TokenEntry {
     pub kind: GrantKind,
     pub page_id: String,
@@ -146,6 +146,8 @@ pub(super) struct World {
     seq: AtomicU64,
     id_prefix: String,
     hasher: RandomState,
+    /// Bumped by every change a snapshot would keep (people and tokens).
+    changes: AtomicU64,
 }
 
 /// Locks a mutex, recovering the data if a panicking thread poisoned it.
@@ -165,6 +167,7 @@ impl World {
             seq: AtomicU64::new(0),
             id_prefix: format!("{:08x}", rand::random::<u32>()),
             hasher: RandomState::new(),
+            changes: AtomicU64::new(0),
         }
     }
 
@@ -189,6 +192,14 @@ impl World {
             })
         });
         pages.insert(access_token.to_owned(), page);
+    }
+
+    /// Forgets `access_token` (the page's other tokens stay valid).
+    pub(crate) fn remove_token(&self, access_token: &str) {
+        self.pages_by_token
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(access_token);
     }
 
     /// The page owning `access_token`.
@@ -217,6 +228,7 @@ impl World {
         psid: &str,
         f: impl FnOnce(&mut Person) -> R,
     ) -> R {
+        self.changes.fetch_add(1, Ordering::Relaxed);
         let mut shard = lock(&self.people[self.shard_of(&(page_id, psid))]);
         let page = match shard.get_mut(page_id) {
             Some(p) => p,
@@ -242,6 +254,7 @@ impl World {
 
     /// Stores a freshly issued token.
     pub(crate) fn insert_token(&self, token: String, entry: TokenEntry) {
+        self.changes.fetch_add(1, Ordering::Relaxed);
         lock(&self.tokens[self.shard_of(token.as_str())]).insert(token, entry);
     }
 
@@ -251,6 +264,7 @@ impl World {
         token: &str,
         f: impl FnOnce(&mut TokenEntry) -> R,
     ) -> Option<R> {
+        self.changes.fetch_add(1, Ordering::Relaxed);
         lock(&self.tokens[self.shard_of(token)])
             .get_mut(token)
             .map(f)
@@ -296,5 +310,46 @@ impl World {
             }
         }
         out
+    }
+}
+
+/// What survives a restart: every person and every token (sends and call times are not kept).
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub(super) struct Snapshot {
+    people: Vec<(String, String, Person)>,
+    tokens: Vec<(String, TokenEntry)>,
+}
+
+impl World {
+    /// How many changes were made so far.
+    pub(crate) fn changes(&self) -> u64 {
+        self.changes.load(Ordering::Relaxed)
+    }
+
+    /// A copy of the people and tokens.
+    pub(crate) fn snapshot(&self) -> Snapshot {
+        let mut out = Snapshot::default();
+        for shard in &self.people {
+            for (page, people) in lock(shard).iter() {
+                for (psid, p) in people {
+                    out.people.push((page.clone(), psid.clone(), p.clone()));
+                }
+            }
+        }
+        for shard in &self.tokens {
+            out.tokens
+                .extend(lock(shard).iter().map(|(t, e)| (t.clone(), e.clone())));
+        }
+        out
+    }
+
+    /// Puts back the people and tokens of a snapshot.
+    pub(crate) fn restore(&self, s: Snapshot) {
+        for (page, psid, p) in s.people {
+            self.with_person(&page, &psid, |slot| *slot = p);
+        }
+        for (token, entry) in s.tokens {
+            self.insert_token(token, entry);
+        }
     }
 }

@@ -83,6 +83,7 @@ impl World {
             verify_token: Secret::new("test-verify-token"),
             region: None,
             rate_limit_per_sec: 1000,
+            enabled: true,
         };
         let now = clock.clone();
         let sim = Simulator::start(
@@ -120,6 +121,7 @@ impl World {
         config.shutdown_grace_secs = 5;
         config.graph_api_base = self.sim.base_url();
         config.graph_timeout_ms = 2_000;
+        config.admin_addr = "127.0.0.1:0".parse().expect("addr");
         config.pages = vec![self.page.clone()];
         config.dispatch.lease_ms = 1_000;
         config.dispatch.idle_poll_ms = 20;
@@ -138,7 +140,10 @@ impl World {
     /// servers' logs go to the test's output.
     pub async fn spawn_with(&self, adjust: impl FnOnce(&mut Config)) -> TestApp {
         if std::env::var_os("RUST_LOG").is_some() {
-            otn_server::init_telemetry(otn_server::config::LogFormat::Text);
+            let _ = otn_server::init_telemetry(
+                otn_server::config::LogFormat::Text,
+                &Default::default(),
+            );
         }
         let mut config = self.config();
         adjust(&mut config);

@@ -14,6 +14,8 @@ pub struct ServerProcess {
     pub grpc_addr: String,
     /// Its HTTP (webhook) address.
     pub http_addr: String,
+    /// Its admin address (`/metrics`, `/readyz`).
+    pub admin_addr: String,
     log: Arc<Mutex<Vec<String>>>,
 }
 
@@ -35,9 +37,10 @@ impl ServerProcess {
     }
 
     fn spawn(mut cmd: Command, args: &[&str], env: &[(&str, &str)]) -> ServerProcess {
+        // No NO_COLOR: the server must find out by itself that its output is not a terminal.
         cmd.args(args)
             .env("RUST_LOG", "info")
-            .env("NO_COLOR", "1")
+            .env_remove("NO_COLOR")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         for (k, v) in env {
@@ -56,13 +59,14 @@ impl ServerProcess {
                     if let (Some(g), Some(h)) =
                         (field(&line, "grpc_addr="), field(&line, "http_addr="))
                     {
-                        let _ = tx.send((g, h));
+                        let a = field(&line, "admin_addr=").unwrap_or_default();
+                        let _ = tx.send((g, h, a));
                     }
                     log.lock().unwrap_or_else(|p| p.into_inner()).push(line);
                 }
             });
         }
-        let (grpc_addr, http_addr) = match rx.recv_timeout(Duration::from_secs(60)) {
+        let (grpc_addr, http_addr, admin_addr) = match rx.recv_timeout(Duration::from_secs(60)) {
             Ok(a) => a,
             Err(_) => {
                 let _ = child.kill();
@@ -74,6 +78,7 @@ impl ServerProcess {
             child,
             grpc_addr,
             http_addr,
+            admin_addr,
             log,
         }
     }

@@ -243,6 +243,7 @@ async fn an_entry_signed_with_another_apps_secret_is_skipped_and_its_batch_appli
         verify_token: Secret::new("v2"),
         region: None,
         rate_limit_per_sec: 100,
+        enabled: true,
     };
     let mut app = world.spawn_with(|c| c.pages.push(other.clone())).await;
     let t = app.clock.now_ms() - 1_000;

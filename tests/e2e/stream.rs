@@ -5,7 +5,7 @@ use std::time::Duration;
 const PATIENCE: Duration = Duration::from_secs(10);
 
 #[tokio::test]
-async fn the_rpc_names_bad_fields_streams_events_and_ends_at_shutdown() {
+async fn the_rpc_names_bad_fields_streams_events_and_ends_unavailable_at_shutdown() {
     use otn::v1::{DeliveryEventType, StreamDeliveryEventsRequest as Req};
     let mut app = otn_testkit::spawn_app().await;
     let bad = Req {
@@ -36,5 +36,9 @@ async fn the_rpc_names_bad_fields_streams_events_and_ends_at_shutdown() {
     let end = tokio::time::timeout(PATIENCE, s.message())
         .await
         .expect("in time");
-    assert!(matches!(end, Ok(None)), "{end:?}");
+    // Not a clean end, which a caller would take for the end of the log: UNAVAILABLE says
+    // "resume elsewhere".
+    let err = end.expect_err("the stream ends with a status");
+    assert_eq!(err.code(), tonic::Code::Unavailable, "{err:?}");
+    assert_eq!(otn_testkit::reason(&err), "SHUTTING_DOWN");
 }

@@ -51,6 +51,12 @@ async fn receive(
     headers: HeaderMap,
     body: Bytes,
 ) -> (StatusCode, &'static str) {
+    let answer = receive_body(c, headers, body).await;
+    crate::ops::metrics::webhook_request(answer.0.as_u16());
+    answer
+}
+
+async fn receive_body(c: Consent, headers: HeaderMap, body: Bytes) -> (StatusCode, &'static str) {
     let sig = headers
         .get("x-hub-signature-256")
         .and_then(|v| v.to_str().ok());
@@ -73,6 +79,7 @@ async fn receive(
     let parsed = webhook::parse(&json);
     for s in &parsed.skipped {
         tracing::info!(page_id = ?s.page_id, reason = s.reason, "webhook event skipped");
+        crate::ops::metrics::webhook_event("unreadable", "skipped", s.reason);
     }
     match c.ingest(parsed, signer).await {
         Ok(report) => {

@@ -4,9 +4,11 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use serde::{Deserialize, Serialize};
 
+mod ops;
 mod pages;
 mod tls;
 
+pub use ops::{RetentionSettings, TelemetrySettings};
 pub use pages::{PageConfig, Secret};
 pub use tls::{ClientIdentity, TlsSettings};
 
@@ -29,6 +31,10 @@ pub struct Config {
     /// Webhook HTTP listen address (`OTN_HTTP_ADDR`).
     #[serde(default = "d_http")]
     pub http_addr: SocketAddr,
+    /// Admin listener (`OTN_ADMIN_ADDR`): `/metrics`, `/healthz`, `/readyz`. Keep it off the
+    /// public network (the webhook listener faces Meta).
+    #[serde(default = "ops::d_admin")]
+    pub admin_addr: SocketAddr,
     /// Database URL (`OTN_DATABASE_URL`): `sqlite://path?mode=rwc` or `postgres://…`.
     #[serde(default = "d_db")]
     pub database_url: String,
@@ -59,6 +65,12 @@ pub struct Config {
     /// Dispatch tuning (`[dispatch]`).
     #[serde(default)]
     pub dispatch: DispatchSettings,
+    /// Trace export (`[telemetry]`).
+    #[serde(default)]
+    pub telemetry: TelemetrySettings,
+    /// What is deleted when (`[retention]`).
+    #[serde(default)]
+    pub retention: RetentionSettings,
     /// What Meta's unverified answers mean (`[messenger]`).
     #[serde(default)]
     pub messenger: MessengerSettings,
@@ -70,6 +82,11 @@ pub struct Config {
     /// any configuration source at all, the server is the sandbox too.
     #[serde(default)]
     pub sandbox: bool,
+    /// Where the sandbox keeps its simulator's people and tokens (default: beside a SQLite
+    /// database, `<db>.sandbox.json`; none for an in-memory one; on PostgreSQL `otn-sandbox.json`
+    /// in the working directory).
+    #[serde(default)]
+    pub sandbox_state_file: Option<PathBuf>,
     /// TLS on the gRPC listener (`[tls]`); plaintext without it.
     #[serde(default)]
     pub tls: Option<TlsSettings>,
@@ -80,6 +97,10 @@ pub struct Config {
     /// Whether a configuration file or a database URL was given (set by [`Config::load`]).
     #[serde(skip)]
     pub configured: bool,
+    /// How this configuration was loaded, when it came from a file: the server reloads its
+    /// pages from the same sources when the file changes or on SIGHUP.
+    #[serde(skip)]
+    pub reload_from: Option<Overrides>,
 }
 
 /// How deliveries are dispatched.
@@ -200,6 +221,7 @@ pub struct Overrides {
 const ENV: &[(&str, &str)] = &[
     ("OTN_GRPC_ADDR", "grpc_addr"),
     ("OTN_HTTP_ADDR", "http_addr"),
+    ("OTN_ADMIN_ADDR", "admin_addr"),
     ("OTN_DATABASE_URL", "database_url"),
     ("OTN_GRAPH_API_BASE", "graph_api_base"),
     ("OTN_GRAPH_API_VERSION", "graph_api_version"),
@@ -253,6 +275,10 @@ impl Config {
             .try_into()
             .map_err(|e: toml::de::Error| format!("configuration: {e}"))?;
         config.configured = configured;
+        config.reload_from = file.is_some().then(|| Overrides {
+            config_file: file.clone(),
+            ..flags.clone()
+        });
         config.validate()?;
         Ok(config)
     }

@@ -50,6 +50,14 @@ pub struct PageConfig {
     /// Send API calls per second for this page.
     #[serde(default = "default_rate")]
     pub rate_limit_per_sec: u32,
+    /// A disabled page is kept in the configuration but not served: nothing is sent for it,
+    /// its webhook events are skipped, its RPCs answer NOT_FOUND.
+    #[serde(default = "default_enabled")]
+    pub enabled: bool,
+}
+
+fn default_enabled() -> bool {
+    true
 }
 
 fn default_rate() -> u32 {

@@ -153,7 +153,17 @@ async fn complete_loop(deps: Arc<Deps>, rx: Arc<Mutex<mpsc::Receiver<Completed>>
         }
         loop {
             match deps.store().complete(&batch, deps.now()).await {
-                Ok(()) => break,
+                Ok(()) => {
+                    for c in &batch {
+                        let state = match c.outcome {
+                            crate::domain::outcome::Outcome::Sent { .. } => "sent",
+                            crate::domain::outcome::Outcome::Failed { .. } => "failed",
+                            _ => continue,
+                        };
+                        crate::ops::metrics::delivery_finished(&c.claimed.page_id, state);
+                    }
+                    break;
+                }
                 Err(e) => {
                     // The claims stay leased; if this process dies they are retried as
                     // ambiguous, which the grant tokens make safe.

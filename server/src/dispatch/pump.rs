@@ -14,6 +14,8 @@ use super::{Dispatcher, PACE_MARGIN};
 use crate::domain::event::Failure;
 use crate::domain::outcome::{Claimed, Completed, GrantAfter, Outcome};
 use crate::messenger::wire;
+use crate::ops::metrics;
+use tracing::Instrument;
 
 /// After a claim that found nothing due, the pump waits at least this long before the next
 /// (wake-ups come with every commit; this keeps an idle page's claims cheap).
@@ -178,7 +180,30 @@ impl Pump {
             return done(c, Outcome::Requeue { at_ms: deps.now() });
         }
         let started = deps.now();
-        let result = deps.graph().send(&page.access_token, &body).await;
+        metrics::due_to_send(&self.page, ((started - c.due_ms).max(0)) as f64 / 1000.0);
+        let span = crate::telemetry::span_from(c.trace_parent.as_deref(), "send_api_call");
+        let clock = std::time::Instant::now();
+        let result = deps
+            .graph()
+            .send(&page.access_token, &body)
+            .instrument(span)
+            .await;
+        let (outcome_name, code) = match &result {
+            Ok(_) => ("accepted".to_string(), "0".to_string()),
+            Err(e) => (
+                deps.classifier().class(e).reason().to_lowercase(),
+                match e.codes() {
+                    (0, _) => "transport".to_string(),
+                    (code, _) => code.to_string(),
+                },
+            ),
+        };
+        metrics::send_api(
+            &self.page,
+            &outcome_name,
+            &code,
+            clock.elapsed().as_secs_f64(),
+        );
         let (outcome, action) = outcome::decide(
             &c,
             result,

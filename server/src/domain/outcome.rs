@@ -36,6 +36,10 @@ pub(crate) struct Claimed {
     pub(crate) message: String,
     /// Who created the notification.
     pub(crate) actor: String,
+    /// When the delivery was due (epoch ms) before this claim.
+    pub(crate) due_ms: i64,
+    /// The creating call's W3C `traceparent`, to continue its trace.
+    pub(crate) trace_parent: Option<String>,
 }
 
 /// What to do with a grant after a failed send.

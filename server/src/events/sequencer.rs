@@ -25,7 +25,11 @@ pub(crate) fn spawn(
         let mut failures = 0u32;
         loop {
             wake.borrow_and_update();
-            match store.sequence(clock.now_ms()).await {
+            let done = store.sequence(clock.now_ms()).await;
+            if let Ok(s) = &done {
+                crate::ops::metrics::sequenced(s.count.max(0) as u64);
+            }
+            match done {
                 Ok(s) if s.count == SEQUENCE_BATCH => continue,
                 Ok(_) => failures = 0,
                 Err(e) => {

@@ -105,11 +105,22 @@ pub(crate) struct EventStream {
     inner: ReceiverStream<Result<Event>>,
 }
 
+impl Drop for EventStream {
+    fn drop(&mut self) {
+        crate::ops::metrics::stream_subscribers(-1.0);
+    }
+}
+
 impl Stream for EventStream {
     type Item = Result<Event>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        Pin::new(&mut self.inner).poll_next(cx)
+        let next = Pin::new(&mut self.inner).poll_next(cx);
+        if let Poll::Ready(Some(Ok(e))) = &next {
+            let now = chrono::Utc::now().timestamp_millis();
+            crate::ops::metrics::stream_lag((now - e.at_ms).max(0) as f64 / 1000.0);
+        }
+        next
     }
 }
 
@@ -143,9 +154,13 @@ pub(crate) async fn subscribe_with(
     // Join the hub first: whatever it broadcasts from here on reaches us, and everything
     // before is in the log.
     let rx = hub.map(Hub::subscribe);
+    let (head, pruned) = store.log_bounds().await?;
     let cursor = match start {
-        Start::After(n) => n.max(0),
-        Start::Now => store.last_event_seq().await?,
+        // "The whole log" is what is still kept.
+        Start::After(0) => pruned,
+        Start::After(n) if n < pruned => return Err(pruned_error(n, pruned)),
+        Start::After(n) => n,
+        Start::Now => head,
     };
     let (tx, out) = mpsc::channel(options.buffer.max(1));
     let reader = Reader {
@@ -159,9 +174,26 @@ pub(crate) async fn subscribe_with(
         tx,
     };
     tokio::spawn(reader.run());
+    crate::ops::metrics::stream_subscribers(1.0);
     Ok(EventStream {
         inner: ReceiverStream::new(out),
     })
+}
+
+/// OUT_OF_RANGE for a resume after `after` when retention deleted the log through `pruned`.
+fn pruned_error(after: i64, pruned: i64) -> crate::error::Error {
+    crate::error::Error::OutOfRange {
+        reason: crate::error::Reason::SequencePruned,
+        message: format!(
+            "events through sequence {pruned} were deleted by retention; the oldest kept is {} \
+             (resume with after_sequence >= {pruned}, or read the current state)",
+            pruned + 1
+        ),
+        metadata: vec![
+            ("after_sequence".into(), after.to_string()),
+            ("oldest_sequence".into(), (pruned + 1).to_string()),
+        ],
+    }
 }
 
 /// The per-subscriber task.
@@ -207,6 +239,14 @@ impl Reader {
             // while the log is being read.
             if let Some(w) = self.wake.as_mut() {
                 w.borrow_and_update();
+            }
+            // Retention may have deleted what this subscriber still had to read: say so
+            // rather than skip it.
+            if let Ok((_, pruned)) = self.store.log_bounds().await
+                && self.cursor < pruned
+            {
+                let _ = self.send(Err(pruned_error(self.cursor, pruned))).await;
+                return;
             }
             let read = tokio::select! {
                 biased;

@@ -170,6 +170,8 @@ mod tests {
             ambiguous: false,
             message: message(&Content::text("c", "Back in stock").unwrap()).to_string(),
             actor: "k".into(),
+            due_ms: 0,
+            trace_parent: None,
         }
     }
 

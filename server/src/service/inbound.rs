@@ -9,6 +9,7 @@ use crate::domain::values::{PageId, Payload, Psid, RequestId, Title, Token, Topi
 use crate::domain::vocab::GrantKind;
 use crate::error::Result;
 use crate::messenger::webhook::{Inbound, Parsed};
+use crate::ops::metrics;
 use crate::store::Receipt;
 
 /// What one webhook body did.
@@ -68,6 +69,7 @@ impl Consent {
             let page = match self.deps.pages().get(page_of(&ev)) {
                 Ok(p) => p,
                 Err(_) => {
+                    metrics::webhook_event(kind, "skipped", "page_not_configured");
                     report.skipped.push("page_not_configured");
                     continue;
                 }
@@ -77,18 +79,27 @@ impl Consent {
                     page_id = page.page_id,
                     "webhook entry signed by another app skipped"
                 );
+                metrics::webhook_event(kind, "skipped", "signed_by_another_app");
                 report.skipped.push("signed_by_another_app");
                 continue;
             }
             match self.ingest_one(ev).await {
-                Ok(None) => report.applied.push(kind),
+                Ok(None) => {
+                    metrics::webhook_event(kind, "applied", "");
+                    report.applied.push(kind);
+                }
                 Ok(Some(reason)) => {
                     tracing::info!(kind, reason, "webhook event skipped");
+                    metrics::webhook_event(kind, "skipped", reason);
                     report.skipped.push(reason);
                 }
-                Err(e) if e.is_transient() => return Err(e),
+                Err(e) if e.is_transient() => {
+                    metrics::webhook_event(kind, "failed", "storage");
+                    return Err(e);
+                }
                 Err(e) => {
                     tracing::warn!(kind, error = %e, "webhook event skipped");
+                    metrics::webhook_event(kind, "skipped", "refused");
                     report.skipped.push("refused");
                 }
             }

@@ -34,10 +34,12 @@ impl Pages {
         p
     }
 
-    /// Swaps in a new set of pages.
+    /// Swaps in a new set of pages (disabled ones are left out: nothing is sent for them and
+    /// their webhook events are skipped).
     pub(crate) fn replace(&self, pages: Vec<PageConfig>) {
         let map = pages
             .into_iter()
+            .filter(|p| p.enabled)
             .map(|p| (p.page_id.clone(), Arc::new(p)))
             .collect();
         *self.0.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(map);

@@ -94,6 +94,7 @@ impl Sending {
                     notification,
                     message: wire::message(&input.content).to_string(),
                     deliveries: planned.deliveries,
+                    trace_parent: crate::telemetry::current_traceparent(),
                 },
                 now,
             )

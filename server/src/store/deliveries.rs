@@ -34,6 +34,8 @@ struct ClaimedRow {
     message: String,
     message_tag: Option<i32>,
     created_by: Option<String>,
+    next_attempt_at: i64,
+    trace_parent: Option<String>,
 }
 
 impl TryFrom<ClaimedRow> for Claimed {
@@ -67,6 +69,8 @@ impl TryFrom<ClaimedRow> for Claimed {
             ambiguous: r.ambiguous == 1,
             message: r.message,
             actor: r.created_by.unwrap_or_default(),
+            due_ms: r.next_attempt_at,
+            trace_parent: r.trace_parent,
         })
     }
 }
@@ -160,6 +164,7 @@ pub(super) async fn read_claimed(
             d(Deliveries::Rule),
             d(Deliveries::Attempts),
             d(Deliveries::Ambiguous),
+            d(Deliveries::NextAttemptAt),
         ])
         .columns([
             (Grants::Table, Grants::Token),
@@ -169,6 +174,7 @@ pub(super) async fn read_claimed(
             (Notifications::Table, Notifications::Message),
             (Notifications::Table, Notifications::MessageTag),
             (Notifications::Table, Notifications::CreatedBy),
+            (Notifications::Table, Notifications::TraceParent),
         ])
         .from(Deliveries::Table)
         .inner_join(

@@ -20,7 +20,9 @@ mod optins;
 mod pacing;
 mod receipts;
 mod recipients;
+mod retention;
 mod schema;
+mod stats;
 mod statuses;
 #[cfg(test)]
 mod tests;
@@ -155,8 +157,7 @@ impl Store {
         Ok(result?)
     }
 
-    /// The migrations not yet applied (for readiness and `otn-server migrate`).
-    #[expect(dead_code, reason = "readiness (issue 12)")]
+    /// The migrations not yet applied (for readiness).
     pub(crate) async fn pending_migrations(&self) -> Result<usize> {
         Ok(migration::Migrator::get_pending_migrations(&self.db)
             .await?
@@ -209,7 +210,6 @@ impl Store {
     }
 
     /// Checks the database answers.
-    #[expect(dead_code, reason = "readiness (issue 12)")]
     pub(crate) async fn ping(&self) -> Result<()> {
         Ok(self.db.ping().await?)
     }

@@ -25,6 +25,8 @@ pub(crate) struct NewNotification {
     /// Meta's `message` object, rendered by `messenger::wire`.
     pub(crate) message: String,
     pub(crate) deliveries: Vec<NewDelivery>,
+    /// The creating call's W3C `traceparent`, when it was traced.
+    pub(crate) trace_parent: Option<String>,
 }
 
 #[derive(FromQueryResult)]
@@ -222,6 +224,7 @@ impl Store {
                 Notifications::CompletedAt,
                 Notifications::MessageTag,
                 Notifications::CreatedBy,
+                Notifications::TraceParent,
             ])
             .values_panic([
                 row.id.clone().into(),
@@ -238,6 +241,7 @@ impl Store {
                 row.completed_ms.into(),
                 row.message_tag.map(Code::code).into(),
                 row.created_by.clone().into(),
+                n.trace_parent.clone().into(),
             ])
             .on_conflict(
                 OnConflict::columns([Notifications::PageId, Notifications::RequestId])

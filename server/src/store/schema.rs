@@ -109,6 +109,7 @@ pub(crate) enum Notifications {
     MessageTag,
     CreatedBy,
     Pending,
+    TraceParent,
 }
 
 #[derive(DeriveIden, Clone, Copy)]

@@ -16,7 +16,7 @@ const APP_SECRET: &str = "app-secret-51c0";
 
 fn config(url: &str, graph: &str) -> String {
     format!(
-        "grpc_addr = \"127.0.0.1:0\"\nhttp_addr = \"127.0.0.1:0\"\n\
+        "grpc_addr = \"127.0.0.1:0\"\nhttp_addr = \"127.0.0.1:0\"\nadmin_addr = \"127.0.0.1:0\"\n\
          database_url = \"{url}\"\ngraph_api_base = \"{graph}\"\napi_key_cache_ms = 500\n\
          [[pages]]\npage_id = \"{PAGE}\"\naccess_token = \"{PAGE_TOKEN}\"\n\
          app_secret = \"{APP_SECRET}\"\nverify_token = \"verify-77\"\n"
@@ -56,6 +56,14 @@ fn check_config_validates_and_redacts_and_migrate_applies_migrations() {
     let (code, out, err) = run(&crate::bin(), &["--config", path, "migrate"], &[]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("migrations applied"), "{out}");
+    // The commented example in the repository is a valid configuration.
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../otn.example.toml");
+    let (code, out, err) = run(&crate::bin(), &["--config", example, "check-config"], &[]);
+    assert_eq!(code, 0, "otn.example.toml: {err}");
+    assert!(
+        out.contains("[retention]") && !out.contains("EAAG-replace-me"),
+        "{out}"
+    );
     let bad = write_config(dir.path(), "[[pages]]\npage_id = \"p\"\n");
     let (code, _, err) = run(
         &crate::bin(),

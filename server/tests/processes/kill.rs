@@ -24,7 +24,7 @@ async fn a_killed_server_restarted_on_the_same_database_sends_the_rest_and_nothi
     let config = write_config(
         dir.path(),
         &format!(
-            "grpc_addr = \"127.0.0.1:0\"\nhttp_addr = \"127.0.0.1:0\"\n\
+            "grpc_addr = \"127.0.0.1:0\"\nhttp_addr = \"127.0.0.1:0\"\nadmin_addr = \"127.0.0.1:0\"\n\
              database_url = \"{}\"\ngraph_api_base = \"{}\"\n\
              [dispatch]\nlease_ms = 1000\nidle_poll_ms = 20\nbackoff_base_ms = 10\n\
              [[pages]]\npage_id = \"{PAGE}\"\naccess_token = \"kill-page-token\"\n\

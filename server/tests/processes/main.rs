@@ -4,6 +4,8 @@
 
 mod access;
 mod kill;
+mod operations;
+mod reload;
 mod replicas;
 
 /// The binary under test.

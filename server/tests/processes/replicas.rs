@@ -22,7 +22,7 @@ fn page(i: usize) -> String {
 
 fn config(url: &str, sim: &Simulator) -> String {
     let mut toml = format!(
-        "grpc_addr = \"127.0.0.1:0\"\nhttp_addr = \"127.0.0.1:0\"\n\
+        "grpc_addr = \"127.0.0.1:0\"\nhttp_addr = \"127.0.0.1:0\"\nadmin_addr = \"127.0.0.1:0\"\n\
          database_url = \"{url}\"\ngraph_api_base = \"{}\"\ngraph_timeout_ms = 5000\n\
          [dispatch]\nlease_ms = 2000\nidle_poll_ms = 50\nbackoff_base_ms = 10\n",
         sim.base_url()

@@ -162,3 +162,28 @@ async fn stopped_marketing_token_is_refused_until_resumed() {
             .is_err()
     );
 }
+
+#[tokio::test]
+async fn with_a_state_file_tokens_and_their_use_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("sandbox.json");
+    let with_file = |c: &mut crate::SimulatorConfig| c.state_file = Some(file.clone());
+    let h = harness_at(super::june_2026(), with_file).await;
+    let spent = h.sim.issue_otn_token(PAGE, "u1");
+    let fresh = h.sim.issue_otn_token(PAGE, "u2");
+    assert_eq!(h.send(&otn_send(&spent, "one")).await.0, 200);
+    h.sim.shutdown();
+
+    let h = harness_at(super::june_2026(), with_file).await;
+    let (s, b) = h.send(&otn_send(&spent, "again")).await;
+    assert_eq!(
+        (s, codes(&b)),
+        (400, (100, Some(SUBCODE_TOKEN_USED))),
+        "still spent"
+    );
+    assert_eq!(
+        h.send(&otn_send(&fresh, "first")).await.0,
+        200,
+        "still valid"
+    );
+}

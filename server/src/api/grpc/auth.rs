@@ -1,7 +1,7 @@
 //! The authorisation layer in front of NotificationService: every call is authenticated and
 //! checked for its method's scope before it reaches the service, which then finds the caller in
 //! the request's extensions. Health and reflection are not behind it (probes and tools). One
-//! log line per call: method, caller, code, time; mutating calls and refusals at INFO.
+//! log line per call (method, caller, code, time, request id) and its metrics.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -57,13 +57,38 @@ fn code_of(resp: &http::Response<Body>) -> String {
         )
 }
 
-fn log(method: &str, actor: &str, code: &str, started: Instant) {
-    let ms = started.elapsed().as_secs_f64() * 1000.0;
-    if mutates(method) || code != "OK" {
-        tracing::info!(method, actor, code, ms, "rpc");
-    } else {
-        tracing::debug!(method, actor, code, ms, "rpc");
+/// The one line per RPC (and its metrics): client errors at INFO, what the service could not
+/// do (unavailable, deadline) at WARN, its own faults at ERROR; successful reads at DEBUG.
+fn log(method: &str, actor: &str, code: &str, request_id: &str, started: Instant) {
+    let secs = started.elapsed().as_secs_f64();
+    crate::ops::metrics::rpc(method, code, secs);
+    let ms = secs * 1000.0;
+    match code {
+        "Internal" | "Unknown" | "DataLoss" => {
+            tracing::error!(method, actor, code, ms, request_id, "rpc")
+        }
+        "Unavailable" | "DeadlineExceeded" | "ResourceExhausted" => {
+            tracing::warn!(method, actor, code, ms, request_id, "rpc")
+        }
+        "OK" if !mutates(method) => tracing::debug!(method, actor, code, ms, request_id, "rpc"),
+        _ => tracing::info!(method, actor, code, ms, request_id, "rpc"),
     }
+}
+
+/// The caller's `x-request-id`, or a new one (echoed back in the response headers).
+fn request_id(req: &http::Request<Body>) -> String {
+    req.headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 128)
+        .map_or_else(|| uuid::Uuid::new_v4().simple().to_string(), str::to_string)
+}
+
+fn with_request_id(mut resp: http::Response<Body>, id: &str) -> http::Response<Body> {
+    if let Ok(v) = http::HeaderValue::from_str(id) {
+        resp.headers_mut().insert("x-request-id", v);
+    }
+    resp
 }
 
 impl<S> Service<http::Request<Body>> for Authorized<S>
@@ -101,6 +126,7 @@ where
                 .get(http::header::AUTHORIZATION)
                 .map(|v| v.to_str().unwrap_or("").to_string());
             let cn = peer_common_name(&req);
+            let rid = request_id(&req);
             match authn
                 .authorize(&method, header.as_deref(), cn.as_deref())
                 .await
@@ -109,13 +135,13 @@ where
                     let actor = caller.actor().as_str().to_string();
                     req.extensions_mut().insert::<Caller>(caller);
                     let resp = inner.call(req).await?;
-                    log(&method, &actor, &code_of(&resp), started);
-                    Ok(resp)
+                    log(&method, &actor, &code_of(&resp), &rid, started);
+                    Ok(with_request_id(resp, &rid))
                 }
                 Err(e) => {
                     let status = Status::from(e);
-                    log(&method, "-", &format!("{:?}", status.code()), started);
-                    Ok(status.into_http())
+                    log(&method, "-", &format!("{:?}", status.code()), &rid, started);
+                    Ok(with_request_id(status.into_http(), &rid))
                 }
             }
         })

@@ -10,7 +10,7 @@ use tonic::Status;
 use super::convert::{delivery_path, event_kind, ts};
 use crate::domain::event::{Event, EventFilter};
 use crate::domain::values::{NotificationId, PageId, TopicKey, Violations};
-use crate::error::Result;
+use crate::error::{Error, Reason, Result};
 use crate::events::{Events, stream::Start};
 
 /// The response stream of StreamDeliveryEvents.
@@ -92,21 +92,38 @@ pub(crate) fn parse_request(req: &pb::StreamDeliveryEventsRequest) -> Result<(Ev
 
 /// Serves StreamDeliveryEvents: every event after `after_sequence` (or from now on) that
 /// matches the filters, in sequence order, live, until the client leaves or `shutdown` is
-/// cancelled (then the stream simply ends). A failing database ends the stream with an error
-/// after retries; the client resumes with the last sequence it saw.
+/// cancelled: then the stream ends with UNAVAILABLE / SHUTTING_DOWN, so a client resumes on
+/// another replica instead of taking a clean end for the end of the log. A failing database ends
+/// the stream with an error after retries; the client resumes with the last sequence it saw.
 pub(crate) async fn stream_delivery_events(
     events: &Events,
     shutdown: CancellationToken,
     filter: EventFilter,
     start: Start,
 ) -> Result<DeliveryEventStream> {
-    let events = events.subscribe(shutdown, filter, start).await?;
-    Ok(Box::pin(events.map(|r| {
-        r.map(|e| pb::StreamDeliveryEventsResponse {
-            event: Some(event_to_proto(&e)),
-        })
-        .map_err(Status::from)
-    })))
+    let events = events.subscribe(shutdown.clone(), filter, start).await?;
+    let ended = futures::stream::once(async move { shutdown.is_cancelled() })
+        .filter_map(|draining| async move { draining.then(|| Err(Status::from(shutting_down()))) });
+    Ok(Box::pin(
+        events
+            .map(|r| {
+                r.map(|e| pb::StreamDeliveryEventsResponse {
+                    event: Some(event_to_proto(&e)),
+                })
+                .map_err(Status::from)
+            })
+            .chain(ended),
+    ))
+}
+
+/// How a stream ends when its server shuts down.
+pub(crate) fn shutting_down() -> Error {
+    Error::Unavailable {
+        reason: Reason::ShuttingDown,
+        message: "the server is shutting down: resume with after_sequence (on another replica)"
+            .into(),
+        retry_after: None,
+    }
 }
 
 #[cfg(test)]
@@ -114,7 +131,6 @@ mod tests {
     use super::*;
     use crate::domain::event::{Failure, NewEvent};
     use crate::domain::vocab::{DeliveryPath, EventKind};
-    use crate::error::Error;
 
     fn fields(r: Result<(EventFilter, Start)>) -> Vec<String> {
         match r {

@@ -9,6 +9,7 @@ mod m0005_actors;
 mod m0006_replicas;
 mod m0007_grant_status;
 mod m0008_api_keys;
+mod m0009_trace_parent;
 
 use sea_orm::{ConnectionTrait, DatabaseBackend};
 use sea_orm_migration::prelude::*;
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0006_replicas::M0006Replicas),
             Box::new(m0007_grant_status::M0007GrantStatus),
             Box::new(m0008_api_keys::M0008ApiKeys),
+            Box::new(m0009_trace_parent::M0009TraceParent),
         ]
     }
 }

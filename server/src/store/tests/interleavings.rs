@@ -75,6 +75,7 @@ async fn claimed(store: &Store, n: usize) -> (String, Vec<Claimed>) {
         notification,
         message: r#"{"text":"hi"}"#.into(),
         deliveries,
+        trace_parent: None,
     };
     store.create_notification(new, now).await.unwrap().unwrap();
     let claim = store

@@ -1,0 +1,119 @@
+//! Every metric the service exports, named in one place (`otn_…`, units in the names), with
+//! the Prometheus recorder they are rendered from. Labels are bounded: pages come from the
+//! configuration, methods from the contract, codes, states and reasons from fixed lists.
+
+use std::sync::OnceLock;
+
+use metrics::{counter, gauge, histogram};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+/// Latency buckets, in seconds.
+const SECONDS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0,
+];
+
+static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+
+/// Installs the process's recorder (once; later calls reuse it).
+pub(crate) fn install() {
+    HANDLE.get_or_init(|| {
+        PrometheusBuilder::new()
+            .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), SECONDS)
+            .ok()
+            .and_then(|b| b.install_recorder().ok())
+    });
+}
+
+/// The metrics in Prometheus' text format.
+pub(crate) fn render() -> String {
+    match HANDLE.get() {
+        Some(Some(h)) => h.render(),
+        _ => String::new(),
+    }
+}
+
+/// One RPC finished with `code` after `secs`.
+pub(crate) fn rpc(method: &str, code: &str, secs: f64) {
+    let (m, c) = (method.to_string(), code.to_string());
+    counter!("otn_rpc_requests_total", "method" => m.clone(), "code" => c).increment(1);
+    histogram!("otn_rpc_duration_seconds", "method" => m).record(secs);
+}
+
+/// One Send API call of `page` ended as `outcome` (`accepted` or the failure's class) with
+/// Meta's error `code` (`0` when accepted, `transport` when no answer came).
+pub(crate) fn send_api(page: &str, outcome: &str, code: &str, secs: f64) {
+    let p = page.to_string();
+    counter!("otn_send_api_calls_total", "page_id" => p.clone(), "outcome" => outcome.to_string(), "code" => code.to_string())
+        .increment(1);
+    histogram!("otn_send_api_duration_seconds", "page_id" => p).record(secs);
+}
+
+/// How long a delivery waited between being due and its Send API call.
+pub(crate) fn due_to_send(page: &str, secs: f64) {
+    histogram!("otn_delivery_due_to_send_seconds", "page_id" => page.to_string()).record(secs);
+}
+
+/// A delivery became final (`sent` or `failed`).
+pub(crate) fn delivery_finished(page: &str, state: &'static str) {
+    counter!("otn_deliveries_finished_total", "page_id" => page.to_string(), "state" => state)
+        .increment(1);
+}
+
+/// One webhook event: `applied`, `skipped` (with its reason) or `failed` (storage).
+pub(crate) fn webhook_event(kind: &str, outcome: &'static str, reason: &str) {
+    counter!("otn_webhook_events_total", "kind" => kind.to_string(), "outcome" => outcome, "reason" => reason.to_string())
+        .increment(1);
+}
+
+/// One webhook POST answered with `status`.
+pub(crate) fn webhook_request(status: u16) {
+    counter!("otn_webhook_requests_total", "status" => status.to_string()).increment(1);
+}
+
+/// Stream subscribers of this process, up or down by one.
+pub(crate) fn stream_subscribers(delta: f64) {
+    gauge!("otn_stream_subscribers").increment(delta);
+}
+
+/// How long after its time an event reached a subscriber.
+pub(crate) fn stream_lag(secs: f64) {
+    histogram!("otn_stream_lag_seconds").record(secs);
+}
+
+/// Events numbered by this process's sequencer.
+pub(crate) fn sequenced(n: u64) {
+    counter!("otn_events_sequenced_total").increment(n);
+}
+
+/// Rows deleted by retention.
+pub(crate) fn retention_deleted(table: &'static str, n: u64) {
+    counter!("otn_retention_deleted_total", "table" => table).increment(n);
+}
+
+/// Open deliveries of a page by state (the queue), as last sampled.
+pub(crate) fn open_deliveries(page: &str, state: &'static str, n: u64) {
+    gauge!("otn_deliveries", "page_id" => page.to_string(), "state" => state).set(n as f64);
+}
+
+/// Whether a page's sending is paused, and until when (seconds from now; 0 when not).
+pub(crate) fn page_paused(page: &str, paused: bool, for_secs: f64) {
+    gauge!("otn_page_paused", "page_id" => page.to_string()).set(f64::from(u8::from(paused)));
+    gauge!("otn_page_pause_remaining_seconds", "page_id" => page.to_string()).set(for_secs);
+}
+
+/// Grants by state, as last sampled.
+pub(crate) fn grants(state: &'static str, n: u64) {
+    gauge!("otn_grants", "state" => state).set(n as f64);
+}
+
+/// The database pool: connections in use and idle.
+pub(crate) fn db_connections(in_use: u32, idle: u32) {
+    gauge!("otn_db_connections", "state" => "in_use").set(f64::from(in_use));
+    gauge!("otn_db_connections", "state" => "idle").set(f64::from(idle));
+}
+
+/// The last sequence of the event log, and the oldest one still kept.
+pub(crate) fn event_log(head: i64, oldest_kept: i64) {
+    gauge!("otn_event_log_head_sequence").set(head as f64);
+    gauge!("otn_event_log_oldest_sequence").set(oldest_kept as f64);
+}

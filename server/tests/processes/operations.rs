@@ -1,0 +1,223 @@
+//! A real server as an SRE runs it: `/metrics` after real traffic (opt-ins, webhooks, a send
+//! with a fault), logs without colour codes on a pipe, and the spans of one SendNotification
+//! exported over OTLP with the caller's trace id, its Send API calls included.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
+    TraceService, TraceServiceServer,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
+use otn::v1 as pb;
+use otn_simulator::{Fault, Simulator, SimulatorConfig, system_clock};
+use otn_testkit::process::{ServerProcess, create_key, write_config};
+use otn_testkit::{connect, db, eventually};
+
+const PAGE: &str = "ops-metrics-page";
+
+/// Spans received: (trace id hex, span name).
+#[derive(Clone, Default)]
+struct Collector(Arc<Mutex<Vec<(String, String)>>>);
+
+#[tonic::async_trait]
+impl TraceService for Collector {
+    async fn export(
+        &self,
+        req: tonic::Request<ExportTraceServiceRequest>,
+    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
+        let mut spans = self.0.lock().unwrap();
+        for rs in req.into_inner().resource_spans {
+            for ss in rs.scope_spans {
+                for s in ss.spans {
+                    spans.push((hex::encode(&s.trace_id), s.name));
+                }
+            }
+        }
+        Ok(tonic::Response::new(ExportTraceServiceResponse::default()))
+    }
+}
+
+/// The value of the sample of `name` carrying every one of `labels`.
+fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
+    text.lines()
+        .filter(|l| l.starts_with(&format!("{name}{{")) || l.starts_with(&format!("{name} ")))
+        .filter(|l| {
+            labels
+                .iter()
+                .all(|(k, v)| l.contains(&format!("{k}=\"{v}\"")))
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_move_with_traffic_logs_have_no_colour_and_traces_follow_the_caller() {
+    let dir = tempfile::tempdir().unwrap();
+    let collector = Collector::default();
+    let otlp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let otlp_addr = otlp.local_addr().unwrap();
+    let service = TraceServiceServer::new(collector.clone());
+    tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(service)
+            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(otlp)),
+    );
+    let sim = Simulator::start(
+        "127.0.0.1:0".parse().unwrap(),
+        SimulatorConfig::new(system_clock()),
+    )
+    .await
+    .unwrap();
+    sim.add_page(PAGE, "ops-token");
+    let toml = format!(
+        "grpc_addr = \"127.0.0.1:0\"\nhttp_addr = \"127.0.0.1:0\"\nadmin_addr = \"127.0.0.1:0\"\n\
+         database_url = \"{}\"\ngraph_api_base = \"{}\"\n\
+         [dispatch]\nbackoff_base_ms = 10\nbackoff_max_ms = 50\n\
+         [telemetry]\notlp_endpoint = \"http://{otlp_addr}\"\nservice_name = \"otn-test\"\n\
+         [[pages]]\npage_id = \"{PAGE}\"\naccess_token = \"ops-token\"\napp_secret = \"ops-secret\"\n\
+         verify_token = \"v\"\n",
+        db::fresh_database(dir.path()).await,
+        sim.base_url()
+    );
+    let file = write_config(dir.path(), &toml);
+    let key = create_key(
+        &crate::bin(),
+        &file,
+        "inventory",
+        &["read", "consent", "send"],
+    );
+    let server = ServerProcess::start(
+        &crate::bin(),
+        &["--config", file.to_str().unwrap()],
+        &[("OTEL_BSP_SCHEDULE_DELAY", "100")],
+    );
+    sim.set_webhook(
+        format!("http://{}/webhooks/messenger", server.http_addr),
+        "ops-secret".into(),
+    );
+    let mut c = connect(&server.url(), Some(&key)).await;
+    c.record_opt_in(pb::RecordOptInRequest {
+        page_id: PAGE.into(),
+        psid: "u1".into(),
+        topic_key: "t".into(),
+        token: sim.issue_otn_token(PAGE, "u1"),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    sim.user_taps_notify_me(PAGE, "u2", "t").await.unwrap();
+    sim.inject(vec![Fault::ServerError]);
+    let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let mut req = tonic::Request::new(pb::SendNotificationRequest {
+        request_id: "ops".into(),
+        page_id: PAGE.into(),
+        topic_key: "t".into(),
+        content: Some(pb::Content {
+            body: Some(pb::content::Body::Text("Back".into())),
+        }),
+        ..Default::default()
+    });
+    let traceparent = format!("00-{trace_id}-00f067aa0ba902b7-01");
+    req.metadata_mut()
+        .insert("traceparent", traceparent.parse().unwrap());
+    c.send_notification(req).await.unwrap();
+    eventually("both sent", Duration::from_secs(30), || async {
+        match sim.accepted_count() {
+            2 => Ok(()),
+            n => Err(format!("{n}")),
+        }
+    })
+    .await;
+
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let url = format!("http://{}/metrics", server.admin_addr);
+    let text = eventually(
+        "the queue sampled and the outcomes counted",
+        Duration::from_secs(20),
+        || async {
+            let text = http
+                .get(&url)
+                .send()
+                .await
+                .map_err(|e| e.to_string())?
+                .text()
+                .await
+                .map_err(|e| e.to_string())?;
+            let sent = sample(
+                &text,
+                "otn_deliveries_finished_total",
+                &[("page_id", PAGE), ("state", "sent")],
+            );
+            let sampled = text.contains(&format!(
+                "otn_deliveries{{page_id=\"{PAGE}\",state=\"queued\"}} 0"
+            ));
+            match (sent, sampled) {
+                (2.0, true) => Ok(text),
+                _ => Err(text),
+            }
+        },
+    )
+    .await;
+    let rpc = |m: &str| {
+        sample(
+            &text,
+            "otn_rpc_requests_total",
+            &[("method", m), ("code", "OK")],
+        )
+    };
+    assert_eq!(rpc("RecordOptIn"), 1.0);
+    assert_eq!(rpc("SendNotification"), 1.0);
+    let calls = |outcome: &str, code: &str| {
+        sample(
+            &text,
+            "otn_send_api_calls_total",
+            &[("page_id", PAGE), ("outcome", outcome), ("code", code)],
+        )
+    };
+    assert_eq!(calls("accepted", "0"), 2.0, "{text}");
+    assert_eq!(
+        calls("unknown_outcome", "2"),
+        1.0,
+        "the injected 500: {text}"
+    );
+    let webhook = sample(
+        &text,
+        "otn_webhook_events_total",
+        &[("kind", "opt_in"), ("outcome", "applied")],
+    );
+    assert_eq!(webhook, 1.0, "{text}");
+    assert!(sample(&text, "otn_webhook_requests_total", &[("status", "200")]) >= 1.0);
+    assert!(text.contains("otn_rpc_duration_seconds_bucket"), "{text}");
+    assert!(text.contains("otn_db_connections"), "{text}");
+
+    let spans = eventually(
+        "the send's spans exported",
+        Duration::from_secs(20),
+        || async {
+            let spans = collector.0.lock().unwrap().clone();
+            let ours: Vec<String> = spans
+                .iter()
+                .filter(|(t, _)| t == trace_id)
+                .map(|(_, n)| n.clone())
+                .collect();
+            let calls = ours.iter().filter(|n| *n == "send_api_call").count();
+            match ours.iter().any(|n| n == "SendNotification") && calls >= 2 {
+                true => Ok(ours),
+                false => Err(format!("{spans:?}")),
+            }
+        },
+    )
+    .await;
+    assert!(spans.len() >= 3, "{spans:?}");
+
+    let logs = server.log();
+    assert!(logs.iter().any(|l| l.contains("otn serving")));
+    let coloured: Vec<&String> = logs.iter().filter(|l| l.contains('\u{1b}')).collect();
+    assert!(
+        coloured.is_empty(),
+        "no colour codes on a pipe: {coloured:?}"
+    );
+}
