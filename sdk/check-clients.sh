@@ -19,8 +19,9 @@ else
   target_dir="${CARGO_TARGET_DIR:-target}"
   case "$target_dir" in /*) ;; *) target_dir="$ROOT/$target_dir" ;; esac
   OTN_SERVER_BIN="$target_dir/release/otn-server"
-  # Incremental: a no-op when the binary is up to date, so a stale binary is never tested.
-  cargo build --release -p otn-server --bin otn-server
+  # Incremental: a no-op when the binary is up to date, so a stale binary is never tested. The
+  # same packages as the README's quickstart, so their features (and the build) are shared.
+  cargo build --release -p otn-server -p otn-sdk
 fi
 [ -x "$OTN_SERVER_BIN" ] || { echo "FATAL: no server binary at $OTN_SERVER_BIN" >&2; exit 1; }
 export OTN_SERVER_BIN

@@ -3,15 +3,19 @@
 #   1. a tool venv ($OTN_SDK_VENV, default sdk/python/.venv) with the pins of requirements-dev.txt
 #   2. the generated code (stubs + limits) is fresh against proto/ (generate.py --out, diff)
 #   3. mypy --strict on the package
-#   4. the artefacts: `python -m build` -> sdist + wheel in $OTN_SDK_DIST (default sdk/python/dist)
-#   5. a fresh, clean venv with only the wheel (pins as constraints) and the test extras
-#   6. pytest from an empty directory against the installed wheel and $OTN_SERVER_BIN
+#   4. the artefacts: `python -m build` -> sdist + wheel in $OTN_SDK_DIST (else $OTN_ARTEFACTS,
+#      default <repo>/artefacts, where only this package's own files are replaced)
+#   5. the sdist installed into a fresh, clean venv: it imports, with the right version
+#   6. a fresh, clean venv with only the wheel (pins as constraints) and the test extras
+#   7. pytest from an empty directory against the installed wheel and $OTN_SERVER_BIN (no test
+#      may fail or be skipped)
 # Exits non-zero on the first failure.
 set -euo pipefail
 cd "$(dirname "$0")"
 PY_DIR="$PWD"
+ROOT="$(cd ../.. && pwd)"
 VENV="${OTN_SDK_VENV:-$PY_DIR/.venv}"
-DIST="${OTN_SDK_DIST:-$PY_DIR/dist}"
+DIST="${OTN_SDK_DIST:-${OTN_ARTEFACTS:-$ROOT/artefacts}}"
 TMP="$(mktemp -d)"
 trap 'rm -rf "$TMP"' EXIT
 export NO_COLOR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONDONTWRITEBYTECODE=1
@@ -42,7 +46,8 @@ step "mypy --strict"
 "$VENV/bin/python" -m mypy --cache-dir "$TMP/mypy-cache"
 
 step "build sdist + wheel into $DIST"
-rm -rf "$DIST" build ./*.egg-info
+mkdir -p "$DIST"
+rm -rf "$DIST"/otn_client-* build ./*.egg-info
 "$VENV/bin/python" -m build --outdir "$DIST" . >"$TMP/build.log" 2>&1 || { cat "$TMP/build.log"; exit 1; }
 rm -rf build ./*.egg-info
 VERSION="$("$VENV/bin/python" -c 'import tomllib,sys; print(tomllib.load(open("pyproject.toml","rb"))["project"]["version"])' 2>/dev/null \
@@ -59,7 +64,22 @@ missing = [n for n in need if n not in names]
 if missing or any(n.startswith("tests/") for n in names):
     sys.exit(f"wheel content wrong: missing {missing}")
 PY
-ls -la "$DIST"
+ls -la "$WHEEL" "$SDIST"
+
+step "fresh venv with the sdist"
+"$PYTHON" -m venv "$TMP/sdist-venv"
+"$TMP/sdist-venv/bin/python" -m pip install -q -c requirements-dev.txt "$SDIST"
+(cd "$TMP" && "$TMP/sdist-venv/bin/python" - "$VERSION" <<'PY'
+import importlib.metadata, pathlib, sys
+import otn_client
+from otn_client import limits, v1
+assert otn_client.__version__ == importlib.metadata.version("otn-client") == sys.argv[1], otn_client.__version__
+here = pathlib.Path(otn_client.__file__).resolve()
+assert "site-packages" in here.parts and (here.parent / "py.typed").is_file(), here
+assert limits.TEXT_MAX_CHARS > 0 and v1.ERROR_REASON_API_KEY_INVALID
+print(f"sdist: otn-client {otn_client.__version__} installs and imports from {here.parent}")
+PY
+)
 
 step "fresh venv with the wheel"
 "$PYTHON" -m venv "$TMP/venv"
@@ -70,5 +90,15 @@ step "fresh venv with the wheel"
 step "tests against the installed wheel"
 mkdir "$TMP/run"
 cd "$TMP/run"  # otn_client is not importable from here: only the installed wheel is
-OTN_SDK_TEST_INSTALLED=1 "$TMP/venv/bin/python" -m pytest -v -p no:cacheprovider \
-  --rootdir "$PY_DIR" -c "$PY_DIR/pyproject.toml" "$PY_DIR/tests"
+if ! OTN_SDK_TEST_INSTALLED=1 "$TMP/venv/bin/python" -m pytest -v -p no:cacheprovider \
+  --rootdir "$PY_DIR" -c "$PY_DIR/pyproject.toml" "$PY_DIR/tests" | tee "$TMP/tests.log"; then
+  echo "FATAL: python tests failed" >&2
+  exit 1
+fi
+summary="$(grep -E '^=+ .*(passed|failed|error).* in [0-9.]+s' "$TMP/tests.log" | tail -1)"
+case "$summary" in
+  *failed* | *error* | *skipped* | *xfail* | *xpass* | *deselected* | "")
+    echo "FATAL: the test run was not clean: ${summary:-no summary}" >&2
+    exit 1 ;;
+esac
+echo "python client: OK ($(echo "$summary" | grep -oE '[0-9]+ passed' | cut -d' ' -f1) tests)"

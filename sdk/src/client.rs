@@ -127,6 +127,15 @@ impl ClientBuilder {
     }
 
     fn endpoint(&self) -> Result<Endpoint, Error> {
+        let shaped = ["http://", "https://"]
+            .iter()
+            .any(|s| self.url.starts_with(s) && self.url.len() > s.len());
+        if !shaped {
+            return Err(Error::Config(format!(
+                "bad URL {:?}: give http://host:port or https://host:port",
+                self.url
+            )));
+        }
         let mut ep = Endpoint::from_shared(self.url.clone())
             .map_err(|e| Error::Config(format!("bad URL {:?}: {e}", self.url)))?
             .connect_timeout(self.connect_timeout);
@@ -287,8 +296,10 @@ mod tests {
 
     #[tokio::test]
     async fn a_malformed_url_is_a_configuration_error() {
-        let e = Client::connect("not a url").await.unwrap_err();
-        assert!(matches!(e, Error::Config(_)), "{e:?}");
+        for bad in ["not a url", "not-a-url", "127.0.0.1:50051", "http://"] {
+            let e = Client::connect(bad).await.unwrap_err();
+            assert!(matches!(e, Error::Config(_)), "{bad}: {e:?}");
+        }
     }
 
     #[cfg(not(feature = "tls"))]

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Checks the TypeScript client (@otn/client): npm ci; the generated code (ts-proto stubs and the
-# limits module) fresh against proto/; the package built as an artefact with `npm pack`; that
-# tarball installed into a fresh, clean directory; and the whole test suite run from there against
-# the installed package and $OTN_SERVER_BIN. Exits non-zero on any failure.
+# Checks the TypeScript client (@otn/client): npm ci; the generated code (ts-proto stubs, the limits
+# and fields modules) fresh against proto/; the package built as an artefact with `npm pack` into
+# $OTN_ARTEFACTS (default <repo>/artefacts, where only this package's own tarball is replaced);
+# that tarball installed into a fresh, clean directory; and the whole test suite run from there
+# against the installed package and $OTN_SERVER_BIN. Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT="$(cd ../.. && pwd)"
+ARTEFACTS="${OTN_ARTEFACTS:-$ROOT/artefacts}"
 TMP="$(mktemp -d)"
 trap 'rm -rf "$TMP"' EXIT
 export NO_COLOR=1 npm_config_fund=false npm_config_audit=false npm_config_update_notifier=false
@@ -35,9 +37,11 @@ quiet "npm ci in sdk/typescript" npm ci --no-audit --no-fund
 [ -x node_modules/.bin/tsc ] && [ -x node_modules/.bin/buf ] \
   || { echo "FATAL: npm ci did not install the toolchain" >&2; exit 1; }
 
-step "generated code is fresh (npm run generate: buf + the limits module)"
+step "generated code is fresh (npm run generate: buf + the limits and fields modules)"
 quiet "npm run generate" npm run --silent generate -- -o "$TMP/ts"
-[ -f "$TMP/ts/src/gen/limits.ts" ] || { echo "FATAL: generate wrote no src/gen/limits.ts" >&2; exit 1; }
+for f in limits.ts fields.ts; do
+  [ -f "$TMP/ts/src/gen/$f" ] || { echo "FATAL: generate wrote no src/gen/$f" >&2; exit 1; }
+done
 if ! diff -r src/gen "$TMP/ts/src/gen" >"$TMP/ts.diff"; then
   diff -rq src/gen "$TMP/ts/src/gen" || true
   cut -c1-160 "$TMP/ts.diff" | head -40
@@ -46,23 +50,26 @@ if ! diff -r src/gen "$TMP/ts/src/gen" >"$TMP/ts.diff"; then
 fi
 echo "typescript stubs: fresh"
 
-step "npm pack (prepack builds dist/ with tsc)"
-quiet "npm pack" npm pack --pack-destination "$TMP"
+step "npm pack (prepack builds dist/ with tsc) into $ARTEFACTS"
+mkdir -p "$ARTEFACTS"
+ARTEFACTS="$(cd "$ARTEFACTS" && pwd)"
+rm -f "$ARTEFACTS"/otn-client-*.tgz
+quiet "npm pack" npm pack --pack-destination "$ARTEFACTS"
 version="$(node -p 'require("./package.json").version')"
-tarball="$TMP/otn-client-$version.tgz"
+tarball="$ARTEFACTS/otn-client-$version.tgz"
 [ -f "$tarball" ] || { ls -la "$TMP" >&2; echo "FATAL: npm pack wrote no $tarball" >&2; exit 1; }
 tar -tzf "$tarball" >"$TMP/contents"
 for f in package/package.json package/README.md package/dist/src/index.js package/dist/src/index.d.ts \
-  package/dist/src/gen/limits.js; do
+  package/dist/src/gen/limits.js package/dist/src/gen/fields.js; do
   grep -qx "$f" "$TMP/contents" || { echo "FATAL: $f is not in the package" >&2; exit 1; }
 done
 if grep -E '^package/(dist/test|dist/examples|src|test|node_modules)/' "$TMP/contents"; then
   echo "FATAL: the package holds files it should not (above)" >&2
   exit 1
 fi
-echo "artefact: $(basename "$tarball") ($(wc -l <"$TMP/contents") files)"
+echo "artefact: $tarball ($(wc -l <"$TMP/contents") files)"
 
-step "install the tarball into a clean directory"
+step "install the artefact $tarball into a clean directory"
 CLEAN="$TMP/clean"
 mkdir -p "$CLEAN"
 (cd "$CLEAN" && quiet "npm init" npm init -y && quiet "npm install of the tarball" npm install --no-audit --no-fund "$tarball")

@@ -120,6 +120,9 @@ class OtnError(Exception):
         """The OtnError subclass of a ``grpc.RpcError`` (sync) or ``grpc.aio.AioRpcError``."""
         code = _call(e, "code") or grpc.StatusCode.UNKNOWN
         message = _call(e, "details") or ""
+        if code == grpc.StatusCode.CANCELLED and message == SERVER_TIMEOUT:
+            # The server's own deadline enforcement (tonic) raced ours: the deadline passed.
+            return error_class(grpc.StatusCode.DEADLINE_EXCEEDED)(grpc.StatusCode.DEADLINE_EXCEEDED, message)
         trailers = _call(e, "trailing_metadata") or ()
         status = _status_of(trailers)
         if status is None or status.code != code.value[0]:
@@ -129,6 +132,11 @@ class OtnError(Exception):
     @classmethod
     def from_status(cls, status: status_pb2.Status, code: Optional[grpc.StatusCode] = None) -> "OtnError":
         return from_status(status, code=code)
+
+
+#: What the server (tonic) answers when a call's ``grpc-timeout`` passes there first: CANCELLED
+#: with this message. It means DEADLINE_EXCEEDED, and is treated (and retried) as such.
+SERVER_TIMEOUT = "Timeout expired"
 
 
 def _call(e: Any, name: str) -> Any:

@@ -1,11 +1,13 @@
 """The real otn-server (release binary, $OTN_SERVER_BIN) for the end-to-end tests.
 
-Three things the server is going to change are each kept in ONE function here:
-  * how a test gets an API key ............ ``obtain_api_key``
-  * where the Messenger simulator is ...... ``discover_simulator``
+What depends on the server's command line and log is kept in ONE function each:
+  * how a test gets an API key ............ ``create_api_key`` / ``obtain_api_key``
+  * where the sandbox control API is ...... ``discover_simulator``
   * how the server is started .............. ``server_command``
 Every client a test makes comes from ``OtnServer.client()`` / ``OtnServer.async_client()``,
-which pass the API key.
+which pass the API key (with every scope). ``OtnServer.sim()`` calls the sandbox's simulator
+control API (``/_sim/...`` on the server's HTTP listener): people messaging the page, tapping
+"Notify Me", and injected Graph API faults.
 """
 
 from __future__ import annotations
@@ -16,9 +18,10 @@ import re
 import signal
 import subprocess
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Any, Iterator, List, Optional
+from typing import Any, Dict, Iterator, List, Optional, Sequence
 
 import grpc
 import pytest
@@ -30,7 +33,7 @@ REPO_ROOT = Path(__file__).resolve().parents[3]
 SERVICE = "otn.v1.NotificationService"
 GRPC_ADDR = re.compile(r'"grpc_addr":"([^"]+)"')
 HTTP_ADDR = re.compile(r'"http_addr":"([^"]+)"')
-SIM_URL = re.compile(r'"simulator":"(http://[^"]+)"')
+CONTROL_URL = re.compile(r'"control":"(http://[^"]+?)/_sim/?"')
 START_DEADLINE_S = 60.0
 
 
@@ -52,28 +55,35 @@ def server_command(binary: Path, database_url: str, grpc_addr: str, http_addr: s
     return [str(binary), "--grpc-addr", grpc_addr, "--http-addr", http_addr, "--database-url", database_url]
 
 
-def obtain_api_key(server: "OtnServer") -> Optional[str]:
-    """An API key with every scope, or None when the binary has no `api-key` command (the v1
-    binary: sandbox mode accepts unauthenticated calls). A binary that has the command must
-    create the key, or the tests fail here."""
-    help_text = subprocess.run([str(server.binary), "--help"], capture_output=True, text=True, timeout=30).stdout
-    if "api-key" not in help_text:
-        print(f"NOTE: {server.binary.name} has no `api-key` command: the tests call without an API key")
-        return None
-    cmd = [str(server.binary), "--database-url", server.database_url, "api-key", "create", "--name", "python-sdk-tests"]
-    for scope in ("read", "consent", "send", "erase"):
+ALL_SCOPES = ("read", "consent", "send", "erase")
+
+
+def create_api_key(server: "OtnServer", name: str, scopes: Sequence[str], pages: Sequence[str] = ()) -> str:
+    """A new API key with these scopes (and only these pages, when given), made by the server
+    binary on the server's database (`otn-server --database-url URL api-key create --name N
+    --scope S... [--page P...]`; the key is the last line of standard output)."""
+    cmd = [str(server.binary), "--database-url", server.database_url, "api-key", "create", "--name", name]
+    for scope in scopes:
         cmd += ["--scope", scope]
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=60, cwd=server.workdir)
+    for page in pages:
+        cmd += ["--page", page]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTN_")}
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=60, cwd=server.workdir, env=env)
     lines = out.stdout.strip().splitlines()
-    if out.returncode != 0 or not lines:
+    if out.returncode != 0 or not lines or " " in lines[-1].strip():
         pytest.fail(f"`{' '.join(cmd)}` failed ({out.returncode}):\n{out.stdout}\n{out.stderr}", pytrace=False)
     return lines[-1].strip()
 
 
-def discover_simulator(server: "OtnServer") -> Optional[str]:
-    """The base URL of the sandbox's Messenger simulator control API (`{url}/_sim/...`): today the
-    URL in the sandbox WARN line, later `http://<http_addr>` (where the log names none)."""
-    m = SIM_URL.search(server.log_text())
+def obtain_api_key(server: "OtnServer") -> str:
+    """The API key every client of the tests sends: one with every scope."""
+    return create_api_key(server, "python-sdk-tests", ALL_SCOPES)
+
+
+def discover_simulator(server: "OtnServer") -> str:
+    """The base URL of the sandbox's simulator control API (`{url}/_sim/...`): the server's HTTP
+    listener, as its SANDBOX log line says (`control=http://<http_addr>/_sim/`)."""
+    m = CONTROL_URL.search(server.log_text())
     return m.group(1) if m else f"http://{server.http_addr}"
 
 
@@ -109,7 +119,7 @@ class OtnServer:
         assert self.proc is None, "already running"
         self.starts += 1
         env = {k: v for k, v in os.environ.items() if not k.startswith("OTN_")}
-        env.update(OTN_LOG_FORMAT="json", NO_COLOR="1", OTN_SANDBOX="1")
+        env.update(OTN_LOG_FORMAT="json", NO_COLOR="1", OTN_SANDBOX="1", OTN_ADMIN_ADDR="127.0.0.1:0")
         cmd = server_command(self.binary, self.database_url, self.target or "127.0.0.1:0",
                              self.http_addr or "127.0.0.1:0")
         with open(self.log_path, "wb") as log:
@@ -171,9 +181,13 @@ class OtnServer:
                 self.proc.wait()
         self.proc = None
 
-    def restart(self) -> None:
-        """Kills the server and starts it again on the same database and ports."""
-        self.kill()
+    def restart(self, graceful: bool = False) -> None:
+        """Stops the server (SIGKILL, or SIGTERM with ``graceful``) and starts it again on the
+        same database and ports."""
+        if graceful:
+            self.stop()
+        else:
+            self.kill()
         self.start()
 
     def client(self, **kwargs: Any) -> Client:
@@ -183,18 +197,39 @@ class OtnServer:
         """Call inside a running event loop."""
         return AsyncClient(self.target, api_key=self.api_key, **kwargs)
 
+    def create_api_key(self, name: str, scopes: Sequence[str], pages: Sequence[str] = ()) -> str:
+        return create_api_key(self, name, scopes, pages)
+
+    def sim(self, path: str, body: Optional[Dict[str, Any]] = None) -> Any:
+        """Calls the sandbox's simulator control API: POST ``body`` as JSON (GET without one) to
+        ``{simulator_url}/_sim/{path}``; returns the decoded JSON answer (fails the test on an
+        HTTP error)."""
+        if not self.simulator_url:
+            pytest.fail("no simulator control API found for this server", pytrace=False)
+        req = urllib.request.Request(
+            f"{self.simulator_url}/_sim/{path.lstrip('/')}",
+            data=None if body is None else json.dumps(body).encode(),
+            headers={"content-type": "application/json"},
+            method="GET" if body is None else "POST",
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                return json.load(r)
+        except urllib.error.HTTPError as e:
+            pytest.fail(f"sandbox control {req.method} {req.full_url}: HTTP {e.code}: {e.read()!r}", pytrace=False)
+
     def issue_otn_token(self, page_id: str, psid: str) -> str:
         """A token minted by the sandbox's Messenger simulator (so a real send can spend it)."""
-        if not self.simulator_url:
-            pytest.fail("no Messenger simulator found for this server", pytrace=False)
-        req = urllib.request.Request(
-            f"{self.simulator_url}/_sim/issue_otn",
-            data=json.dumps({"page_id": page_id, "psid": psid}).encode(),
-            headers={"content-type": "application/json"},
-            method="POST",
-        )
-        with urllib.request.urlopen(req, timeout=5) as r:
-            return str(json.load(r)["token"])
+        return str(self.sim("issue_otn", {"page_id": page_id, "psid": psid})["token"])
+
+    def inject_faults(self, *faults: Dict[str, Any]) -> int:
+        """Queues Graph API faults (``{"kind": "server_error"}``, ``{"kind": "timeout", "ms": 2000}``, ...,
+        see simulator/src/control.rs): each later Graph call of the server consumes one. Clears
+        what was queued before; returns how many are queued."""
+        return int(self.sim("faults", {"clear": True, "queue": list(faults)})["queued"])
+
+    def queued_faults(self) -> int:
+        return int(self.sim("faults", {})["queued"])
 
 
 @pytest.fixture(scope="session")

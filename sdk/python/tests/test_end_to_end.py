@@ -57,7 +57,9 @@ def people(server: OtnServer, client: Client) -> List[str]:
 
 def test_list_eligible_with_tag_filter_paginates(client: Client, people: List[str]) -> None:
     vip = v1.TagFilter(all_of=["vip"])
-    pages = list(client.iter_eligible_pages(page_id=PAGE, topic_key=TOPIC, tag_filter=vip, page_size=10))
+    # total_size is counted only when asked for (include_total_size)
+    pages = list(client.iter_eligible_pages(page_id=PAGE, topic_key=TOPIC, tag_filter=vip, page_size=10,
+                                            include_total_size=True))
     assert [len(p.recipients) for p in pages] == [10, 10, 5]
     assert all(p.total_size == VIP for p in pages)
     assert pages[-1].next_page_token == ""
@@ -71,7 +73,9 @@ def test_list_eligible_with_tag_filter_paginates(client: Client, people: List[st
     assert [e.recipient.psid for e in flat] == seen
     others = client.list_eligible(page_id=PAGE, topic_key=TOPIC, tag_filter={"none_of": ["vip"]})
     assert {e.recipient.psid for e in others.recipients} == set(people[VIP:])
-    assert client.list_eligible(v1.ListEligibleRequest(page_id=PAGE, topic_key=TOPIC)).total_size == PEOPLE
+    everyone = v1.ListEligibleRequest(page_id=PAGE, topic_key=TOPIC, include_total_size=True)
+    assert client.list_eligible(everyone).total_size == PEOPLE
+    assert client.list_eligible(page_id=PAGE, topic_key=TOPIC).total_size == 0, "counted without being asked"
 
 
 def test_record_opt_in_is_idempotent_and_tokens_conflict(client: Client) -> None:

@@ -4,7 +4,7 @@ usage errors and local validation raised before anything is sent."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, List
 
 import grpc
 import pytest
@@ -22,6 +22,7 @@ from otn_client import (
     OtnValidationError,
     v1,
 )
+from otn_client._base import RPCS
 from otn_client._gen.otn.v1 import errors_pb2
 
 CODES = [c for c in grpc.StatusCode if c != grpc.StatusCode.OK]
@@ -161,3 +162,62 @@ def test_validation_can_be_left_to_the_server(fake: Any) -> None:
     with Client(fake.target, validate=False) as c:
         c.send_notification(page_id="bad page", topic_key="t", content={"text": "x"})
     assert [a.request.page_id for a in fake.of("SendNotification")] == ["bad page"]
+
+
+class _Odd:
+    """A value no field of any message takes."""
+
+    def __repr__(self) -> str:
+        return "<odd>"
+
+
+def _calls(kind: str, target: str, method: str, cases: Any) -> List[BaseException]:
+    """Calls ``method`` once per (args, kwargs) case through a fresh client; the errors raised."""
+    raised: List[BaseException] = []
+    if kind == "sync":
+        with Client(target) as c:
+            for args, kwargs in cases:
+                try:
+                    getattr(c, method)(*args, **kwargs)
+                except BaseException as e:  # noqa: BLE001 - collected and checked by the test
+                    raised.append(e)
+        return raised
+
+    async def go() -> None:
+        async with AsyncClient(target) as a:
+            for args, kwargs in cases:
+                try:
+                    result = getattr(a, method)(*args, **kwargs)
+                    if asyncio.iscoroutine(result):
+                        await result
+                except BaseException as e:  # noqa: BLE001
+                    raised.append(e)
+
+    asyncio.run(go())
+    return raised
+
+
+@pytest.mark.parametrize("kind", ["sync", "asyncio"])
+@pytest.mark.parametrize("rpc", sorted(RPCS))
+def test_no_protobuf_error_escapes_from_any_rpc_method(fake: Any, rpc: str, kind: str) -> None:
+    """Every field of every request, given a value of the wrong type; an unknown keyword; a
+    request message of another type: each is an OtnUsageError naming the argument, nothing sent."""
+    cls, method, _ = RPCS[rpc]
+    fields = [f.name for f in cls.DESCRIPTOR.fields]
+    other = v1.GetNotificationRequest() if cls is not v1.GetNotificationRequest else v1.ListEligibleRequest()
+    cases = [((), {f: _Odd()}) for f in fields] + [((), {"no_such_field": 1}), ((other,), {})]
+    raised = _calls(kind, fake.target, method, cases)
+    assert len(raised) == len(cases), f"{method}: only {len(raised)} of {len(cases)} bad calls raised"
+    for (args, kwargs), e in zip(cases, raised):
+        assert isinstance(e, OtnUsageError), f"{method}({args}, {kwargs}) raised {type(e).__module__}.{e!r}"
+        assert e.field == (next(iter(kwargs)) if kwargs else "request"), (kwargs, e.field, str(e))
+    assert fake.attempts == [], "a bad call reached the network"
+
+
+def test_the_servers_own_timeout_is_a_deadline_exceeded(fake: Any) -> None:
+    """tonic answers CANCELLED "Timeout expired" when a call's grpc-timeout passes on its side
+    first; the caller sees (and the retry policy treats) it as DEADLINE_EXCEEDED."""
+    fake.script("GetNotification", Fail(grpc.StatusCode.CANCELLED, "Timeout expired"))
+    with Client(fake.target, retry=NO_RETRY) as c, pytest.raises(otn_client.DeadlineExceeded) as e:
+        c.get_notification(notification_id="n-1")
+    assert e.value.code == grpc.StatusCode.DEADLINE_EXCEEDED

@@ -1,5 +1,6 @@
 """The event stream reconnects and resumes after the last event it yielded: against a scripted
-server (exact after_sequence of every reconnection) and across a real otn-server SIGKILL/restart."""
+server (exact after_sequence of every reconnection) and across a real otn-server restart (SIGKILL
+or SIGTERM, then the same database and ports), checked against the durable log by sequence."""
 
 from __future__ import annotations
 
@@ -190,7 +191,11 @@ def check_across_restart(server: OtnServer, topic: str, seen: List[int], stream:
     print(f"seen {seen} across the restart; {stream.reconnects} reconnect(s), last error: {stream.last_error}")
 
 
-def test_sync_stream_resumes_across_a_server_restart(own_server: OtnServer) -> None:
+RESTARTS = pytest.mark.parametrize("graceful", [False, True], ids=["sigkill", "sigterm"])
+
+
+@RESTARTS
+def test_sync_stream_resumes_across_a_server_restart(own_server: OtnServer, graceful: bool) -> None:
     topic = f"restart:sync-{uuid.uuid4().hex[:8]}"
     seen: List[int] = []
     failure: List[BaseException] = []
@@ -212,7 +217,7 @@ def test_sync_stream_resumes_across_a_server_restart(own_server: OtnServer) -> N
         try:
             produce(own_server, topic, BEFORE, "before")
             wait_for(lambda: len(seen) == BEFORE or failure, f"{BEFORE} events before the kill", 30)
-            own_server.restart()  # SIGKILL, then the same database and port
+            own_server.restart(graceful)  # SIGKILL (or SIGTERM), then the same database and port
             produce(own_server, topic, AFTER, "after")
             reader.join(60)
         finally:
@@ -222,7 +227,8 @@ def test_sync_stream_resumes_across_a_server_restart(own_server: OtnServer) -> N
         check_across_restart(own_server, topic, seen, stream)
 
 
-def test_asyncio_stream_resumes_across_a_server_restart(own_server: OtnServer) -> None:
+@RESTARTS
+def test_asyncio_stream_resumes_across_a_server_restart(own_server: OtnServer, graceful: bool) -> None:
     topic = f"restart:aio-{uuid.uuid4().hex[:8]}"
     seen: List[int] = []
 
@@ -243,7 +249,7 @@ def test_asyncio_stream_resumes_across_a_server_restart(own_server: OtnServer) -
                 while len(seen) < BEFORE and not reader.done() and time.monotonic() < deadline:
                     await asyncio.sleep(0.02)
                 assert len(seen) == BEFORE, f"before the kill: {seen}"
-                await asyncio.to_thread(own_server.restart)
+                await asyncio.to_thread(own_server.restart, graceful)
                 await asyncio.to_thread(produce, own_server, topic, AFTER, "after")
                 await asyncio.wait_for(reader, 60)
                 return stream

@@ -8,7 +8,7 @@ import importlib.metadata
 import inspect
 import os
 from pathlib import Path
-from typing import Any, List
+from typing import Any, List, NoReturn
 
 import pytest
 
@@ -46,7 +46,9 @@ def test_keyword_parameters_are_the_request_fields(client: Any, rpc: str) -> Non
         sig = inspect.signature(fn)
         params = list(sig.parameters.values())
         assert params[1].name == "request" and params[1].kind == params[1].POSITIONAL_ONLY
-        assert params[-1].kind == params[-1].VAR_KEYWORD  # turned into OtnUsageError
+        # **unknown: NoReturn, never **fields: Any: a type checker refuses any keyword that is not
+        # a field, and at run time it becomes an OtnUsageError with a suggestion
+        assert params[-1].kind == params[-1].VAR_KEYWORD and params[-1].annotation in ("NoReturn", NoReturn), params[-1]
         hinted = [p for p in params[1:-1] if p.annotation is inspect.Parameter.empty]
         assert not hinted, f"{client.__name__}.{method}: parameters without a type hint: {hinted}"
         assert sig.return_annotation is not inspect.Signature.empty

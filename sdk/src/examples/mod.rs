@@ -6,6 +6,8 @@
 pub mod back_in_stock;
 pub mod dashboard_tail;
 pub mod price_drop;
+#[cfg(feature = "cli")]
+pub mod sandbox;
 
 /// The error type of the examples.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;

@@ -150,3 +150,39 @@ async fn dashboard_tail_shows_the_events_after_its_position_and_says_where_to_re
     .unwrap();
     assert_eq!(next.sequences, [6]);
 }
+
+#[tokio::test]
+async fn on_a_fresh_sandbox_the_example_makes_its_own_shoppers_and_runs_twice() {
+    use otn_sdk::examples::sandbox;
+    let world = otn_testkit::World::new().await;
+    let app = world
+        .spawn_with(|c| {
+            c.pages.clear();
+            c.sandbox = true;
+        })
+        .await;
+    let (grpc, http) = (app.url(), format!("http://{}", app.running.http_addr));
+    let page = otn_server::app::SANDBOX_PAGE_ID;
+    for run in ["first", "second"] {
+        let mut out = Vec::new();
+        let made = sandbox::opt_in_shoppers(
+            &http,
+            page,
+            "back-in-stock:sku-7",
+            &["ana", "ben"],
+            &mut out,
+        )
+        .await
+        .unwrap();
+        assert!(made, "a sandbox");
+        let done = back_in_stock::run(&grpc, None, page, "sku-7", run, 10, &mut out)
+            .await
+            .unwrap();
+        let out = text(out);
+        assert_eq!(Progress::of(&done).sent, 2, "{run} run: {out}");
+    }
+    let mut out = Vec::new();
+    let nobody = sandbox::opt_in_shoppers("http://127.0.0.1:1", page, "t", &["x"], &mut out).await;
+    assert!(matches!(nobody, Ok(false)), "no sandbox there: {nobody:?}");
+    app.running.shutdown().await;
+}

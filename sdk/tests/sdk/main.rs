@@ -6,5 +6,6 @@ mod client;
 mod events;
 mod examples;
 mod otnctl;
+mod otnctl_sandbox;
 mod support;
 mod validation;

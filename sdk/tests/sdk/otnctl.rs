@@ -11,6 +11,10 @@ const BIN: &str = env!("CARGO_BIN_EXE_otnctl");
 async fn otnctl(url: &str, args: &[&str]) -> Output {
     let mut cmd = tokio::process::Command::new(BIN);
     cmd.arg("--url").arg(url).args(args).env_remove("OTN_URL");
+    // Tables unless a test asks otherwise (piped output is JSON by default; one test checks).
+    if !args.contains(&"--output") {
+        cmd.args(["--output", "table"]);
+    }
     match crate::support::key_for(url) {
         Some(key) => cmd.env("OTN_API_KEY", key),
         None => cmd.env_remove("OTN_API_KEY"),
@@ -295,7 +299,7 @@ async fn exit_codes_tell_scripts_what_went_wrong() {
 
 #[tokio::test]
 async fn help_reads_well() {
-    let help = ok(&otnctl("http://127.0.0.1:1", &["--help"]).await);
+    let help = ok(&otnctl("http://127.0.0.1:1", &["--output", "table", "--help"]).await);
     for needle in [
         "opt-ins",
         "send",
@@ -306,7 +310,11 @@ async fn help_reads_well() {
     ] {
         assert!(help.contains(needle), "{needle} in {help}");
     }
-    let help = ok(&otnctl("http://127.0.0.1:1", &["send", "--help"]).await);
+    let help = ok(&otnctl(
+        "http://127.0.0.1:1",
+        &["--output", "table", "send", "--help"],
+    )
+    .await);
     assert!(
         help.contains("--dry-run") && help.contains("--schedule <RFC3339>"),
         "{help}"

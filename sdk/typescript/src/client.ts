@@ -13,7 +13,10 @@ import {
 import { OtnError, type FieldViolation } from "./errors";
 import { DeliveryEventStream, type ReconnectPolicy, type StreamOptions } from "./events";
 import { GrantKind } from "./gen/otn/v1/resources";
+import type { Notification } from "./gen/otn/v1/sending";
 import {
+  AssignGrantRequest,
+  type AssignGrantResponse,
   CancelNotificationRequest,
   type CancelNotificationResponse,
   type EligibleRecipient,
@@ -23,6 +26,8 @@ import {
   type GetNotificationResponse,
   ListEligibleRequest,
   type ListEligibleResponse,
+  ListNotificationsRequest,
+  type ListNotificationsResponse,
   NotificationServiceClient,
   RecordInteractionRequest,
   type RecordInteractionResponse,
@@ -39,6 +44,7 @@ import {
   type UpdateRecipientResponse,
 } from "./gen/otn/v1/service";
 import { cancelled, nextDelayMs, retryPolicy, sleep, type RetryPolicy } from "./retry";
+import { shapeViolations } from "./shape";
 import { validateRequestOptIn, validateSendNotification } from "./validate";
 
 export const DEFAULT_TARGET = "127.0.0.1:50051";
@@ -187,34 +193,51 @@ export class Client {
     if (violations.length) throw OtnError.invalid(violations);
   }
 
+  /**
+   * The request message of `codec` from the caller's fields, once their shape is checked against
+   * the contract (src/shape.ts): an unknown field or a value of the wrong type is a local
+   * INVALID_ARGUMENT naming its field path, never an encoder error.
+   */
+  private build<T>(codec: FromPartial<T>, typeName: string, req: unknown): T {
+    const violations = shapeViolations(typeName, req);
+    if (violations.length) throw OtnError.invalid(violations, "the request is malformed (checked by the client, not sent)");
+    return codec.fromPartial(req ?? {});
+  }
+
   // -- consent ledger -----------------------------------------------------------------------
 
   /** RequestOptIn: validated; `requestId` defaults to a UUID v4, kept across retries. */
   async requestOptIn(req: DeepPartial<RequestOptInRequest>, opts?: CallOptions): Promise<RequestOptInResponse> {
-    const r = RequestOptInRequest.fromPartial({ ...req, requestId: req.requestId || randomUUID() });
+    const r = this.build(RequestOptInRequest, "otn.v1.RequestOptInRequest", req);
+    r.requestId ||= randomUUID();
     this.check(r, validateRequestOptIn, opts);
     return this.unary(this.raw.requestOptIn, r, IDEMPOTENT, opts);
   }
 
   /** RecordOptIn (idempotent on the token); `kind` defaults to GRANT_KIND_ONE_TIME_NOTIFICATION. */
-  recordOptIn(req: DeepPartial<RecordOptInRequest>, opts?: CallOptions): Promise<RecordOptInResponse> {
-    const r = RecordOptInRequest.fromPartial({ ...req, kind: req.kind ?? GrantKind.GRANT_KIND_ONE_TIME_NOTIFICATION });
+  async recordOptIn(req: DeepPartial<RecordOptInRequest>, opts?: CallOptions): Promise<RecordOptInResponse> {
+    const r = this.build(RecordOptInRequest, "otn.v1.RecordOptInRequest", req);
+    r.kind ||= GrantKind.GRANT_KIND_ONE_TIME_NOTIFICATION;
     return this.unary(this.raw.recordOptIn, r, IDEMPOTENT, opts);
   }
 
   /** One page of ListEligible. */
-  listEligible(req: DeepPartial<ListEligibleRequest>, opts?: CallOptions): Promise<ListEligibleResponse> {
-    return this.unary(this.raw.listEligible, ListEligibleRequest.fromPartial(req), IDEMPOTENT, opts);
+  async listEligible(req: DeepPartial<ListEligibleRequest>, opts?: CallOptions): Promise<ListEligibleResponse> {
+    const r = this.build(ListEligibleRequest, "otn.v1.ListEligibleRequest", req);
+    return this.unary(this.raw.listEligible, r, IDEMPOTENT, opts);
   }
 
   /** Every page of ListEligible, in order (follows nextPageToken). */
-  async *listEligiblePages(req: DeepPartial<ListEligibleRequest>, opts?: CallOptions) {
-    let pageToken = req.pageToken ?? "";
+  async *listEligiblePages(
+    req: DeepPartial<ListEligibleRequest>,
+    opts?: CallOptions,
+  ): AsyncGenerator<ListEligibleResponse, void, undefined> {
+    const r = this.build(ListEligibleRequest, "otn.v1.ListEligibleRequest", req);
     for (;;) {
-      const page = await this.listEligible({ ...req, pageToken }, opts);
+      const page = await this.unary(this.raw.listEligible, r, IDEMPOTENT, opts);
       yield page;
       if (!page.nextPageToken) return;
-      pageToken = page.nextPageToken;
+      r.pageToken = page.nextPageToken;
     }
   }
 
@@ -223,20 +246,37 @@ export class Client {
     for await (const page of this.listEligiblePages(req, opts)) yield* page.recipients;
   }
 
-  recordInteraction(req: DeepPartial<RecordInteractionRequest>, opts?: CallOptions): Promise<RecordInteractionResponse> {
-    return this.unary(this.raw.recordInteraction, RecordInteractionRequest.fromPartial(req), NOT_IDEMPOTENT, opts);
+  /** RecordInteraction: opens the person's 24-hour window. */
+  async recordInteraction(
+    req: DeepPartial<RecordInteractionRequest>,
+    opts?: CallOptions,
+  ): Promise<RecordInteractionResponse> {
+    const r = this.build(RecordInteractionRequest, "otn.v1.RecordInteractionRequest", req);
+    return this.unary(this.raw.recordInteraction, r, NOT_IDEMPOTENT, opts);
   }
 
-  updateRecipient(req: DeepPartial<UpdateRecipientRequest>, opts?: CallOptions): Promise<UpdateRecipientResponse> {
-    return this.unary(this.raw.updateRecipient, UpdateRecipientRequest.fromPartial(req), NOT_IDEMPOTENT, opts);
+  /** UpdateRecipient: tags to add or remove, the region. */
+  async updateRecipient(req: DeepPartial<UpdateRecipientRequest>, opts?: CallOptions): Promise<UpdateRecipientResponse> {
+    const r = this.build(UpdateRecipientRequest, "otn.v1.UpdateRecipientRequest", req);
+    return this.unary(this.raw.updateRecipient, r, NOT_IDEMPOTENT, opts);
   }
 
-  revokeGrant(req: DeepPartial<RevokeGrantRequest>, opts?: CallOptions): Promise<RevokeGrantResponse> {
-    return this.unary(this.raw.revokeGrant, RevokeGrantRequest.fromPartial(req), NOT_IDEMPOTENT, opts);
+  /** RevokeGrant: `grantId`, or `pageId` + `psid` + `topicKey`. */
+  async revokeGrant(req: DeepPartial<RevokeGrantRequest>, opts?: CallOptions): Promise<RevokeGrantResponse> {
+    const r = this.build(RevokeGrantRequest, "otn.v1.RevokeGrantRequest", req);
+    return this.unary(this.raw.revokeGrant, r, NOT_IDEMPOTENT, opts);
   }
 
-  forgetRecipient(req: DeepPartial<ForgetRecipientRequest>, opts?: CallOptions): Promise<ForgetRecipientResponse> {
-    return this.unary(this.raw.forgetRecipient, ForgetRecipientRequest.fromPartial(req), NOT_IDEMPOTENT, opts);
+  /** AssignGrant: moves a grant of the reserved topic `otn:unassigned` to a topic. */
+  async assignGrant(req: DeepPartial<AssignGrantRequest>, opts?: CallOptions): Promise<AssignGrantResponse> {
+    const r = this.build(AssignGrantRequest, "otn.v1.AssignGrantRequest", req);
+    return this.unary(this.raw.assignGrant, r, NOT_IDEMPOTENT, opts);
+  }
+
+  /** ForgetRecipient: erases a person on a page. */
+  async forgetRecipient(req: DeepPartial<ForgetRecipientRequest>, opts?: CallOptions): Promise<ForgetRecipientResponse> {
+    const r = this.build(ForgetRecipientRequest, "otn.v1.ForgetRecipientRequest", req);
+    return this.unary(this.raw.forgetRecipient, r, NOT_IDEMPOTENT, opts);
   }
 
   // -- sending --------------------------------------------------------------------------------
@@ -246,27 +286,53 @@ export class Client {
     req: DeepPartial<SendNotificationRequest>,
     opts?: CallOptions,
   ): Promise<SendNotificationResponse> {
-    const r = SendNotificationRequest.fromPartial({ ...req, requestId: req.requestId || randomUUID() });
+    const r = this.build(SendNotificationRequest, "otn.v1.SendNotificationRequest", req);
+    r.requestId ||= randomUUID();
     this.check(r, validateSendNotification, opts);
     return this.unary(this.raw.sendNotification, r, IDEMPOTENT, opts);
   }
 
-  getNotification(req: DeepPartial<GetNotificationRequest>, opts?: CallOptions): Promise<GetNotificationResponse> {
-    return this.unary(this.raw.getNotification, GetNotificationRequest.fromPartial(req), IDEMPOTENT, opts);
+  /** GetNotification: the notification with its counts. */
+  async getNotification(req: DeepPartial<GetNotificationRequest>, opts?: CallOptions): Promise<GetNotificationResponse> {
+    const r = this.build(GetNotificationRequest, "otn.v1.GetNotificationRequest", req);
+    return this.unary(this.raw.getNotification, r, IDEMPOTENT, opts);
   }
 
-  cancelNotification(
+  /** CancelNotification: cancels what is still queued. */
+  async cancelNotification(
     req: DeepPartial<CancelNotificationRequest>,
     opts?: CallOptions,
   ): Promise<CancelNotificationResponse> {
-    return this.unary(this.raw.cancelNotification, CancelNotificationRequest.fromPartial(req), NOT_IDEMPOTENT, opts);
+    const r = this.build(CancelNotificationRequest, "otn.v1.CancelNotificationRequest", req);
+    return this.unary(this.raw.cancelNotification, r, NOT_IDEMPOTENT, opts);
+  }
+
+  /** One page of ListNotifications, newest first. */
+  async listNotifications(
+    req: DeepPartial<ListNotificationsRequest>,
+    opts?: CallOptions,
+  ): Promise<ListNotificationsResponse> {
+    const r = this.build(ListNotificationsRequest, "otn.v1.ListNotificationsRequest", req);
+    return this.unary(this.raw.listNotifications, r, IDEMPOTENT, opts);
+  }
+
+  /** Every Notification of every page of ListNotifications, newest first. */
+  async *iterNotifications(req: DeepPartial<ListNotificationsRequest>, opts?: CallOptions): AsyncGenerator<Notification> {
+    const r = this.build(ListNotificationsRequest, "otn.v1.ListNotificationsRequest", req);
+    for (;;) {
+      const page = await this.unary(this.raw.listNotifications, r, IDEMPOTENT, opts);
+      yield* page.notifications;
+      if (!page.nextPageToken) return;
+      r.pageToken = page.nextPageToken;
+    }
   }
 
   /**
    * StreamDeliveryEvents (filters: pageId, topicKey, notificationId, afterSequence, fromNow) as
    * a {@link DeliveryEventStream} that reconnects and resumes after the last event it yielded.
    * With `fromNow` it has no position until its first event: events that happen while it
-   * reconnects before then are not replayed (use `afterSequence` where that matters).
+   * reconnects before then are not replayed (use `afterSequence` where that matters). A
+   * malformed filter throws the local INVALID_ARGUMENT OtnError here, at the call.
    */
   streamDeliveryEvents(
     req: DeepPartial<StreamDeliveryEventsRequest> = {},
@@ -274,6 +340,7 @@ export class Client {
   ): DeliveryEventStream {
     const open = (r: StreamDeliveryEventsRequest, deadline: Date | undefined) =>
       this.raw.streamDeliveryEvents(r, this.metadata(opts.metadata), deadline ? { deadline } : {});
-    return new DeliveryEventStream(open, StreamDeliveryEventsRequest.fromPartial(req), opts, this.reconnect);
+    const r = this.build(StreamDeliveryEventsRequest, "otn.v1.StreamDeliveryEventsRequest", req);
+    return new DeliveryEventStream(open, r, opts, this.reconnect);
   }
 }

@@ -133,10 +133,13 @@ export class OtnError extends Error {
   }
 
   /** A local INVALID_ARGUMENT with these violations (what the server would have answered). */
-  static invalid(violations: FieldViolation[]): OtnError {
+  static invalid(
+    violations: FieldViolation[],
+    details = "the request is invalid (checked by the client, not sent)",
+  ): OtnError {
     return new OtnError({
       code: status.INVALID_ARGUMENT,
-      details: "the request is invalid (checked by the client, not sent)",
+      details,
       decodedDetails: [
         { type: "ErrorInfo", value: { reason: "INVALID_FIELD", domain: ERROR_DOMAIN, metadata: {} } },
         { type: "BadRequest", value: { fieldViolations: violations } },
@@ -149,8 +152,11 @@ export class OtnError extends Error {
   static fromServiceError(e: unknown): OtnError {
     if (e instanceof OtnError) return e;
     const se = (e ?? {}) as Partial<ServiceError>;
-    const code = typeof se.code === "number" ? (se.code as status) : status.UNKNOWN;
+    let code = typeof se.code === "number" ? (se.code as status) : status.UNKNOWN;
     const message = se.details ?? se.message ?? String(e);
+    // The server (tonic) answers CANCELLED "Timeout expired" when the call's grpc-timeout passes
+    // there first: the deadline passed, and it is treated (and retried) as DEADLINE_EXCEEDED.
+    if (code === status.CANCELLED && message === "Timeout expired") code = status.DEADLINE_EXCEEDED;
     let decoded: ErrorDetail[] = [];
     const raw = se.metadata?.get(STATUS_DETAILS_KEY)?.[0];
     if (raw && typeof raw !== "string") {

@@ -45,7 +45,9 @@ export {
   validateRequestOptIn,
   validateSendNotification,
 } from "./validate";
+export { shapeViolations } from "./shape";
 export * as limits from "./gen/limits";
+export * as fields from "./gen/fields";
 export * as v1 from "./v1";
 export * as rpc from "./gen/google/rpc/error_details";
 export { Status as RpcStatus } from "./gen/google/rpc/status";

@@ -35,6 +35,13 @@ describe("errors (fake server)", { timeout: 60_000 }, () => {
   afterEach(() => client.close());
   after(() => fake.stop());
 
+  it("takes the server's own CANCELLED \"Timeout expired\" for DEADLINE_EXCEEDED", () => {
+    const e = OtnError.fromServiceError({ code: status.CANCELLED, details: "Timeout expired" });
+    assert.equal(e.code, status.DEADLINE_EXCEEDED);
+    const other = OtnError.fromServiceError({ code: status.CANCELLED, details: "cancelled" });
+    assert.equal(other.code, status.CANCELLED);
+  });
+
   it("maps every reason string of errors.proto to its ErrorReason, by name", async () => {
     assert.ok(REASONS.length >= 16, `only ${REASONS.length} reasons generated`);
     for (const reason of REASONS) {

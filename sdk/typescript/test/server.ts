@@ -1,10 +1,12 @@
 // Starts the real otn-server (release binary) on loopback ports with a fresh SQLite database,
 // and can kill and restart it on the same database and ports.
 //
-// The server's coming changes each touch ONE function here:
+// What depends on the server's command line and log is ONE function each:
 // - the binary:                serverBinary()
-// - API keys:                  obtainApiKey() (every client the tests make gets its key)
-// - the simulator's control:   simulatorUrl()
+// - API keys:                  createApiKey() / obtainApiKey() (every client the tests make gets
+//                              the key with every scope)
+// - the sandbox control API:   simulatorUrl(); Server.sim() calls it (`/_sim/...` on the HTTP
+//                              listener: people messaging the page, "Notify Me", Graph API faults)
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -32,30 +34,50 @@ export function serverBinary(): string {
   return bin;
 }
 
+export const ALL_SCOPES = ["read", "consent", "send", "erase"] as const;
+
 /**
- * The API key every client of the tests sends. A server with the `api-key` command gets a key
- * with every scope (`api-key create`, the key is the last line of stdout); the v1 server has no
- * keys and a sandbox accepts unauthenticated calls: undefined.
+ * A new API key with these scopes (and only these pages, when given), made by the server binary
+ * on the server's database (`otn-server --database-url URL api-key create --name N --scope S…
+ * [--page P…]`; the key is the last line of standard output).
  */
-export function obtainApiKey(bin: string, databaseUrl: string): string | undefined {
-  const probe = spawnSync(bin, ["api-key", "--help"], { encoding: "utf8", env: serverEnv({}) });
-  if (probe.status !== 0) return undefined; // "unexpected argument 'api-key'": no keys yet
-  const args = ["--database-url", databaseUrl, "api-key", "create", "--name", "ts-tests"];
-  for (const scope of ["read", "consent", "send", "erase"]) args.push("--scope", scope);
+export function createApiKey(
+  bin: string,
+  databaseUrl: string,
+  name: string,
+  scopes: readonly string[],
+  pages: readonly string[] = [],
+): string {
+  const args = ["--database-url", databaseUrl, "api-key", "create", "--name", name];
+  for (const scope of scopes) args.push("--scope", scope);
+  for (const page of pages) args.push("--page", page);
   const r = spawnSync(bin, args, { encoding: "utf8", env: serverEnv({}) });
-  if (r.status !== 0) throw new Error(`api-key create failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
-  const key = r.stdout.trim().split("\n").pop()?.trim();
-  if (!key) throw new Error(`api-key create printed no key:\n${r.stdout}`);
+  const key = r.stdout?.trim().split("\n").pop()?.trim();
+  if (r.status !== 0 || !key || key.includes(" ")) {
+    throw new Error(`api-key create failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
+  }
   return key;
 }
 
+/** The API key every client of the tests sends: one with every scope. */
+export function obtainApiKey(bin: string, databaseUrl: string): string {
+  return createApiKey(bin, databaseUrl, "ts-tests", ALL_SCOPES);
+}
+
 /**
- * The base URL of the sandbox's Messenger simulator control API (`{url}/_sim/...`): the URL the
- * v1 server logs in its SANDBOX warning, else the webhook HTTP address (where it moves).
+ * The base URL of the sandbox's simulator control API (`{url}/_sim/...`): the server's HTTP
+ * listener, as its SANDBOX log line says (`control=http://<http_addr>/_sim/`).
  */
 export function simulatorUrl(log: string, httpAddr: string): string {
-  const m = /"simulator"\s*:\s*"(http:\/\/[^"]+)"|simulator=(http:\/\/\S+)/.exec(log);
+  const m = /"control"\s*:\s*"(http:\/\/[^"]+?)\/_sim\/?"|control=(http:\/\/\S+?)\/_sim\/?(?:\s|$)/.exec(log);
   return m ? (m[1] ?? m[2]) : `http://${httpAddr}`;
+}
+
+/** A Graph API fault of the simulator (simulator/src/control.rs): `{ kind: "server_error" }`, … */
+export interface Fault {
+  kind: string;
+  ms?: number;
+  code?: number;
 }
 
 /** The child environment: ours without OTN_*, plus `extra`. */
@@ -120,6 +142,7 @@ export class Server {
         OTN_HTTP_ADDR: httpAddr,
         OTN_DATABASE_URL: this.databaseUrl,
         OTN_SANDBOX: "1",
+        OTN_ADMIN_ADDR: "127.0.0.1:0",
       }),
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -171,15 +194,46 @@ export class Server {
     return this.log.split("\n").slice(-n).join("\n");
   }
 
-  /** A token minted by the sandbox's Messenger simulator (so a real send can spend it). */
-  async issueOtnToken(pageId: string, psid: string): Promise<string> {
-    const r = await fetch(`${simulatorUrl(this.log, this.httpAddr)}/_sim/issue_otn`, {
+  /** The base URL of the sandbox control API (the HTTP listener). */
+  get sandboxUrl(): string {
+    return simulatorUrl(this.log, this.httpAddr);
+  }
+
+  /** A new API key with these scopes (and pages) on this server's database. */
+  createApiKey(name: string, scopes: readonly string[], pages: readonly string[] = []): string {
+    return createApiKey(this.bin, this.databaseUrl, name, scopes, pages);
+  }
+
+  /**
+   * Calls the sandbox's simulator control API: POSTs `body` as JSON (GET without one) to
+   * `{sandboxUrl}/_sim/{path}`; resolves to the decoded JSON answer, rejects on an HTTP error.
+   */
+  async sim<T = any>(path: string, body?: unknown): Promise<T> {
+    const url = `${this.sandboxUrl}/_sim/${path.replace(/^\//, "")}`;
+    const r = await fetch(url, body === undefined ? {} : {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ page_id: pageId, psid }),
+      body: JSON.stringify(body),
     });
-    if (!r.ok) throw new Error(`simulator issue_otn: HTTP ${r.status}`);
-    return ((await r.json()) as { token: string }).token;
+    if (!r.ok) throw new Error(`sandbox control ${body === undefined ? "GET" : "POST"} ${url}: HTTP ${r.status}: ${await r.text()}`);
+    return (await r.json()) as T;
+  }
+
+  /** A token minted by the sandbox's Messenger simulator (so a real send can spend it). */
+  async issueOtnToken(pageId: string, psid: string): Promise<string> {
+    return (await this.sim<{ token: string }>("issue_otn", { page_id: pageId, psid })).token;
+  }
+
+  /**
+   * Queues Graph API faults (each later Graph call of the server consumes one), clearing what
+   * was queued; resolves to how many are queued.
+   */
+  async injectFaults(...faults: Fault[]): Promise<number> {
+    return (await this.sim<{ queued: number }>("faults", { clear: true, queue: faults })).queued;
+  }
+
+  async queuedFaults(): Promise<number> {
+    return (await this.sim<{ queued: number }>("faults", {})).queued;
   }
 
   /** SIGKILL: no shutdown, no goodbye to the clients (a crash). */
@@ -187,9 +241,18 @@ export class Server {
     await this.signal("SIGKILL");
   }
 
-  /** Kills the server and starts it again on the same database and the same ports. */
-  async restart(): Promise<void> {
-    await this.kill();
+  /** Starts the server again (after kill()) on the same database and the same ports. */
+  async startAgain(): Promise<void> {
+    if (this.running()) throw new Error("the server is running");
+    await this.spawn(this.grpcAddr, this.httpAddr);
+  }
+
+  /**
+   * Stops the server (SIGKILL, or SIGTERM with `graceful`) and starts it again on the same
+   * database and the same ports.
+   */
+  async restart(graceful = false): Promise<void> {
+    await this.signal(graceful ? "SIGTERM" : "SIGKILL");
     await this.spawn(this.grpcAddr, this.httpAddr);
   }
 

@@ -11,10 +11,15 @@ otnctl is the operator's and developer's hands on otn, the one-time-notification
 Facebook Messenger. It talks gRPC to the server at --url (or OTN_URL) and sends --api-key (or \
 OTN_API_KEY) as a bearer token when given.
 
-Output is a table for people, or one JSON object (per line, for streams) with --output json. \
-Exit codes: 0 ok, 2 usage, 3 invalid argument, 4 not found, 5 failed precondition or already \
-exists, 6 unavailable (server unreachable), 1 anything else. Errors go to stderr with their \
-reason and the fields at fault.";
+Output is a table when standard output is a terminal and JSON otherwise (one object, or one \
+per line for streams); --output table|json chooses. Exit codes: 0 ok, 2 usage (bad flags or \
+URL), 3 invalid argument, 4 not found, 5 failed precondition or already exists, 6 unavailable \
+(server unreachable), 7 `send --wait` ended with failed deliveries, 8 unauthenticated or \
+permission denied, 1 anything else. Errors go to stderr with their reason and the fields at \
+fault.
+
+In sandbox mode (otn-server started with no configuration) `otnctl sandbox …` plays the \
+shopper through the simulator's control API on the server's HTTP listener (--sandbox-url).";
 
 const EXAMPLES: &str = "\
 Examples:
@@ -27,8 +32,16 @@ Examples:
   # Send to at most 40 people and follow it to the end (a progress bar on a terminal)
   otnctl send --page sandbox-page --topic back-in-stock:sku-123 --text 'Back in stock!' --max 40 --wait
 
+  # A button template
+  otnctl send --page sandbox-page --topic back-in-stock:sku-123 --text 'SL13 is back' \
+    --button 'Buy now=https://shop.example/sl13' --button 'Not now=postback:LATER'
+
   # Tail delivery events as JSON lines, resuming after event 1200
-  otnctl --output json events tail --page sandbox-page --after 1200";
+  otnctl --output json events tail --page sandbox-page --after 1200
+
+  # In the sandbox: a shopper writes and taps Notify me
+  otnctl sandbox message --psid alice
+  otnctl sandbox notify-me --psid alice --topic back-in-stock:sku-123";
 
 /// How results are printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -55,9 +68,17 @@ pub(crate) struct Cli {
     /// An API key, sent as `authorization: Bearer <key>`.
     #[arg(long, global = true, env = "OTN_API_KEY", hide_env_values = true)]
     pub api_key: Option<String>,
-    /// How to print results.
-    #[arg(long, global = true, value_enum, default_value_t = Output::Table)]
-    pub output: Output,
+    /// How to print results (default: a table on a terminal, JSON otherwise).
+    #[arg(long, global = true, value_enum)]
+    pub output: Option<Output>,
+    /// The sandbox server's HTTP listener, for `otnctl sandbox`.
+    #[arg(
+        long,
+        global = true,
+        env = "OTN_SANDBOX_URL",
+        default_value = "http://127.0.0.1:8080"
+    )]
+    pub sandbox_url: String,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -78,6 +99,9 @@ pub(crate) enum Command {
     /// Follow the delivery-event log.
     #[command(subcommand)]
     Events(Events),
+    /// Play the shopper on a sandbox server: write, tap "Notify me", read, reply.
+    #[command(subcommand)]
+    Sandbox(crate::sandbox::Sandbox),
 }
 
 /// The kind of consent recorded.
@@ -164,9 +188,13 @@ pub(crate) struct SendArgs {
     /// The topic whose grants are spent.
     #[arg(long)]
     pub topic: String,
-    /// The message, 1 to 2000 characters.
+    /// The message: 1 to 2000 characters, or with --button the template's text (1 to 640).
     #[arg(long)]
     pub text: String,
+    /// A button of a button template (1 to 3): `TITLE=https://…` opens a URL,
+    /// `TITLE=postback:PAYLOAD` posts back.
+    #[arg(long = "button", value_name = "TITLE=ACTION", value_parser = parse_button)]
+    pub buttons: Vec<otn_sdk::Button>,
     /// At most this many recipients, oldest opt-in first.
     #[arg(long = "max", value_name = "N")]
     pub max: Option<u32>,
@@ -191,6 +219,16 @@ pub(crate) struct SendArgs {
     /// Print the notification and return at once.
     #[arg(long)]
     pub no_wait: bool,
+}
+
+fn parse_button(s: &str) -> Result<otn_sdk::Button, String> {
+    let (title, action) = s
+        .split_once('=')
+        .ok_or_else(|| "a button is TITLE=https://… or TITLE=postback:PAYLOAD".to_string())?;
+    Ok(match action.strip_prefix("postback:") {
+        Some(payload) => otn_sdk::Button::postback(title, payload),
+        None => otn_sdk::Button::url(title, action),
+    })
 }
 
 fn parse_time(s: &str) -> Result<Timestamp, String> {

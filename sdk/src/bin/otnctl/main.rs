@@ -4,6 +4,7 @@ mod cli;
 mod commands;
 mod json;
 mod output;
+mod sandbox;
 mod send;
 
 use std::process::ExitCode;
@@ -17,6 +18,9 @@ use output::Out;
 
 /// The exit code scripts can rely on for an error.
 fn exit_code(e: &Error) -> u8 {
+    if send::is_failed_deliveries(e) {
+        return 7;
+    }
     if matches!(e, Error::Config(_)) {
         return 2;
     }
@@ -28,11 +32,15 @@ fn exit_code(e: &Error) -> u8 {
         Code::NotFound => 4,
         Code::FailedPrecondition | Code::AlreadyExists => 5,
         Code::Unavailable => 6,
+        Code::Unauthenticated | Code::PermissionDenied => 8,
         _ => 1,
     }
 }
 
 async fn run(cli: Cli, out: Out) -> Result<(), Error> {
+    if let Command::Sandbox(cmd) = cli.command {
+        return sandbox::run(&cli.sandbox_url, out, cmd).await;
+    }
     let client = Client::builder(cli.url)
         .api_key_opt(cli.api_key)
         .connect()
@@ -42,12 +50,17 @@ async fn run(cli: Cli, out: Out) -> Result<(), Error> {
         Command::Send(args) => send::run(&client, out, args).await,
         Command::Notifications(cmd) => commands::notifications(&client, out, cmd).await,
         Command::Events(cmd) => commands::events(&client, out, cmd).await,
+        Command::Sandbox(_) => Ok(()),
     }
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let out = Out { format: cli.output };
+    let format = cli.output.unwrap_or(match output::stdout_is_terminal() {
+        true => cli::Output::Table,
+        false => cli::Output::Json,
+    });
+    let out = Out { format };
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

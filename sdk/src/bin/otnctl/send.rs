@@ -30,8 +30,20 @@ fn plan_rows(n: &pb::Notification) -> Vec<Vec<String>> {
     rows
 }
 
+/// The message of the error `send --wait` ends with when deliveries failed (exit code 7).
+const FAILED: &str = "deliveries failed";
+
+/// Whether `e` is the failed-deliveries outcome of `send --wait`.
+pub(crate) fn is_failed_deliveries(e: &Error) -> bool {
+    matches!(e, Error::Config(m) if m.starts_with(FAILED))
+}
+
 pub(crate) async fn run(client: &Client, out: Out, a: SendArgs) -> Result<(), Error> {
-    let mut b = client.notify(a.page, a.topic).text(a.text);
+    let b = client.notify(a.page, a.topic);
+    let mut b = match a.buttons.is_empty() {
+        true => b.text(a.text),
+        false => b.button_template(a.text, a.buttons),
+    };
     if let Some(m) = a.max {
         b = b.max_recipients(m);
     }
@@ -121,5 +133,11 @@ async fn follow(client: &Client, out: Out, n: &pb::Notification) -> Result<(), E
             json::notification_state(last.state).to_lowercase()
         ));
     }
-    Ok(())
+    match p.failed {
+        0 => Ok(()),
+        n => Err(Error::Config(format!(
+            "{FAILED}: {n} of {} (see `otnctl events tail --notification {}`)",
+            p.total, last.notification_id
+        ))),
+    }
 }
