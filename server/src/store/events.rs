@@ -5,7 +5,7 @@
 //! run after the head and moves the head with it, once a reader knows the head every event up
 //! to it is visible, and nothing ever gets a number below one already read.
 
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Order, Query};
+use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Func, Order, Query};
 use sea_orm::{ConnectionTrait, DatabaseBackend, FromQueryResult, Statement};
 
 use super::bus::{PG_APPENDED, PG_SEQUENCED};
@@ -260,5 +260,18 @@ impl Store {
     /// The highest sequence number committed so far.
     pub(crate) async fn last_event_seq(&self) -> Result<i64> {
         Ok(self.log_bounds().await?.0)
+    }
+
+    /// How many committed events the sequencer has not numbered yet.
+    pub(crate) async fn unsequenced_events(&self) -> Result<i64> {
+        let q = Query::select()
+            .expr_as(Expr::col(Asterisk).count(), Alias::new("n"))
+            .from(Events::Table)
+            .and_where(Expr::col(Events::Seq).is_null())
+            .to_owned();
+        Ok(match self.db().query_one(&q).await? {
+            Some(r) => r.try_get("", "n")?,
+            None => 0,
+        })
     }
 }

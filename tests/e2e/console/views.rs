@@ -37,11 +37,11 @@ async fn console_views_show_notifications_failures_topics_pages_and_sends() {
     let h = [("cookie", cookie.as_str())];
     let base = format!("{}/v1/console", http(&app));
 
+    let head = app.running.last_event_sequence().await.unwrap();
     let o = json(&format!("{base}/overview"), &h).await;
     assert_eq!(o["caller"]["actor"], "tests");
     assert_eq!(o["pages"], serde_json::json!([PAGE]));
     assert_eq!(o["sandbox"], false);
-    let head = app.running.last_event_sequence().await.unwrap();
     assert_eq!(o["lastSequence"], head.to_string());
 
     let list = json(&format!("{base}/notifications"), &h).await;
