@@ -55,7 +55,7 @@ pub struct World {
     pub page: PageConfig,
     /// An API key with every scope on every page, created with the world.
     pub key: String,
-    _dir: Arc<tempfile::TempDir>,
+    dir: Arc<tempfile::TempDir>,
 }
 
 /// A running server on a world, with a client.
@@ -100,7 +100,7 @@ impl World {
             database_url,
             page,
             key,
-            _dir: Arc::new(dir),
+            dir: Arc::new(dir),
         }
     }
 
@@ -109,7 +109,7 @@ impl World {
         create_key(&self.database_url, name, scopes, pages).await
     }
 
-    /// The configuration a test server gets: fast retries and short leases.
+    /// The configuration a test server gets: fast retries, short leases, its own files.
     pub fn config(&self) -> Config {
         let overrides = Overrides {
             grpc_addr: Some("127.0.0.1:0".into()),
@@ -122,6 +122,9 @@ impl World {
         config.graph_api_base = self.sim.base_url();
         config.graph_timeout_ms = 2_000;
         config.admin_addr = "127.0.0.1:0".parse().expect("addr");
+        // The world's own sandbox state, never a file shared with other tests (on PostgreSQL
+        // the default is `otn-sandbox.json` in the working directory).
+        config.sandbox_state_file = Some(self.dir.path().join("sandbox.json"));
         config.pages = vec![self.page.clone()];
         config.dispatch.lease_ms = 1_000;
         config.dispatch.idle_poll_ms = 20;

@@ -183,6 +183,12 @@ impl TestApp {
     /// Every event of notification `id` so far, in order: the stream read from the start until
     /// it has been quiet for half a second.
     pub async fn events_of(&mut self, id: &str) -> Vec<pb::DeliveryEvent> {
+        // Every event committed so far is numbered (so streamable) before the stream opens;
+        // what is quiet for 1.5 s after that is the whole of it.
+        self.running
+            .last_event_sequence()
+            .await
+            .expect("event head");
         let mut stream = self
             .client
             .stream_delivery_events(pb::StreamDeliveryEventsRequest {
@@ -194,7 +200,7 @@ impl TestApp {
             .into_inner();
         let mut out = Vec::new();
         while let Ok(next) =
-            tokio::time::timeout(Duration::from_millis(500), stream.message()).await
+            tokio::time::timeout(Duration::from_millis(1_500), stream.message()).await
         {
             match next.expect("stream open") {
                 Some(r) => out.extend(r.event),

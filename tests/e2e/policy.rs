@@ -16,6 +16,12 @@ fn excluded(n: &pb::Notification, r: ExclusionReason) -> i64 {
         .map_or(0, |e| e.count)
 }
 
+/// On a frozen clock a retry never comes due, so no attempt may time out, even on a loaded
+/// machine: the Graph API timeout is far above the simulator's answer time.
+fn patient(c: &mut otn_server::config::Config) {
+    c.graph_timeout_ms = 10_000;
+}
+
 async fn world_at(y: i32, m: u32, d: u32) -> World {
     World::with_clock(ManualClock::frozen(
         Utc.with_ymd_and_hms(y, m, d, 12, 0, 0).unwrap(),
@@ -80,7 +86,7 @@ async fn rules_of(app: &mut otn_testkit::TestApp, notification_id: &str, n: usiz
 
 #[tokio::test]
 async fn one_time_grants_skip_eea_recipients_and_every_send_names_its_rule() {
-    let mut app = world_at(2026, 11, 1).await.spawn().await;
+    let mut app = world_at(2026, 11, 1).await.spawn_with(patient).await;
     grant(
         &mut app,
         "in-us",
@@ -109,7 +115,7 @@ async fn one_time_grants_skip_eea_recipients_and_every_send_names_its_rule() {
 
 #[tokio::test]
 async fn the_window_path_reaches_people_without_a_grant_only_inside_24_hours() {
-    let mut app = world_at(2026, 11, 1).await.spawn().await;
+    let mut app = world_at(2026, 11, 1).await.spawn_with(patient).await;
     let t = grant(
         &mut app,
         "w1",
@@ -148,7 +154,7 @@ async fn the_window_path_reaches_people_without_a_grant_only_inside_24_hours() {
 
 #[tokio::test]
 async fn message_tags_retired_on_2026_04_27_exclude_instead_of_sending() {
-    let mut app = world_at(2026, 4, 25).await.spawn().await;
+    let mut app = world_at(2026, 4, 25).await.spawn_with(patient).await;
     let tagged = |dry_run| pb::SendOptions {
         message_tag: "POST_PURCHASE_UPDATE".into(),
         dry_run,
@@ -203,7 +209,7 @@ async fn message_tags_retired_on_2026_04_27_exclude_instead_of_sending() {
 
 #[tokio::test]
 async fn a_marketing_token_waits_48_hours_between_sends() {
-    let mut app = world_at(2026, 3, 2).await.spawn().await;
+    let mut app = world_at(2026, 3, 2).await.spawn_with(patient).await;
     let t = grant(
         &mut app,
         "fan",

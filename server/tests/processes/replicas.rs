@@ -199,7 +199,9 @@ async fn two_replicas_one_killed_send_every_token_once_at_the_page_rate_and_stre
             "token accepted exactly once"
         );
     }
-    let limit = (f64::from(RATE) * 1.02).floor() as usize;
+    // The pacer aims 1.5% under the rate; 5% over it allows a scheduling stall of one of the
+    // two processes (or of the simulator stamping arrivals) without hiding a doubled rate.
+    let limit = (f64::from(RATE) * 1.05).floor() as usize;
     for i in 0..PAGES {
         let busiest = sim.busiest_window(&page(i), 1000);
         eprintln!(

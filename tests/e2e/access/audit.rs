@@ -59,6 +59,7 @@ async fn a_page_limited_key_streams_only_its_pages() {
     let key = world
         .create_key("page-b-reader", &["read"], &["page-b"])
         .await;
+    app.running.last_event_sequence().await.unwrap();
     let mut c = connect(&app.url(), Some(&key)).await;
     let mut stream = c
         .stream_delivery_events(pb::StreamDeliveryEventsRequest::default())
@@ -67,7 +68,7 @@ async fn a_page_limited_key_streams_only_its_pages() {
         .into_inner();
     let mut seen = Vec::new();
     while let Ok(Some(Ok(r))) = tokio::time::timeout(
-        Duration::from_millis(700),
+        Duration::from_millis(1_500),
         futures::StreamExt::next(&mut stream),
     )
     .await
@@ -140,6 +141,7 @@ async fn the_key_name_is_recorded_on_what_it_does() {
     })
     .await
     .unwrap();
+    app.running.last_event_sequence().await.unwrap();
     let mut all = app
         .client
         .stream_delivery_events(pb::StreamDeliveryEventsRequest {
@@ -151,7 +153,7 @@ async fn the_key_name_is_recorded_on_what_it_does() {
         .into_inner();
     let mut kinds = Vec::new();
     while let Ok(Some(Ok(r))) = tokio::time::timeout(
-        Duration::from_millis(700),
+        Duration::from_millis(1_500),
         futures::StreamExt::next(&mut all),
     )
     .await

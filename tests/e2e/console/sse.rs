@@ -193,12 +193,14 @@ async fn sse_of_a_page_limited_key_carries_only_its_pages() {
             .unwrap();
     }
     let key = world.create_key("b-reader", &["read"], &["page-b"]).await;
+    let head = app.running.last_event_sequence().await.unwrap();
     let url = format!("{}/v1/events", http(&app));
     let auth = bearer(&key);
     let mut s = SseReader::new(get(&url, &[("authorization", &auth)]).await);
     let mut pages = Vec::new();
-    while let Some(e) = s.next(Duration::from_millis(800)).await {
+    while let Some(e) = s.next(Duration::from_millis(1_500)).await {
         pages.push(e.data["pageId"].as_str().unwrap().to_string());
+        assert!(seq(&e) <= head, "nothing after the head");
     }
     assert_eq!(pages, ["page-b", "page-b"]);
     let asked = format!("{url}?page_id={PAGE}");
