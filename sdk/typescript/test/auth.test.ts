@@ -8,19 +8,10 @@ import { status } from "@grpc/grpc-js";
 import { OtnError, v1, type Client } from "@otn/client";
 import { Recorder } from "./recording";
 import { Server } from "./server";
+import { rejects } from "./rejects";
 
 const PAGE = "sandbox-page";
 const TOPIC = "back-in-stock:sku-auth";
-
-async function rejects(p: Promise<unknown>): Promise<OtnError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof OtnError, `not an OtnError: ${e}`);
-    return e;
-  }
-  assert.fail("expected the call to fail");
-}
 
 describe("API keys against the real server", { timeout: 120_000 }, () => {
   let server: Server;

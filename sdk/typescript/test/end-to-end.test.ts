@@ -3,24 +3,15 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { status } from "@grpc/grpc-js";
-import { OtnError, v1, type Client } from "@otn/client";
+import { v1, type Client } from "@otn/client";
 import { Server } from "./server";
+import { rejects } from "./rejects";
 
 const PAGE = "sandbox-page";
 const TOPIC = "back-in-stock:sku-123";
 const PEOPLE = 28; // 25 tagged "vip" (3 pages of 10), 3 untagged
 const VIP = 25;
 const MAX_RECIPIENTS = 5;
-
-async function rejects(p: Promise<unknown>): Promise<OtnError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof OtnError, `not an OtnError: ${e}`);
-    return e;
-  }
-  assert.fail("expected the call to fail");
-}
 
 describe("otn client end to end", { timeout: 180_000 }, () => {
   let server: Server;

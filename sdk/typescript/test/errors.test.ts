@@ -5,16 +5,7 @@ import { after, afterEach, before, beforeEach, describe, it } from "node:test";
 import { status } from "@grpc/grpc-js";
 import { Client, OtnError, errorReasonName, errorReasonOf, v1 } from "@otn/client";
 import { FakeServer, fail } from "./fake-server";
-
-async function rejects(p: Promise<unknown>): Promise<OtnError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof OtnError, `not an OtnError: ${e}`);
-    return e;
-  }
-  assert.fail("expected the call to fail");
-}
+import { rejects } from "./rejects";
 
 /** Every ErrorReason of the generated enum but UNSPECIFIED (and ts-proto's UNRECOGNIZED). */
 const REASONS = Object.values(v1.ErrorReason).filter(

@@ -3,23 +3,14 @@
 import assert from "node:assert/strict";
 import { after, afterEach, before, beforeEach, describe, it } from "node:test";
 import { status } from "@grpc/grpc-js";
-import { Client, OtnError, v1, type ClientOptions } from "@otn/client";
+import { Client, v1, type ClientOptions } from "@otn/client";
 import { FakeServer, fail, ok, unavailable } from "./fake-server";
 import { waitFor } from "./server";
+import { rejects } from "./rejects";
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const FAST = { initialBackoffMs: 1, maxBackoffMs: 5 }; // backoff far below any RetryInfo delay
 const SEND = { pageId: "fake-page", topicKey: "back-in-stock:sku-1", content: { text: "Back in stock" } };
-
-async function rejects(p: Promise<unknown>): Promise<OtnError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof OtnError, `not an OtnError: ${e}`);
-    return e;
-  }
-  assert.fail("expected the call to fail");
-}
 
 describe("retries (fake server)", { timeout: 60_000 }, () => {
   let fake: FakeServer;

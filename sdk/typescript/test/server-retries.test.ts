@@ -8,9 +8,10 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { status } from "@grpc/grpc-js";
-import { Client, OtnError, v1, type ClientOptions, type RetryPolicy } from "@otn/client";
+import { Client, v1, type ClientOptions, type RetryPolicy } from "@otn/client";
 import { Recorder } from "./recording";
 import { Server, waitFor } from "./server";
+import { rejects } from "./rejects";
 
 const PAGE = "sandbox-page";
 const TOPIC = "back-in-stock:sku-retry";
@@ -20,16 +21,6 @@ const SERVER_ERROR = { kind: "server_error" }; // Graph API HTTP 500, code 2: Me
 const RETRY_INFO_MS = 1000; // what the server asks for when Meta did not answer
 /** No backoff of the client's own: every wait between attempts is the server's RetryInfo. */
 const ONLY_RETRY_INFO: Partial<RetryPolicy> = { maxAttempts: 4, initialBackoffMs: 0, maxBackoffMs: 0 };
-
-async function rejects(p: Promise<unknown>): Promise<OtnError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof OtnError, `not an OtnError: ${e}`);
-    return e;
-  }
-  assert.fail("expected the call to fail");
-}
 
 describe("retries against the real server", { timeout: 180_000 }, () => {
   let server: Server;

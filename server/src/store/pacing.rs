@@ -150,13 +150,21 @@ impl Store {
             });
         }
         let n = ids.len() as i64;
+        let claimed = read_claimed(self, &w, &ids).await?;
+        // The slots start after this transaction's work, not before it: a claim slower than a
+        // send's allowed lateness (a loaded database) would otherwise hand out slots already
+        // missed, every send would be requeued and claimed again, and nothing would ever go
+        // out. What is left (the page's row, the commit) gets as long as the claim took, up
+        // to half the horizon.
+        let read_us = self.clock_us(w.txn()).await?;
+        let lead_us = (read_us - now_us).clamp(0, horizon_us / 2);
+        let start = Ord::max(row.next_slot_us, read_us + lead_us);
         let advance = Query::update()
             .table(Pages::Table)
             .value(Pages::NextSlotUs, start + n * interval_us)
             .and_where(Expr::col(Pages::PageId).eq(page_id))
             .to_owned();
         w.txn().execute(&advance).await?;
-        let claimed = read_claimed(self, &w, &ids).await?;
         w.commit().await?;
         let slots_us = (0..claimed.len() as i64)
             .map(|i| start + i * interval_us)
@@ -164,7 +172,7 @@ impl Store {
         Ok(PageClaim {
             claimed,
             slots_us,
-            now_us,
+            now_us: read_us,
             wait_until_us: None,
             paused: None,
         })
