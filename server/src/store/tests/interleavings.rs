@@ -16,7 +16,7 @@ use crate::store::{NewNotification, Receipt, Store};
 /// How long a transaction that must wait is given to show it does not.
 const BLOCKED: Duration = Duration::from_millis(300);
 
-async fn open(url: &str) -> Store {
+pub(super) async fn open(url: &str) -> Store {
     Store::migrate(url).await.expect("migrate");
     let store = Store::open(url, 8).await.expect("open");
     store
@@ -28,6 +28,17 @@ async fn open(url: &str) -> Store {
 
 /// A notification of `n` one-time grant sends on page `p`, every delivery claimed.
 async fn claimed(store: &Store, n: usize) -> (String, Vec<Claimed>) {
+    let id = queued(store, n).await;
+    let claim = store
+        .claim_page("p", 1, 60_000_000, n as u64, 60_000, 1_000)
+        .await
+        .unwrap();
+    assert_eq!(claim.claimed.len(), n);
+    (id, claim.claimed)
+}
+
+/// A SCHEDULED notification of `n` one-time grant sends on page `p`, due at 1,000 ms.
+pub(super) async fn queued(store: &Store, n: usize) -> String {
     let now = 1_000;
     let mut deliveries = Vec::new();
     for i in 0..n {
@@ -61,7 +72,7 @@ async fn claimed(store: &Store, n: usize) -> (String, Vec<Claimed>) {
         request_id: format!("r-{}", uuid::Uuid::new_v4().simple()),
         request_hash: String::new(),
         topic_key: "t".into(),
-        state: NotificationState::Dispatching,
+        state: NotificationState::Scheduled,
         plan: PlanCounts::default(),
         message_tag: None,
         rolling_title: None,
@@ -78,12 +89,7 @@ async fn claimed(store: &Store, n: usize) -> (String, Vec<Claimed>) {
         trace_parent: None,
     };
     store.create_notification(new, now).await.unwrap().unwrap();
-    let claim = store
-        .claim_page("p", 1, 60_000_000, n as u64, 60_000, now)
-        .await
-        .unwrap();
-    assert_eq!(claim.claimed.len(), n);
-    (id, claim.claimed)
+    id
 }
 
 fn sent(c: &Claimed, mid: &str, meta_ms: i64) -> Completed {

@@ -4,5 +4,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod interleavings;
+mod pacing;
 mod repository;
 mod stream;
