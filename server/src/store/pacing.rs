@@ -128,7 +128,8 @@ impl Store {
                 .column(Deliveries::Id)
                 .from(Deliveries::Table)
                 .and_where(Expr::col(Deliveries::PageId).eq(page_id))
-                .and_where(Expr::col(Deliveries::State).eq(state.code()))
+                // A literal, so the partial due/leased index serves every run of it.
+                .and_where(Expr::col(Deliveries::State).eq(state.literal()))
                 .and_where(due)
                 .order_by(col, Order::Asc)
                 .order_by(Deliveries::Id, Order::Asc)
