@@ -23,6 +23,7 @@ impl Client {
         &self,
         req: pb::ListEligibleRequest,
     ) -> Result<pb::ListEligibleResponse, Error> {
+        crate::validate::list_eligible_request(&req)?;
         self.call(Safety::Idempotent, req, |mut c, r| async move {
             c.list_eligible(r).await
         })

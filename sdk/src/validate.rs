@@ -28,6 +28,11 @@ pub fn send_request(r: &pb::SendNotificationRequest) -> Result<(), Error> {
     local(otn::rules::send_notification(r))
 }
 
+/// Validates a ListEligible request as the server does (the page token is the server's).
+pub fn list_eligible_request(r: &pb::ListEligibleRequest) -> Result<(), Error> {
+    local(otn::rules::list_eligible(r))
+}
+
 /// Validates a RequestOptIn request as the server does.
 pub fn opt_in_request(r: &pb::RequestOptInRequest) -> Result<(), Error> {
     local(otn::rules::request_opt_in(r))

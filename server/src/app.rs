@@ -132,7 +132,8 @@ pub async fn start(mut config: Config, clock: SharedClock) -> anyhow::Result<Run
         sending.clone(),
         events.clone(),
         shutdown.clone(),
-    ));
+    ))
+    .max_decoding_message_size(otn::limits::REQUEST_BYTES_MAX);
     let authn = Authenticator::new(
         store.clone(),
         clock.clone(),

@@ -8,7 +8,9 @@ use crate::limits::*;
 
 mod requests;
 
-pub use requests::{content, regions, request_opt_in, send_notification, tag_filter, tags};
+pub use requests::{
+    content, list_eligible, regions, request_opt_in, send_notification, tag_filter, tags,
+};
 
 /// One bad field of a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,9 +31,13 @@ impl Violation {
     }
 }
 
-/// Collects violations so a request reports every bad field at once.
+/// Collects violations so a request reports every bad field at once, up to the first
+/// [`VIOLATIONS_MAX`] of them (so a request's error costs the same however many bad entries it
+/// holds).
 #[derive(Debug, Default)]
-pub struct Violations(Vec<Violation>);
+pub struct Violations {
+    kept: Vec<Violation>,
+}
 
 impl Violations {
     /// Keeps the value, or records the violation.
@@ -39,29 +45,50 @@ impl Violations {
         match r {
             Ok(v) => Some(v),
             Err(e) => {
-                self.0.push(e);
+                self.record(e);
                 None
             }
         }
     }
 
+    fn record(&mut self, e: Violation) {
+        if self.kept.len() < VIOLATIONS_MAX {
+            self.kept.push(e);
+        }
+    }
+
     /// Records a violation.
     pub fn push(&mut self, field: impl Into<String>, description: impl Into<String>) {
-        self.0.push(Violation::new(field, description));
+        self.record(Violation::new(field, description));
     }
 
     /// Whether nothing was recorded.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.kept.is_empty()
     }
 
-    /// Fails with every violation recorded, if any.
+    /// Fails with the violations kept, if any (at most [`VIOLATIONS_MAX`]).
     pub fn finish(self) -> Result<(), Vec<Violation>> {
-        match self.0.is_empty() {
+        match self.kept.is_empty() {
             true => Ok(()),
-            false => Err(self.0),
+            false => Err(self.kept),
         }
     }
+}
+
+/// Checks a repeated field's length before its entries: a list longer than `max` is one
+/// violation of the list and `false` (its entries are not looked at, so a hostile list costs
+/// one comparison); otherwise `true`.
+pub fn count(v: &mut Violations, field: &str, len: usize, min: usize, max: usize) -> bool {
+    if len < min || len > max {
+        let what = match min {
+            0 => format!("must hold at most {max} entries (got {len})"),
+            _ => format!("must hold {min} to {max} entries (got {len})"),
+        };
+        v.push(field, what);
+        return false;
+    }
+    true
 }
 
 pub use crate::limits::MESSAGE_TAGS;

@@ -2,8 +2,8 @@
 //! opt-in request, every bad field reported at once.
 
 use super::{
-    Violation, Violations, https_url, ident, message_tag, page_id, payload, psid, region,
-    request_id, tag, text, timestamp, title, topic_key, web_url,
+    Violation, Violations, count, https_url, ident, message_tag, page_id, page_size, payload, psid,
+    region, request_id, tag, text, timestamp, title, topic_key, web_url,
 };
 use crate::limits::*;
 use crate::v1 as pb;
@@ -23,17 +23,11 @@ pub fn content(v: &mut Violations, c: Option<&pb::Content>) {
                 1,
                 TEMPLATE_TEXT_MAX_CHARS,
             ));
-            if b.buttons.is_empty() || b.buttons.len() > BUTTONS_MAX {
-                v.push(
-                    "content.button_template.buttons",
-                    format!(
-                        "must hold 1 to {BUTTONS_MAX} buttons (got {})",
-                        b.buttons.len()
-                    ),
-                );
-            }
-            for (i, btn) in b.buttons.iter().enumerate() {
-                button(v, &format!("content.button_template.buttons[{i}]"), btn);
+            let field = "content.button_template.buttons";
+            if count(v, field, b.buttons.len(), 1, BUTTONS_MAX) {
+                for (i, btn) in b.buttons.iter().enumerate() {
+                    button(v, &format!("{field}[{i}]"), btn);
+                }
             }
         }
     }
@@ -66,25 +60,33 @@ fn button(v: &mut Violations, field: &str, b: &pb::Button) {
     }
 }
 
-/// Checks a list of tags, naming each bad one by index.
-pub fn tags(v: &mut Violations, field: &str, list: &[String]) {
-    for (i, t) in list.iter().enumerate() {
-        v.check(tag(&format!("{field}[{i}]"), t));
+/// Checks a list of at most `max` tags, naming each bad one by index.
+pub fn tags(v: &mut Violations, field: &str, list: &[String], max: usize) {
+    if count(v, field, list.len(), 0, max) {
+        for (i, t) in list.iter().enumerate() {
+            v.check(tag(&format!("{field}[{i}]"), t));
+        }
     }
 }
 
 /// Checks a list of regions, naming each bad one by index.
 pub fn regions(v: &mut Violations, field: &str, list: &[String]) {
-    for (i, r) in list.iter().enumerate() {
-        v.check(region(&format!("{field}[{i}]"), r));
+    if count(v, field, list.len(), 0, REGIONS_MAX) {
+        for (i, r) in list.iter().enumerate() {
+            v.check(region(&format!("{field}[{i}]"), r));
+        }
     }
 }
 
-/// Checks a tag filter.
+/// Checks a tag filter: each list at most [`TAG_FILTER_TAGS_MAX`] valid tags.
 pub fn tag_filter(v: &mut Violations, field: &str, f: &pb::TagFilter) {
-    tags(v, &format!("{field}.all_of"), &f.all_of);
-    tags(v, &format!("{field}.any_of"), &f.any_of);
-    tags(v, &format!("{field}.none_of"), &f.none_of);
+    for (name, list) in [
+        ("all_of", &f.all_of),
+        ("any_of", &f.any_of),
+        ("none_of", &f.none_of),
+    ] {
+        tags(v, &format!("{field}.{name}"), list, TAG_FILTER_TAGS_MAX);
+    }
 }
 
 fn audience(v: &mut Violations, a: Option<&pb::Audience>) {
@@ -93,14 +95,11 @@ fn audience(v: &mut Violations, a: Option<&pb::Audience>) {
         None | Some(Selection::AllEligible(_)) => {}
         Some(Selection::TagFilter(f)) => tag_filter(v, "audience.tag_filter", f),
         Some(Selection::Recipients(list)) => {
-            if list.psids.is_empty() || list.psids.len() > RECIPIENTS_LIST_MAX {
-                v.push(
-                    "audience.recipients.psids",
-                    format!("must name 1 to {RECIPIENTS_LIST_MAX} people"),
-                );
-            }
-            for (i, p) in list.psids.iter().enumerate() {
-                v.check(psid(&format!("audience.recipients.psids[{i}]"), p));
+            let field = "audience.recipients.psids";
+            if count(v, field, list.psids.len(), 1, RECIPIENTS_LIST_MAX) {
+                for (i, p) in list.psids.iter().enumerate() {
+                    v.check(psid(&format!("{field}[{i}]"), p));
+                }
             }
         }
     }
@@ -133,6 +132,19 @@ pub fn send_notification(r: &pb::SendNotificationRequest) -> Result<(), Vec<Viol
     if let Some(o) = &r.options {
         send_options(&mut v, o);
     }
+    v.finish()
+}
+
+/// Checks a ListEligible request (every bad field at once; the page token is the server's).
+pub fn list_eligible(r: &pb::ListEligibleRequest) -> Result<(), Vec<Violation>> {
+    let mut v = Violations::default();
+    v.check(page_id("page_id", &r.page_id));
+    v.check(topic_key("topic_key", &r.topic_key));
+    if let Some(f) = &r.tag_filter {
+        tag_filter(&mut v, "tag_filter", f);
+    }
+    regions(&mut v, "regions", &r.regions);
+    v.check(page_size("page_size", r.page_size));
     v.finish()
 }
 

@@ -21,16 +21,66 @@ pub struct Case {
 pub enum Request {
     Send(pb::SendNotificationRequest),
     OptIn(pb::RequestOptInRequest),
+    ListEligible(pb::ListEligibleRequest),
 }
 
 fn value(v: &Value) -> Value {
+    let times = v.get("times").and_then(Value::as_u64).unwrap_or(0) as usize;
     match (
         v.get("repeat").and_then(Value::as_str),
-        v.get("times").and_then(Value::as_u64),
+        v.get("list").and_then(Value::as_str),
     ) {
-        (Some(s), Some(n)) => Value::String(s.repeat(n as usize)),
+        (Some(s), _) => Value::String(s.repeat(times)),
+        (_, Some(s)) => Value::Array(vec![Value::String(s.to_string()); times]),
         _ => v.clone(),
     }
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The expected field paths: a list, or `{"each": P, "count": N}`.
+fn violations(v: &Value) -> Vec<String> {
+    match (
+        v.get("each").and_then(Value::as_str),
+        v.get("count").and_then(Value::as_u64),
+    ) {
+        (Some(p), Some(n)) => (0..n).map(|i| p.replace("{i}", &i.to_string())).collect(),
+        _ => strings(v),
+    }
+}
+
+fn tag_filter(set: &str, v: &Value) -> pb::TagFilter {
+    let mut f = pb::TagFilter::default();
+    match set.rsplit('.').next() {
+        Some("all_of") => f.all_of = strings(v),
+        Some("any_of") => f.any_of = strings(v),
+        Some("none_of") => f.none_of = strings(v),
+        _ => panic!("validation case sets an unknown tag filter field {set}"),
+    }
+    f
+}
+
+fn list_eligible(set: &str, v: &Value) -> pb::ListEligibleRequest {
+    let mut r = pb::ListEligibleRequest {
+        page_id: "case-page".into(),
+        topic_key: "back-in-stock:sku-1".into(),
+        ..Default::default()
+    };
+    match set {
+        s if s.starts_with("tag_filter.") => r.tag_filter = Some(tag_filter(s, v)),
+        "regions" => r.regions = strings(v),
+        "page_size" => r.page_size = v.as_i64().unwrap_or_default() as i32,
+        other => panic!("validation case sets an unknown ListEligible field {other}"),
+    }
+    r
 }
 
 fn button(title: &str, url: &str) -> pb::Button {
@@ -87,6 +137,24 @@ fn send(set: &str, v: &Value) -> pb::SendNotificationRequest {
                 ..Default::default()
             })
         }
+        "options.regions" => {
+            r.options = Some(pb::SendOptions {
+                regions: strings(v),
+                ..Default::default()
+            })
+        }
+        s if s.starts_with("audience.tag_filter.") => {
+            r.audience = Some(pb::Audience {
+                selection: Some(pb::audience::Selection::TagFilter(tag_filter(s, v))),
+            })
+        }
+        "audience.recipients.psids" => {
+            r.audience = Some(pb::Audience {
+                selection: Some(pb::audience::Selection::Recipients(pb::RecipientList {
+                    psids: strings(v),
+                })),
+            })
+        }
         "topic_key" => r.topic_key = text(v),
         "request_id" => r.request_id = text(v),
         other => panic!("validation case sets an unknown SendNotification field {other}"),
@@ -136,14 +204,10 @@ pub fn all() -> Vec<Case> {
                 request: match c["rpc"].as_str() {
                     Some("SendNotification") => Request::Send(send(set, &v)),
                     Some("RequestOptIn") => Request::OptIn(opt_in(set, &v)),
+                    Some("ListEligible") => Request::ListEligible(list_eligible(set, &v)),
                     other => panic!("unknown rpc {other:?}"),
                 },
-                violations: c["violations"]
-                    .as_array()
-                    .expect("violations")
-                    .iter()
-                    .map(|f| f.as_str().expect("field").to_string())
-                    .collect(),
+                violations: violations(&c["violations"]),
             }
         })
         .collect()

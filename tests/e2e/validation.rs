@@ -14,6 +14,7 @@ async fn the_server_refuses_exactly_the_fields_of_every_validation_case() {
                 app.client.send_notification(r).await.map(|_| ())
             }
             Request::OptIn(r) => app.client.request_opt_in(r).await.map(|_| ()),
+            Request::ListEligible(r) => app.client.list_eligible(r).await.map(|_| ()),
         };
         match result {
             // A valid request reaches the use case: the case's page is not configured.

@@ -9,6 +9,7 @@ fn the_sdk_refuses_exactly_the_fields_of_every_validation_case() {
         let result = match &case.request {
             Request::Send(r) => otn_sdk::validate::send_request(r),
             Request::OptIn(r) => otn_sdk::validate::opt_in_request(r),
+            Request::ListEligible(r) => otn_sdk::validate::list_eligible_request(r),
         };
         let fields: Vec<String> = match result {
             Ok(()) => Vec::new(),

@@ -142,8 +142,12 @@ impl std::fmt::Debug for Token {
     }
 }
 
-/// Parses a list of tags, naming each bad one by index; sorted, without duplicates.
-pub(crate) fn parse_tags(v: &mut Violations, field: &str, tags: &[String]) -> Vec<Tag> {
+/// Parses a list of at most `max` tags, naming each bad one by index; sorted, without
+/// duplicates.
+pub(crate) fn parse_tags(v: &mut Violations, field: &str, tags: &[String], max: usize) -> Vec<Tag> {
+    if !rules::count(v, field, tags.len(), 0, max) {
+        return Vec::new();
+    }
     let mut out: Vec<Tag> = tags
         .iter()
         .enumerate()
@@ -154,8 +158,12 @@ pub(crate) fn parse_tags(v: &mut Violations, field: &str, tags: &[String]) -> Ve
     out
 }
 
-/// Parses a list of regions, naming each bad one by index; sorted, without duplicates.
+/// Parses a list of at most [`otn::limits::REGIONS_MAX`] regions, naming each bad one by index;
+/// sorted, without duplicates.
 pub(crate) fn parse_regions(v: &mut Violations, field: &str, regions: &[String]) -> Vec<Region> {
+    if !rules::count(v, field, regions.len(), 0, otn::limits::REGIONS_MAX) {
+        return Vec::new();
+    }
     let mut out: Vec<Region> = regions
         .iter()
         .enumerate()

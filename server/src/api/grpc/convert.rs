@@ -212,10 +212,11 @@ pub(super) fn tag_filter(v: &mut Violations, field: &str, f: Option<&pb::TagFilt
     let Some(f) = f else {
         return TagFilter::default();
     };
+    let max = otn::limits::TAG_FILTER_TAGS_MAX;
     TagFilter {
-        all_of: parse_tags(v, &format!("{field}.all_of"), &f.all_of),
-        any_of: parse_tags(v, &format!("{field}.any_of"), &f.any_of),
-        none_of: parse_tags(v, &format!("{field}.none_of"), &f.none_of),
+        all_of: parse_tags(v, &format!("{field}.all_of"), &f.all_of, max),
+        any_of: parse_tags(v, &format!("{field}.any_of"), &f.any_of, max),
+        none_of: parse_tags(v, &format!("{field}.none_of"), &f.none_of, max),
     }
 }
 

@@ -125,6 +125,7 @@ pub(super) fn new_grant(r: &pb::RecordOptInRequest, now: i64) -> Result<NewGrant
 
 /// A ListEligible's query and page size.
 pub(super) fn eligible(r: &pb::ListEligibleRequest) -> Result<(EligibleQuery, u64)> {
+    otn::rules::list_eligible(r)?;
     let mut v = Violations::default();
     let page = v.check(PageId::parse("page_id", &r.page_id));
     let topic = v.check(TopicKey::parse("topic_key", &r.topic_key));
@@ -171,14 +172,14 @@ pub(super) struct RecipientChange {
 pub(super) fn recipient_change(r: &pb::UpdateRecipientRequest) -> Result<RecipientChange> {
     let mut v = Violations::default();
     let (page, psid) = page_psid(&mut v, &r.page_id, &r.psid);
-    let add = parse_tags(&mut v, "add_tags", &r.add_tags);
-    let remove = parse_tags(&mut v, "remove_tags", &r.remove_tags);
+    let max = otn::limits::TAGS_PER_CALL_MAX;
+    let add = parse_tags(&mut v, "add_tags", &r.add_tags, max);
+    let remove = parse_tags(&mut v, "remove_tags", &r.remove_tags, max);
     let region = match r.region.as_deref() {
         None => None,
         Some("") => Some(None),
         Some(code) => v.check(Region::parse("region", code)).map(Some),
     };
-    let max = otn::limits::TAGS_PER_CALL_MAX;
     if add.len() + remove.len() > max {
         v.push(
             "add_tags",
@@ -249,10 +250,12 @@ pub(super) fn notification_listing(
     let mut v = Violations::default();
     let page = v.check(PageId::parse("page_id", &r.page_id));
     let mut states = Vec::new();
-    for (i, s) in r.states.iter().enumerate() {
-        match convert::notification_state_of(*s) {
-            Some(state) => states.push(state),
-            None => v.push(format!("states[{i}]"), format!("unknown state {s}")),
+    if otn::rules::count(&mut v, "states", r.states.len(), 0, otn::limits::STATES_MAX) {
+        for (i, s) in r.states.iter().enumerate() {
+            match convert::notification_state_of(*s) {
+                Some(state) => states.push(state),
+                None => v.push(format!("states[{i}]"), format!("unknown state {s}")),
+            }
         }
     }
     let size = v.check(otn::rules::page_size("page_size", r.page_size));
