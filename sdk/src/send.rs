@@ -306,10 +306,28 @@ mod tests {
             .iter()
             .map(|v| v.field.as_str())
             .collect();
+        // Too many buttons: the list is refused, its buttons are not looked at.
+        assert_eq!(fields, ["content.button_template.buttons"]);
+        let e = client()
+            .back_in_stock("p", "sku-1")
+            .button_template(
+                "Back!",
+                [
+                    Button::url("Buy", "https://shop.example/1"),
+                    Button::url("Way too long a button title", "ftp://x"),
+                ],
+            )
+            .send()
+            .await
+            .unwrap_err();
+        let fields: Vec<_> = e
+            .field_violations()
+            .iter()
+            .map(|v| v.field.as_str())
+            .collect();
         assert_eq!(
             fields,
             [
-                "content.button_template.buttons",
                 "content.button_template.buttons[1].title",
                 "content.button_template.buttons[1].web_url",
             ]

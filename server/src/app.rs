@@ -11,7 +11,7 @@ use crate::access::Authenticator;
 use crate::api::{
     console::{self, Console},
     grpc::{Api, Authorized},
-    webhook,
+    listen, webhook,
 };
 use crate::clock::SharedClock;
 use crate::config::Config;
@@ -62,6 +62,12 @@ pub async fn start(mut config: Config, clock: SharedClock) -> anyhow::Result<Run
         None => Policy::builtin(),
     };
     crate::ops::metrics::install();
+    crate::tls::install_provider();
+    listen::fit_file_limit(
+        config.listeners.max_connections()
+            + u64::from(config.database_max_connections)
+            + listen::FD_RESERVE,
+    )?;
     let grpc_listener = TcpListener::bind(config.grpc_addr).await?;
     let http_listener = TcpListener::bind(config.http_addr).await?;
     let admin_listener = TcpListener::bind(config.admin_addr).await?;
@@ -88,6 +94,20 @@ pub async fn start(mut config: Config, clock: SharedClock) -> anyhow::Result<Run
         .iter()
         .map(|p| (p.page_id.clone(), p.region.clone()))
         .collect();
+    if sandboxed {
+        let foreign: Vec<String> = store
+            .known_page_ids()
+            .await?
+            .into_iter()
+            .filter(|p| p != SANDBOX_PAGE_ID)
+            .collect();
+        anyhow::ensure!(
+            foreign.is_empty(),
+            "the sandbox refuses this database: it holds real pages ({}), and the sandbox \
+             accepts calls without an API key",
+            foreign.join(", ")
+        );
+    }
     store.ensure_pages(&page_rows, clock.now_ms()).await?;
     let graph = GraphClient::new(
         &config.graph_api_base,
@@ -148,25 +168,21 @@ pub async fn start(mut config: Config, clock: SharedClock) -> anyhow::Result<Run
             "sandbox: calls without an API key are accepted (the simulator sends to nobody)"
         );
     }
-    let incoming =
-        tonic::transport::server::TcpIncoming::from(grpc_listener).with_nodelay(Some(true));
-    let mut builder = tonic::transport::Server::builder();
-    if let Some(tls) = &config.tls {
-        builder = builder.tls_config(crate::tls::server_config(tls)?)?;
-    }
-    let grpc = builder
-        // Spans continue the caller's trace; failures are logged once, at the right level,
-        // by the authorisation layer's RPC line.
+    let grpc_routes = tonic::service::Routes::new(health_service)
+        .add_service(reflection)
+        .add_service(reflection_alpha)
+        .add_service(Authorized::new(api, authn.clone()))
+        .prepare();
+    // Spans continue the caller's trace; failures are logged once, at the right level, by the
+    // authorisation layer's RPC line.
+    let grpc_service = tower::ServiceBuilder::new()
         .layer(
             tower_http::trace::TraceLayer::new_for_grpc()
                 .make_span_with(|req: &http::Request<_>| crate::telemetry::request_span(req))
                 .on_failure(()),
         )
-        .add_service(health_service)
-        .add_service(reflection)
-        .add_service(reflection_alpha)
-        .add_service(Authorized::new(api, authn.clone()))
-        .serve_with_incoming_shutdown(incoming, shutdown.clone().cancelled_owned());
+        .service(grpc_routes);
+    let grpc_tls = config.tls.as_ref().map(crate::tls::acceptor).transpose()?;
     let console = Console::new(
         authn,
         events,
@@ -186,30 +202,35 @@ pub async fn start(mut config: Config, clock: SharedClock) -> anyhow::Result<Run
         Some(s) => router.merge(s.control_routes()),
         None => router,
     };
-    let http = axum::serve(http_listener, router)
-        .with_graceful_shutdown(shutdown.clone().cancelled_owned());
-    let admin = axum::serve(
+    let admin_router = ops::admin::router(store.clone(), shutdown.clone());
+    let limits = &config.listeners;
+    let serve = |name, http2_only, limits: &crate::config::ListenerLimits| listen::Listener {
+        name,
+        http2_only,
+        limits: limits.clone(),
+    };
+    let grpc = listen::serve(
+        serve("grpc", true, &limits.grpc),
+        grpc_listener,
+        grpc_tls,
+        grpc_service,
+        shutdown.clone(),
+    );
+    let http = listen::serve(
+        serve("http", false, &limits.http),
+        http_listener,
+        None,
+        router,
+        shutdown.clone(),
+    );
+    let admin = listen::serve(
+        serve("admin", false, &limits.admin),
         admin_listener,
-        ops::admin::router(store.clone(), shutdown.clone()),
-    )
-    .with_graceful_shutdown(shutdown.clone().cancelled_owned());
-    let mut tasks = vec![
-        tokio::spawn(async move {
-            if let Err(e) = grpc.await {
-                tracing::error!(error = %e, "gRPC server failed");
-            }
-        }),
-        tokio::spawn(async move {
-            if let Err(e) = admin.await {
-                tracing::error!(error = %e, "admin server failed");
-            }
-        }),
-        tokio::spawn(async move {
-            if let Err(e) = http.await {
-                tracing::error!(error = %e, "HTTP server failed");
-            }
-        }),
-    ];
+        None,
+        admin_router,
+        shutdown.clone(),
+    );
+    let mut tasks = vec![tokio::spawn(grpc), tokio::spawn(admin), tokio::spawn(http)];
     tasks.push(hub_task);
     tasks.push(sequencer::spawn(store.clone(), clock, shutdown.clone()));
     tasks.extend(listener::spawn(

@@ -56,6 +56,9 @@ pub(crate) enum Error {
         message: String,
         retry_after: Option<Duration>,
     },
+    /// The service has no such method.
+    #[error("{0}")]
+    Unimplemented(String),
     /// A bug or a storage failure; the detail is logged, never returned.
     #[error("internal error: {0}")]
     Internal(String),

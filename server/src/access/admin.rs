@@ -186,7 +186,7 @@ pub fn check_config(config: &crate::config::Config) -> anyhow::Result<String> {
             .map_err(|e| anyhow::anyhow!("policy_file {}: {e}", path.display()))?;
     }
     if let Some(tls) = &config.tls {
-        crate::tls::server_config(tls)?;
+        crate::tls::acceptor(tls)?;
         for id in &tls.clients {
             for s in &id.scopes {
                 Scope::parse(s)

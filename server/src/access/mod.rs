@@ -11,4 +11,4 @@ pub(crate) mod session;
 pub(crate) use authn::Authenticator;
 pub(crate) use caller::Caller;
 pub(crate) use keys::KeyRecord;
-pub(crate) use scopes::{Scope, mutates};
+pub(crate) use scopes::{METHODS, Scope, mutates};

@@ -36,6 +36,23 @@ impl Scope {
     }
 }
 
+/// The methods of NotificationService (the `method` label of the RPC metrics).
+pub(crate) const METHODS: [&str; 13] = [
+    "RequestOptIn",
+    "RecordOptIn",
+    "ListEligible",
+    "RecordInteraction",
+    "UpdateRecipient",
+    "RevokeGrant",
+    "AssignGrant",
+    "ForgetRecipient",
+    "SendNotification",
+    "GetNotification",
+    "CancelNotification",
+    "ListNotifications",
+    "StreamDeliveryEvents",
+];
+
 /// The scope the method `name` of NotificationService needs; `None` for a name the service
 /// does not have (the call is refused before it reaches the service).
 pub(crate) fn scope_of(name: &str) -> Option<Scope> {
@@ -75,7 +92,13 @@ mod tests {
         assert!(methods.len() >= 13, "{methods:?}");
         for m in &methods {
             assert!(scope_of(m).is_some(), "{m} has no scope");
+            assert!(METHODS.contains(&m.as_str()), "{m} is not a metric label");
         }
+        assert_eq!(
+            METHODS.len(),
+            methods.len(),
+            "METHODS lists a method the contract lacks"
+        );
         assert_eq!(scope_of("SendNotification"), Some(Scope::Send));
         assert_eq!(scope_of("ForgetRecipient"), Some(Scope::Erase));
         assert!(mutates("RecordOptIn") && !mutates("ListEligible"));

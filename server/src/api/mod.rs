@@ -3,4 +3,5 @@
 
 pub(crate) mod console;
 pub(crate) mod grpc;
+pub(crate) mod listen;
 pub(crate) mod webhook;

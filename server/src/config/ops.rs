@@ -1,4 +1,4 @@
-//! Settings of operations: where metrics and probes are served, trace export, retention.
+//! Settings of operations: listener limits, trace export, retention, the admin address.
 
 use std::net::SocketAddr;
 
@@ -64,4 +64,85 @@ impl Default for RetentionSettings {
 
 pub(super) fn d_admin() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 9464))
+}
+
+/// The limits of one listener (`[listeners.grpc]`, `[listeners.http]`, `[listeners.admin]`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ListenerLimits {
+    /// Connections open at once; past it, new ones wait in the kernel's backlog until one
+    /// closes. The three listeners' caps, the database pool and a reserve must fit in the
+    /// open-file limit (checked at start, after raising the soft limit to the hard one).
+    pub max_connections: usize,
+    /// A connection whose first request (TLS handshake and HTTP/2 preface included) has not
+    /// arrived within this long is closed (ms).
+    pub first_request_timeout_ms: u64,
+    /// HTTP/1: a request's headers must arrive within this long, and a kept-alive connection
+    /// waits this long for the next request (ms).
+    pub header_read_timeout_ms: u64,
+    /// A connection with no request in flight (a stream counts until it ends) for this long is
+    /// closed gracefully (ms).
+    pub idle_timeout_ms: u64,
+    /// HTTP/2 keep-alive pings are sent this often (ms)…
+    pub keepalive_interval_ms: u64,
+    /// …and a connection whose ping is not answered within this long is closed (ms).
+    pub keepalive_timeout_ms: u64,
+    /// HTTP/2 streams (calls) open at once on one connection.
+    pub max_concurrent_streams: u32,
+}
+
+impl Default for ListenerLimits {
+    fn default() -> Self {
+        Self {
+            max_connections: 256,
+            first_request_timeout_ms: 10_000,
+            header_read_timeout_ms: 10_000,
+            idle_timeout_ms: 300_000,
+            keepalive_interval_ms: 30_000,
+            keepalive_timeout_ms: 10_000,
+            max_concurrent_streams: 200,
+        }
+    }
+}
+
+/// `[listeners]`: the limits of the gRPC, HTTP (webhook, console, events) and admin listeners.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ListenersSettings {
+    /// The gRPC listener.
+    pub grpc: ListenerLimits,
+    /// The HTTP listener (webhook, `/v1/events`, console, probes).
+    pub http: ListenerLimits,
+    /// The admin listener (`/metrics`, probes).
+    pub admin: ListenerLimits,
+}
+
+impl ListenersSettings {
+    /// File descriptors the listeners may hold at once.
+    pub fn max_connections(&self) -> u64 {
+        [&self.grpc, &self.http, &self.admin]
+            .iter()
+            .map(|l| l.max_connections as u64)
+            .sum()
+    }
+
+    pub(super) fn validate(&self) -> Result<(), String> {
+        for (name, l) in [
+            ("grpc", &self.grpc),
+            ("http", &self.http),
+            ("admin", &self.admin),
+        ] {
+            if l.max_connections == 0
+                || l.first_request_timeout_ms == 0
+                || l.header_read_timeout_ms == 0
+                || l.idle_timeout_ms == 0
+                || l.max_concurrent_streams == 0
+            {
+                return Err(format!(
+                    "configuration: [listeners.{name}] limits and timeouts must be positive"
+                ));
+            }
+        }
+        Ok(())
+    }
 }

@@ -32,11 +32,45 @@ pub(crate) fn render() -> String {
     }
 }
 
-/// One RPC finished with `code` after `secs`.
-pub(crate) fn rpc(method: &str, code: &str, secs: f64) {
-    let (m, c) = (method.to_string(), code.to_string());
-    counter!("otn_rpc_requests_total", "method" => m.clone(), "code" => c).increment(1);
-    histogram!("otn_rpc_duration_seconds", "method" => m).record(secs);
+/// The label of a gRPC code: `OK`, else its name as tonic spells it (`InvalidArgument`, …).
+pub(crate) fn code_label(code: tonic::Code) -> &'static str {
+    use tonic::Code as C;
+    match code {
+        C::Ok => "OK",
+        C::Cancelled => "Cancelled",
+        C::Unknown => "Unknown",
+        C::InvalidArgument => "InvalidArgument",
+        C::DeadlineExceeded => "DeadlineExceeded",
+        C::NotFound => "NotFound",
+        C::AlreadyExists => "AlreadyExists",
+        C::PermissionDenied => "PermissionDenied",
+        C::ResourceExhausted => "ResourceExhausted",
+        C::FailedPrecondition => "FailedPrecondition",
+        C::Aborted => "Aborted",
+        C::OutOfRange => "OutOfRange",
+        C::Unimplemented => "Unimplemented",
+        C::Internal => "Internal",
+        C::Unavailable => "Unavailable",
+        C::DataLoss => "DataLoss",
+        C::Unauthenticated => "Unauthenticated",
+    }
+}
+
+/// One RPC finished with `code` after `secs`: `method` is a method of the contract or `other`,
+/// `code` a [`code_label`], so the label sets stay closed whatever callers send.
+pub(crate) fn rpc(method: &'static str, code: &'static str, secs: f64) {
+    counter!("otn_rpc_requests_total", "method" => method, "code" => code).increment(1);
+    histogram!("otn_rpc_duration_seconds", "method" => method).record(secs);
+}
+
+/// Connections open on `listener`, up or down by one.
+pub(crate) fn open_connections(listener: &'static str, delta: f64) {
+    gauge!("otn_open_connections", "listener" => listener).increment(delta);
+}
+
+/// `listener` had all its connections in use (new ones wait in the backlog).
+pub(crate) fn connection_limit_reached(listener: &'static str) {
+    counter!("otn_connection_limit_reached_total", "listener" => listener).increment(1);
 }
 
 /// One Send API call of `page` ended as `outcome` (`accepted` or the failure's class) with

@@ -103,6 +103,7 @@ impl From<Error> for Status {
                 }
                 Status::with_error_details(Code::Unavailable, message, d)
             }
+            Error::Unimplemented(message) => Status::unimplemented(message),
             Error::Internal(detail) => {
                 tracing::error!(error = %detail, "internal error");
                 Status::internal("internal error")
