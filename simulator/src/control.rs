@@ -14,15 +14,21 @@ use serde_json::{Value, json};
 
 use super::{Inner, Simulator, faults::Fault};
 
-/// Routes of the control API.
+/// Routes of the control API on the simulator's own listener: the shopper's and the test's
+/// controls, plus re-targeting (pages and the webhook URL).
 pub(super) fn router() -> Router<Arc<Inner>> {
+    shopper_router()
+        .route("/_sim/pages", post(add_page))
+        .route("/_sim/webhook", post(set_webhook))
+}
+
+/// The controls that act within the simulator as it was started (shoppers, faults, stats).
+pub(super) fn shopper_router() -> Router<Arc<Inner>> {
     Router::new()
         .route(
             "/_sim/health",
             get(|| async { Json(json!({ "ok": true })) }),
         )
-        .route("/_sim/pages", post(add_page))
-        .route("/_sim/webhook", post(set_webhook))
         .route("/_sim/message", post(message))
         .route("/_sim/postback", post(postback))
         .route("/_sim/read", post(read))

@@ -195,9 +195,11 @@ impl Simulator {
     }
 
     /// The JSON control API (`/_sim/…`) as a router of its own, to serve on another listener
-    /// (the service's HTTP listener in sandbox mode).
+    /// (the service's HTTP listener in sandbox mode). Without the routes that re-target the
+    /// simulator (`/_sim/webhook`, `/_sim/pages`): served beside a service, it posts only to the
+    /// webhook it was started with, so nobody can make the service's host call another URL.
     pub fn control_router(&self) -> axum::Router {
-        control::router().with_state(Arc::clone(&self.inner))
+        control::shopper_router().with_state(Arc::clone(&self.inner))
     }
 
     /// Revokes a page access token (a rotated one): sends with it answer 190 from now on.

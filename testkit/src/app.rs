@@ -134,6 +134,15 @@ impl World {
         config
     }
 
+    /// Makes `config` the sandbox's: no page, `sandbox` set, and its own embedded SQLite file in
+    /// this world's directory (the sandbox refuses PostgreSQL and databases of real pages).
+    pub fn sandbox(&self, config: &mut Config) {
+        config.pages.clear();
+        config.sandbox = true;
+        let db = self.dir.path().join("sandbox.db");
+        config.database_url = format!("sqlite://{}?mode=rwc", db.display());
+    }
+
     /// A server with the test configuration.
     pub async fn spawn(&self) -> TestApp {
         self.spawn_with(|_| {}).await

@@ -69,8 +69,7 @@ async fn the_sandbox_asked_for_sends_through_the_local_simulator_without_a_key()
     use otn::v1 as pb;
     let world = otn_testkit::World::new().await;
     let mut config = world.config();
-    config.pages.clear();
-    config.sandbox = true;
+    world.sandbox(&mut config);
     config.graph_api_base = "http://127.0.0.1:9".into();
     let running = otn_server::app::start(config, world.clock.clone())
         .await

@@ -155,12 +155,7 @@ async fn dashboard_tail_shows_the_events_after_its_position_and_says_where_to_re
 async fn on_a_fresh_sandbox_the_example_makes_its_own_shoppers_and_runs_twice() {
     use otn_sdk::examples::sandbox;
     let world = otn_testkit::World::new().await;
-    let app = world
-        .spawn_with(|c| {
-            c.pages.clear();
-            c.sandbox = true;
-        })
-        .await;
+    let app = world.spawn_with(|c| world.sandbox(c)).await;
     let (grpc, http) = (app.url(), format!("http://{}", app.running.http_addr));
     let page = otn_server::app::SANDBOX_PAGE_ID;
     for run in ["first", "second"] {

@@ -112,12 +112,7 @@ async fn piped_output_is_json_buttons_send_a_template_and_failed_deliveries_exit
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sandbox_commands_play_the_shopper_from_opt_in_to_read() {
     let world = otn_testkit::World::new().await;
-    let app = world
-        .spawn_with(|c| {
-            c.pages.clear();
-            c.sandbox = true;
-        })
-        .await;
+    let app = world.spawn_with(|c| world.sandbox(c)).await;
     let grpc = app.url();
     let http = format!("http://{}", app.running.http_addr);
     let ctl = |line: &str| {

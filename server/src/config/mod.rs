@@ -8,7 +8,7 @@ mod ops;
 mod pages;
 mod tls;
 
-pub use ops::{RetentionSettings, TelemetrySettings};
+pub use ops::{ListenerLimits, ListenersSettings, RetentionSettings, TelemetrySettings};
 pub use pages::{PageConfig, Secret};
 pub use tls::{ClientIdentity, TlsSettings};
 
@@ -62,6 +62,9 @@ pub struct Config {
     /// Largest webhook body accepted, in bytes.
     #[serde(default = "d_body")]
     pub webhook_body_limit: usize,
+    /// Connection limits and timeouts of each listener (`[listeners]`).
+    #[serde(default)]
+    pub listeners: ListenersSettings,
     /// Dispatch tuning (`[dispatch]`).
     #[serde(default)]
     pub dispatch: DispatchSettings,
@@ -206,6 +209,39 @@ fn d_key_cache() -> u64 {
     2_000
 }
 
+/// A TOML error as a line number and toml's message with its quoted values hidden: never the
+/// source line (it may be an `access_token = "…"` line with a typo).
+fn toml_error(text: &str, e: &toml::de::Error) -> String {
+    let line = e
+        .span()
+        .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1);
+    let message = redact_values(e.message());
+    match line {
+        Some(n) => format!("line {n}: {message}"),
+        None => message,
+    }
+}
+
+/// `message` with every double-quoted value replaced by `"***"` (keys are quoted with
+/// backticks by toml and serde, and stay readable).
+fn redact_values(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut parts = message.split('"');
+    if let Some(first) = parts.next() {
+        out.push_str(first);
+    }
+    for (i, part) in parts.enumerate() {
+        match i % 2 {
+            0 => out.push_str("\"***"),
+            _ => {
+                out.push('"');
+                out.push_str(part);
+            }
+        }
+    }
+    out
+}
+
 /// Values given on the command line (they win over everything else).
 #[derive(Debug, Clone, Default)]
 pub struct Overrides {
@@ -242,8 +278,9 @@ impl Config {
             Some(path) => {
                 let text = std::fs::read_to_string(path)
                     .map_err(|e| format!("config file {}: {e}", path.display()))?;
-                text.parse::<toml::Table>()
-                    .map_err(|e| format!("config file {}: {e}", path.display()))?
+                text.parse::<toml::Table>().map_err(|e| {
+                    format!("config file {}: {}", path.display(), toml_error(&text, &e))
+                })?
             }
             None => toml::Table::new(),
         };
@@ -271,9 +308,9 @@ impl Config {
                 table.insert(key.into(), toml::Value::String(v.clone()));
             }
         }
-        let mut config: Config = table
-            .try_into()
-            .map_err(|e: toml::de::Error| format!("configuration: {e}"))?;
+        let mut config: Config = table.try_into().map_err(|e: toml::de::Error| {
+            format!("configuration: {}", redact_values(e.message()))
+        })?;
         config.configured = configured;
         config.reload_from = file.is_some().then(|| Overrides {
             config_file: file.clone(),
@@ -287,6 +324,19 @@ impl Config {
     /// source at all (the first command of the README). `Err` when pages are missing from a
     /// real configuration: the server must not look healthy while sending into a fake Meta.
     pub fn runs_sandbox(&self) -> Result<bool, String> {
+        let sandbox = self.sandbox_or_pages()?;
+        if sandbox && !self.database_url.starts_with("sqlite:") {
+            return Err(
+                "configuration: the sandbox accepts calls without an API key, so it runs \
+                        only on its own embedded SQLite database, never on PostgreSQL: drop \
+                        the database URL (or use a sqlite: one) or configure [[pages]]"
+                    .into(),
+            );
+        }
+        Ok(sandbox)
+    }
+
+    fn sandbox_or_pages(&self) -> Result<bool, String> {
         match (self.pages.is_empty(), self.sandbox, self.configured) {
             (false, true, _) => Err(
                 "configuration: sandbox is set but pages are configured; use one or the other"
@@ -330,6 +380,7 @@ impl Config {
                     .into(),
             );
         }
+        self.listeners.validate()?;
         if self.graph_timeout_ms == 0 {
             return Err("configuration: graph_timeout_ms must be positive".into());
         }

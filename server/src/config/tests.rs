@@ -112,16 +112,23 @@ fn the_sandbox_runs_only_without_any_configuration_or_when_asked_for() {
     let by_env = Config::load(&Overrides::default(), env_of(&[("OTN_DATABASE_URL", "x")])).unwrap();
     assert!(by_env.runs_sandbox().is_err());
 
+    // Asked for, on its own embedded file: yes; on a real database: never (it takes no keys).
+    let sqlite = Overrides {
+        database_url: Some("sqlite://sandbox.db?mode=rwc".into()),
+        ..Default::default()
+    };
     let asked = Overrides {
         sandbox: true,
-        ..db.clone()
+        ..sqlite.clone()
     };
     assert_eq!(
         Config::load(&asked, env_of(&[])).unwrap().runs_sandbox(),
         Ok(true)
     );
-    let by_var = Config::load(&db, env_of(&[("OTN_SANDBOX", "1")])).unwrap();
+    let by_var = Config::load(&sqlite, env_of(&[("OTN_SANDBOX", "1")])).unwrap();
     assert_eq!(by_var.runs_sandbox(), Ok(true));
+    let on_postgres = Config::load(&db, env_of(&[("OTN_SANDBOX", "1")])).unwrap();
+    assert!(on_postgres.runs_sandbox().is_err());
 
     let dir = tempfile::tempdir().unwrap();
     let with_page = page_file(
@@ -130,4 +137,60 @@ fn the_sandbox_runs_only_without_any_configuration_or_when_asked_for() {
     );
     let c = Config::load(&with_page, env_of(&[])).unwrap();
     assert_eq!(c.runs_sandbox(), Ok(false));
+}
+
+#[test]
+fn a_syntax_error_names_its_line_but_never_prints_the_secret_on_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("otn.toml");
+    std::fs::write(
+        &path,
+        "[[pages]]\npage_id = \"p1\"\naccess_token = \"EAAGm0PX4ZCpsBAtopsecret\napp_secret = \"s\"\n",
+    )
+    .unwrap();
+    let flags = Overrides {
+        config_file: Some(path),
+        ..Default::default()
+    };
+    let err = Config::load(&flags, env_of(&[])).unwrap_err();
+    assert!(err.contains("line 3"), "{err}");
+    assert!(!err.contains("topsecret"), "the token leaked: {err}");
+}
+
+#[test]
+fn a_type_error_hides_the_value_but_names_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("otn.toml");
+    std::fs::write(&path, "api_key_cache_ms = \"sekrit-value\"\n").unwrap();
+    let flags = Overrides {
+        config_file: Some(path),
+        ..Default::default()
+    };
+    let err = Config::load(&flags, env_of(&[])).unwrap_err();
+    assert!(!err.contains("sekrit-value"), "{err}");
+    assert!(err.contains("***"), "{err}");
+}
+
+#[test]
+fn the_sandbox_never_runs_on_postgresql() {
+    let c = Config::load(
+        &Overrides {
+            sandbox: true,
+            database_url: Some("postgres://otn@db/otn".into()),
+            ..Default::default()
+        },
+        env_of(&[]),
+    )
+    .unwrap();
+    let err = c.runs_sandbox().unwrap_err();
+    assert!(err.contains("SQLite"), "{err}");
+    let c = Config::load(
+        &Overrides {
+            sandbox: true,
+            ..Default::default()
+        },
+        env_of(&[]),
+    )
+    .unwrap();
+    assert_eq!(c.runs_sandbox(), Ok(true));
 }

@@ -66,18 +66,45 @@ pub(crate) struct Store {
     stamp: Option<crate::clock::SharedClock>,
 }
 
-/// `url` with any password replaced by `***` (for logs and `check-config`).
+/// `url` with every secret replaced by `***` (for logs and `check-config`): the password of the
+/// user info (up to the last `@`, so an unescaped `@` in a password is still hidden) and the
+/// values of query parameters that name a password, secret, token or key.
 pub(crate) fn redact_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_string();
     };
-    match rest.split_once('@') {
-        Some((user, host)) if user.contains(':') => {
+    let (location, query) = match rest.split_once('?') {
+        Some((l, q)) => (l, Some(q)),
+        None => (rest, None),
+    };
+    let mut out = format!("{scheme}://");
+    match location.rsplit_once('@') {
+        Some((user, host)) => {
             let name = user.split_once(':').map_or(user, |(n, _)| n);
-            format!("{scheme}://{name}:***@{host}")
+            let hidden = if user.contains(':') { ":***" } else { "" };
+            out.push_str(&format!("{name}{hidden}@{host}"));
         }
-        _ => url.to_string(),
+        None => out.push_str(location),
     }
+    if let Some(q) = query {
+        let params: Vec<String> = q
+            .split('&')
+            .map(|p| match p.split_once('=') {
+                Some((k, _)) if secret_param(k) => format!("{k}=***"),
+                _ => p.to_string(),
+            })
+            .collect();
+        out.push('?');
+        out.push_str(&params.join("&"));
+    }
+    out
+}
+
+fn secret_param(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    ["pass", "secret", "token", "key"]
+        .iter()
+        .any(|w| n.contains(w))
 }
 
 /// Whether `database_url` names a PostgreSQL database.
@@ -249,4 +276,35 @@ fn returned_id(row: Option<sea_orm::QueryResult>, what: &str) -> Result<i64> {
     row.ok_or_else(|| Error::Internal(format!("{what} returned nothing")))?
         .try_get("", "id")
         .map_err(Error::from)
+}
+
+#[cfg(test)]
+mod redact_tests {
+    use super::redact_url;
+
+    #[test]
+    fn a_url_loses_its_password_wherever_it_is() {
+        for (url, shown) in [
+            ("postgres://otn:hunter2@db/otn", "postgres://otn:***@db/otn"),
+            (
+                "postgres://u:p@ss@host:5432/db",
+                "postgres://u:***@host:5432/db",
+            ),
+            ("postgres://u:pa/ss@host/db", "postgres://u:***@host/db"),
+            (
+                "postgres://db/otn?user=otn&password=hunter2&sslmode=require",
+                "postgres://db/otn?user=otn&password=***&sslmode=require",
+            ),
+            (
+                "postgres://db/otn?sslpassword=x&sslkey=/k",
+                "postgres://db/otn?sslpassword=***&sslkey=***",
+            ),
+            ("sqlite://otn.db?mode=rwc", "sqlite://otn.db?mode=rwc"),
+            ("postgres://otn@db/otn", "postgres://otn@db/otn"),
+        ] {
+            let r = redact_url(url);
+            assert_eq!(r, shown, "{url}");
+            assert!(!r.contains("hunter2") && !r.contains("p@ss"), "{r}");
+        }
+    }
 }

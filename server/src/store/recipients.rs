@@ -62,6 +62,20 @@ impl Store {
         Ok(())
     }
 
+    /// Every page the database has held (a sandbox refuses a database of real pages).
+    pub(crate) async fn known_page_ids(&self) -> Result<Vec<String>> {
+        let q = Query::select()
+            .column(Pages::PageId)
+            .from(Pages::Table)
+            .to_owned();
+        self.db()
+            .query_all(&q)
+            .await?
+            .iter()
+            .map(|r| r.try_get::<String>("", "page_id").map_err(Into::into))
+            .collect()
+    }
+
     /// Inserts the person if new and returns their row id.
     pub(super) async fn upsert_recipient(
         &self,

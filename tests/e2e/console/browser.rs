@@ -164,8 +164,7 @@ async fn the_console_follows_a_send_and_resumes_its_stream_across_a_restart() {
 async fn the_sandbox_console_plays_the_shopper_without_a_key() {
     let world = World::new().await;
     let mut config = world.config();
-    config.pages.clear();
-    config.sandbox = true;
+    world.sandbox(&mut config);
     let running = otn_server::app::start(config, world.clock.clone())
         .await
         .unwrap();
