@@ -147,13 +147,6 @@ pub async fn start(mut config: Config, clock: SharedClock) -> anyhow::Result<Run
     };
     let reflection = descriptors().build_v1()?;
     let reflection_alpha = descriptors().build_v1alpha()?;
-    let api = NotificationServiceServer::new(Api::new(
-        consent.clone(),
-        sending.clone(),
-        events.clone(),
-        shutdown.clone(),
-    ))
-    .max_decoding_message_size(otn::limits::REQUEST_BYTES_MAX);
     let authn = Authenticator::new(
         store.clone(),
         clock.clone(),
@@ -163,6 +156,14 @@ pub async fn start(mut config: Config, clock: SharedClock) -> anyhow::Result<Run
     )
     .map_err(anyhow::Error::msg)?;
     let authn = Arc::new(authn);
+    let api = NotificationServiceServer::new(Api::new(
+        consent.clone(),
+        sending.clone(),
+        events.clone(),
+        authn.clone(),
+        shutdown.clone(),
+    ))
+    .max_decoding_message_size(otn::limits::REQUEST_BYTES_MAX);
     if sandboxed {
         tracing::warn!(
             "sandbox: calls without an API key are accepted (the simulator sends to nobody)"

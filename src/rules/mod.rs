@@ -277,3 +277,68 @@ pub fn timestamp(field: &str, t: &prost_types::Timestamp) -> Result<i64, Violati
     }
     Ok(t.seconds * 1000 + i64::from(t.nanos) / 1_000_000)
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use crate::limits::*;
+    use crate::v1 as pb;
+
+    fn strings(max: usize) -> impl Strategy<Value = Vec<String>> {
+        prop::collection::vec("\\PC{0,70}", 0..max)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+        /// Whatever a caller sends, validation never panics, lists at most VIOLATIONS_MAX
+        /// violations, and a request it passes is within every bound of limits.json.
+        #[test]
+        fn any_send_is_judged_within_bounds(text in "\\PC{0,2100}", psids in strings(120),
+                                            all_of in strings(70), regions in strings(80),
+                                            topic in "\\PC{0,140}", max in any::<i32>()) {
+            let r = pb::SendNotificationRequest {
+                request_id: "r-1".into(),
+                page_id: "p".into(),
+                topic_key: topic,
+                audience: Some(pb::Audience { selection: Some(match psids.is_empty() {
+                    true => pb::audience::Selection::TagFilter(pb::TagFilter { all_of, ..Default::default() }),
+                    false => pb::audience::Selection::Recipients(pb::RecipientList { psids }),
+                })}),
+                content: Some(pb::Content { body: Some(pb::content::Body::Text(text.clone())) }),
+                options: Some(pb::SendOptions { regions: regions.clone(), max_recipients: max, ..Default::default() }),
+            };
+            match super::send_notification(&r) {
+                Err(v) => prop_assert!(!v.is_empty() && v.len() <= VIOLATIONS_MAX),
+                Ok(()) => {
+                    prop_assert!(text.chars().count() <= TEXT_MAX_CHARS && !text.is_empty());
+                    prop_assert!(regions.len() <= REGIONS_MAX);
+                    prop_assert!(max >= 0);
+                }
+            }
+        }
+
+        /// ListEligible likewise, with any tag filter and regions.
+        #[test]
+        fn any_listing_is_judged_within_bounds(any_of in strings(70), none_of in strings(70),
+                                               regions in strings(80), size in any::<i32>()) {
+            let r = pb::ListEligibleRequest {
+                page_id: "p".into(),
+                topic_key: "t".into(),
+                tag_filter: Some(pb::TagFilter { any_of: any_of.clone(), none_of: none_of.clone(), ..Default::default() }),
+                regions: regions.clone(),
+                page_size: size,
+                ..Default::default()
+            };
+            match super::list_eligible(&r) {
+                Err(v) => prop_assert!(!v.is_empty() && v.len() <= VIOLATIONS_MAX),
+                Ok(()) => {
+                    prop_assert!(any_of.len() <= TAG_FILTER_TAGS_MAX && none_of.len() <= TAG_FILTER_TAGS_MAX);
+                    prop_assert!(regions.len() <= REGIONS_MAX);
+                    prop_assert!((0..=PAGE_SIZE_MAX as i32).contains(&size));
+                }
+            }
+        }
+    }
+}

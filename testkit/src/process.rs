@@ -36,6 +36,15 @@ impl ServerProcess {
         Self::spawn(cmd, &["--config", &config], &[])
     }
 
+    /// [`ServerProcess::with_config`] under an open-file limit of `nofile` (soft and hard), as a
+    /// container with a small `ulimit -n` runs it.
+    pub fn with_config_and_file_limit(bin: &Path, config: &Path, nofile: u32) -> ServerProcess {
+        let mut cmd = Command::new("prlimit");
+        cmd.arg(format!("--nofile={nofile}:{nofile}")).arg(bin);
+        let config = config.to_string_lossy().to_string();
+        Self::spawn(cmd, &["--config", &config], &[])
+    }
+
     fn spawn(mut cmd: Command, args: &[&str], env: &[(&str, &str)]) -> ServerProcess {
         // No NO_COLOR: the server must find out by itself that its output is not a terminal.
         cmd.args(args)

@@ -4,6 +4,7 @@
 
 mod access;
 mod console;
+mod edges;
 mod faults;
 mod ledger;
 mod meta_sending;

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use super::caller::Caller;
+use super::caller::{Caller, Credential};
 use super::keys::{self, KeyRecord};
 use super::scopes::Scope;
 use crate::clock::SharedClock;
@@ -15,7 +15,7 @@ use crate::domain::notification::Actor;
 use crate::error::{Error, Reason, Result};
 use crate::store::Store;
 
-/// Cached lookups kept at most (cleared when full; bad keys cannot grow it without bound).
+/// Cached lookups kept at most, per cache.
 const CACHE_MAX: usize = 10_000;
 
 /// Who a client certificate is.
@@ -33,7 +33,39 @@ pub(crate) struct Authenticator {
     sandbox: bool,
     certs: HashMap<String, CertCaller>,
     ttl: Duration,
-    cache: Mutex<HashMap<String, (Option<KeyRecord>, Instant)>>,
+    cache: Cache<KeyRecord>,
+    sessions: Cache<(String, i64)>,
+}
+
+/// Lookups by id, each trusted for a while; at most [`CACHE_MAX`] (cleared when full, so bad
+/// ids cannot grow it without bound).
+#[derive(Debug)]
+struct Cache<T>(Mutex<HashMap<String, (Option<T>, Instant)>>);
+
+impl<T: Clone> Cache<T> {
+    fn new() -> Self {
+        Self(Mutex::new(HashMap::new()))
+    }
+
+    fn get(&self, id: &str, max_age: Duration) -> Option<Option<T>> {
+        let cache = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        cache
+            .get(id)
+            .filter(|(_, at)| at.elapsed() < max_age)
+            .map(|(r, _)| r.clone())
+    }
+
+    fn put(&self, id: &str, value: Option<T>) {
+        let mut cache = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.len() >= CACHE_MAX {
+            cache.clear();
+        }
+        cache.insert(id.to_string(), (value, Instant::now()));
+    }
+
+    fn forget(&self, id: &str) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).remove(id);
+    }
 }
 
 fn unauthenticated(reason: Reason, message: &str) -> Error {
@@ -73,7 +105,8 @@ impl Authenticator {
             sandbox,
             certs,
             ttl,
-            cache: Mutex::new(HashMap::new()),
+            cache: Cache::new(),
+            sessions: Cache::new(),
         })
     }
 
@@ -111,13 +144,15 @@ impl Authenticator {
     ) -> Result<(Caller, Vec<Scope>)> {
         if let Some(value) = authorization {
             let record = self.bearer_key(value).await?;
-            let caller = Caller::new(Actor::named(&record.name), record.pages.clone());
+            let caller = Caller::new(Actor::named(&record.name), record.pages.clone())
+                .with(Credential::Key(record.key_id.clone()));
             return Ok((caller, record.scopes));
         }
         if let Some(cn) = cert_cn
             && let Some(c) = self.certs.get(cn)
         {
-            let caller = Caller::new(Actor::named(format!("cert:{cn}")), c.pages.clone());
+            let caller = Caller::new(Actor::named(format!("cert:{cn}")), c.pages.clone())
+                .with(Credential::Certificate);
             return Ok((caller, c.scopes.clone()));
         }
         if self.sandbox {
@@ -144,28 +179,81 @@ impl Authenticator {
         self.key(key).await
     }
 
-    /// The stored key with id `key_id`, live or not, trusted for the cache's time.
-    pub(crate) async fn key_record(&self, key_id: &str) -> Result<Option<KeyRecord>> {
-        let cached = {
-            let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-            cache
-                .get(key_id)
-                .filter(|(_, at)| at.elapsed() < self.ttl)
-                .map(|(r, _)| r.clone())
-        };
-        if let Some(r) = cached {
+    /// The stored key with id `key_id`, live or not, as looked up at most `max_age` ago
+    /// (default: `api_key_cache_ms`).
+    pub(crate) async fn key_record(
+        &self,
+        key_id: &str,
+        max_age: Option<Duration>,
+    ) -> Result<Option<KeyRecord>> {
+        if let Some(r) = self.cache.get(key_id, max_age.unwrap_or(self.ttl)) {
             return Ok(r);
         }
         let r = self.store.api_key(key_id).await?;
-        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-        if cache.len() >= CACHE_MAX {
-            cache.clear();
-        }
-        cache.insert(key_id.to_string(), (r.clone(), Instant::now()));
+        self.cache.put(key_id, r.clone());
         if r.is_some() {
             self.touch(key_id);
         }
         Ok(r)
+    }
+
+    /// The key id and expiry of the console session whose id hashes to `id_sha256`, as looked
+    /// up at most `max_age` ago (default: `api_key_cache_ms`).
+    pub(crate) async fn session(
+        &self,
+        id_sha256: &str,
+        max_age: Option<Duration>,
+    ) -> Result<Option<(String, i64)>> {
+        if let Some(s) = self.sessions.get(id_sha256, max_age.unwrap_or(self.ttl)) {
+            return Ok(s);
+        }
+        let s = self.store.session(id_sha256).await?;
+        self.sessions.put(id_sha256, s.clone());
+        Ok(s)
+    }
+
+    /// Ends a console session (other replicas refuse it within `api_key_cache_ms`).
+    pub(crate) async fn end_session(&self, id_sha256: &str) -> Result<()> {
+        self.store.delete_session(id_sha256).await?;
+        self.sessions.forget(id_sha256);
+        Ok(())
+    }
+
+    /// Whether `credential` still holds now: its key is live, its session open. A caller that
+    /// keeps a call open (an event stream) is checked with this every half `api_key_cache_ms`,
+    /// with lookups at most that old, so a revocation ends it within `api_key_cache_ms`.
+    pub(crate) async fn still_valid(&self, credential: &Credential) -> Result<bool> {
+        let max_age = Some(self.recheck_every());
+        let now = self.clock.now_ms();
+        Ok(match credential {
+            Credential::Key(id) => self
+                .key_record(id, max_age)
+                .await?
+                .is_some_and(|r| r.live(now)),
+            Credential::Session {
+                id_sha256,
+                expires_ms,
+            } => {
+                let key = match self.session(id_sha256, max_age).await? {
+                    Some((key, _)) if *expires_ms > now => key,
+                    _ => return Ok(false),
+                };
+                self.key_record(&key, max_age)
+                    .await?
+                    .is_some_and(|r| r.live(now))
+            }
+            Credential::Certificate | Credential::Sandbox => true,
+        })
+    }
+
+    /// How often an open call checks that its caller's credential still holds.
+    pub(crate) fn recheck_every(&self) -> Duration {
+        (self.ttl / 2).max(Duration::from_millis(10))
+    }
+
+    /// The store the keys and sessions are in.
+    pub(crate) fn store(&self) -> &Store {
+        &self.store
     }
 
     /// The live key `key`, or UNAUTHENTICATED.
@@ -173,7 +261,7 @@ impl Authenticator {
         let invalid =
             || unauthenticated(Reason::ApiKeyInvalid, "the API key is unknown or revoked");
         let presented = keys::parse(key).ok_or_else(invalid)?;
-        let record = self.key_record(presented.key_id).await?;
+        let record = self.key_record(presented.key_id, None).await?;
         match record {
             Some(r) if keys::matches(&presented, &r) && r.live(self.clock.now_ms()) => Ok(r),
             _ => Err(invalid()),

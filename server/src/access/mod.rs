@@ -9,6 +9,6 @@ mod scopes;
 pub(crate) mod session;
 
 pub(crate) use authn::Authenticator;
-pub(crate) use caller::Caller;
+pub(crate) use caller::{Caller, Credential};
 pub(crate) use keys::KeyRecord;
 pub(crate) use scopes::{METHODS, Scope, mutates};

@@ -1,13 +1,15 @@
-//! Browser sessions obtained with an API key: a token `key_id.expiry_ms.hex(HMAC-SHA256)`
-//! keyed by the key record's stored secret hash, so any replica verifies it by looking the key
-//! up, no server secret is shared, and revoking the key ends its sessions.
+//! Browser sessions obtained with an API key: an opaque random id in an HttpOnly cookie, of
+//! which the database keeps only the SHA-256 (as for API keys), so no reader of the database —
+//! a backup, a replica — can mint one; at most [`LIFETIME_MS`] long, never past the key's own
+//! expiry, and ended by revoking the key or signing out. Each session has a CSRF token derived
+//! from its id, which every state-changing console request must carry.
 
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 
 use super::authn::Authenticator;
-use super::caller::Caller;
-use super::keys::KeyRecord;
+use super::caller::{Caller, Credential};
 use super::scopes::Scope;
 use crate::domain::notification::Actor;
 use crate::error::{Error, Reason, Result};
@@ -15,13 +17,14 @@ use crate::error::{Error, Reason, Result};
 /// The name of the session cookie.
 pub(crate) const COOKIE: &str = "otn_session";
 
-/// How long a session lasts at most (never past its key's own expiry).
+/// How long a session lasts at most (never past its key's own expiry): 12 hours.
 pub(crate) const LIFETIME_MS: i64 = 12 * 60 * 60 * 1000;
 
-/// A session just opened: the cookie's value and when it expires.
+/// A session just opened: the cookie's value, its CSRF token and when it expires.
 #[derive(Clone)]
 pub(crate) struct Session {
     pub(crate) token: String,
+    pub(crate) csrf: String,
     pub(crate) expires_ms: i64,
 }
 
@@ -34,42 +37,25 @@ impl std::fmt::Debug for Session {
     }
 }
 
-fn mac(record: &KeyRecord, expiry_ms: i64) -> Hmac<Sha256> {
-    // An HMAC takes a key of any length: the stored hex digest is used as it is.
-    let mut mac = Hmac::<Sha256>::new_from_slice(record.secret_sha256.as_bytes())
-        .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
-    mac.update(format!("{}|{expiry_ms}", record.key_id).as_bytes());
-    mac
+/// The stored form of a session id.
+pub(crate) fn id_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-/// The token of a session of `record`'s key that expires at `expiry_ms`.
-fn sign(record: &KeyRecord, expiry_ms: i64) -> String {
-    let tag = hex::encode(mac(record, expiry_ms).finalize().into_bytes());
-    format!("{}.{expiry_ms}.{tag}", record.key_id)
+/// The CSRF token of a session: derived from its id (which only the browser holds, in an
+/// HttpOnly cookie), so it needs no storage, and the stored hash does not reveal it.
+pub(crate) fn csrf_token(token: &str) -> String {
+    hex::encode(Sha256::digest(format!("otn-csrf\0{token}").as_bytes()))
 }
 
-/// A token as presented: key id, expiry and tag; `None` when it is not shaped like one.
-fn parse(token: &str) -> Option<(&str, i64, Vec<u8>)> {
-    let mut parts = token.split('.');
-    let (id, expiry, tag) = (parts.next()?, parts.next()?, parts.next()?);
-    let plain =
-        |s: &str| !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_hexdigit());
-    if parts.next().is_some() || !plain(id) || tag.len() != 64 {
-        return None;
-    }
-    Some((id, expiry.parse().ok()?, hex::decode(tag).ok()?))
+/// Whether `given` is the CSRF token of the session `token` (constant time).
+pub(crate) fn csrf_matches(token: &str, given: &str) -> bool {
+    bool::from(csrf_token(token).as_bytes().ct_eq(given.as_bytes()))
 }
 
-/// Whether `tag` is the signature of a session of `record` expiring at `expiry_ms` that is
-/// still valid at `now_ms` (constant time over the tag).
-fn valid(record: &KeyRecord, expiry_ms: i64, tag: &[u8], now_ms: i64) -> bool {
-    let signed = mac(record, expiry_ms).verify_slice(tag).is_ok();
-    signed && expiry_ms > now_ms && record.live(now_ms)
-}
-
-fn caller_of(record: &KeyRecord) -> (Caller, Vec<Scope>) {
-    let caller = Caller::new(Actor::named(&record.name), record.pages.clone());
-    (caller, record.scopes.clone())
+/// A session id as presented: 64 hex digits (256 random bits); `None` otherwise.
+fn well_formed(token: &str) -> Option<&str> {
+    (token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit())).then_some(token)
 }
 
 /// Opens a session with the API key of an `authorization: Bearer <API key>` value.
@@ -82,16 +68,38 @@ pub(crate) async fn open(
     let expires_ms = record
         .expires_ms
         .map_or(now_ms + LIFETIME_MS, |e| e.min(now_ms + LIFETIME_MS));
+    let mut id = [0u8; 32];
+    rand::rng().fill_bytes(&mut id);
+    let token = hex::encode(id);
+    let hash = id_hash(&token);
+    authn
+        .store()
+        .insert_session(&hash, &record.key_id, now_ms, expires_ms)
+        .await?;
+    let caller =
+        Caller::new(Actor::named(&record.name), record.pages.clone()).with(Credential::Session {
+            id_sha256: hash,
+            expires_ms,
+        });
     let session = Session {
-        token: sign(&record, expires_ms),
+        csrf: csrf_token(&token),
+        token,
         expires_ms,
     };
-    let (caller, scopes) = caller_of(&record);
-    Ok((session, caller, scopes))
+    Ok((session, caller, record.scopes))
 }
 
-/// The caller and scopes of a session token, or UNAUTHENTICATED when it is malformed,
-/// forged, expired, or its key is unknown, revoked or expired.
+/// Ends the session `token` (sign-out): it is refused from now on, on every replica within
+/// `api_key_cache_ms`.
+pub(crate) async fn close(authn: &Authenticator, token: &str) -> Result<()> {
+    match well_formed(token) {
+        Some(t) => authn.end_session(&id_hash(t)).await,
+        None => Ok(()),
+    }
+}
+
+/// The caller and scopes of a session token, or UNAUTHENTICATED when it is malformed, unknown,
+/// expired, or its key is unknown, revoked or expired.
 pub(crate) async fn verify(
     authn: &Authenticator,
     token: &str,
@@ -101,9 +109,20 @@ pub(crate) async fn verify(
         reason: Reason::ApiKeyInvalid,
         message: "the session is invalid or has expired: sign in again with an API key".into(),
     };
-    let (key_id, expiry_ms, tag) = parse(token).ok_or_else(invalid)?;
-    match authn.key_record(key_id).await? {
-        Some(r) if valid(&r, expiry_ms, &tag, now_ms) => Ok(caller_of(&r)),
+    let token = well_formed(token).ok_or_else(invalid)?;
+    let hash = id_hash(token);
+    let Some((key_id, expires_ms)) = authn.session(&hash, None).await? else {
+        return Err(invalid());
+    };
+    match authn.key_record(&key_id, None).await? {
+        Some(r) if expires_ms > now_ms && r.live(now_ms) => {
+            let caller =
+                Caller::new(Actor::named(&r.name), r.pages.clone()).with(Credential::Session {
+                    id_sha256: hash,
+                    expires_ms,
+                });
+            Ok((caller, r.scopes))
+        }
         _ => Err(invalid()),
     }
 }
@@ -112,64 +131,36 @@ pub(crate) async fn verify(
 mod tests {
     use super::*;
 
-    fn record() -> KeyRecord {
-        KeyRecord {
-            name: "dashboard".into(),
-            key_id: "0123456789ab".into(),
-            secret_sha256: "ab".repeat(32),
-            scopes: vec![Scope::Read],
-            pages: None,
-            created_ms: 0,
-            last_used_ms: None,
-            expires_ms: None,
-            revoked_ms: None,
+    #[test]
+    fn the_stored_hash_reveals_neither_the_session_nor_its_csrf_token() {
+        let token = "ab".repeat(32);
+        let hash = id_hash(&token);
+        assert_ne!(hash, token);
+        assert_ne!(csrf_token(&token), hash);
+        assert!(csrf_matches(&token, &csrf_token(&token)));
+        assert!(!csrf_matches(&token, &csrf_token(&"cd".repeat(32))));
+        assert!(!csrf_matches(&token, ""));
+    }
+
+    #[test]
+    fn only_well_formed_session_ids_are_looked_up() {
+        assert!(well_formed(&"0f".repeat(32)).is_some());
+        for bad in [
+            "",
+            "x.y.z",
+            &"0f".repeat(31),
+            &"zz".repeat(32),
+            &"0f".repeat(33),
+        ] {
+            assert!(well_formed(bad).is_none(), "{bad}");
         }
-    }
-
-    fn check(r: &KeyRecord, token: &str, now: i64) -> bool {
-        parse(token).is_some_and(|(id, exp, tag)| id == r.key_id && valid(r, exp, &tag, now))
-    }
-
-    #[test]
-    fn a_signed_session_is_valid_until_it_expires() {
-        let r = record();
-        let token = sign(&r, 1_000);
-        assert!(token.starts_with("0123456789ab.1000."));
-        assert!(check(&r, &token, 999));
-        assert!(!check(&r, &token, 1_000), "expired at its expiry");
-    }
-
-    #[test]
-    fn a_tampered_or_foreign_session_is_refused() {
-        let r = record();
-        let token = sign(&r, 5_000);
-        let longer = token.replace(".5000.", ".9000.");
-        assert!(!check(&r, &longer, 0), "expiry changed");
-        let other = KeyRecord {
-            secret_sha256: "cd".repeat(32),
-            ..record()
-        };
-        assert!(!check(&other, &token, 0), "another secret");
-        for bad in ["", "x.y.z", "0123456789ab.5000", &format!("{token}.x")] {
-            assert!(parse(bad).is_none(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn revoking_the_key_ends_its_sessions() {
-        let mut r = record();
-        let token = sign(&r, 5_000);
-        r.revoked_ms = Some(1);
-        assert!(!check(&r, &token, 2));
-        let mut r = record();
-        r.expires_ms = Some(100);
-        assert!(!check(&r, &sign(&r, 5_000), 200), "the key expired");
     }
 
     #[test]
     fn a_session_hides_its_token_from_debug() {
         let s = Session {
             token: "secret-token".into(),
+            csrf: "c".into(),
             expires_ms: 1,
         };
         assert!(!format!("{s:?}").contains("secret-token"));

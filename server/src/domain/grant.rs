@@ -110,6 +110,9 @@ pub(crate) struct NewGrant {
     pub(crate) payload: String,
     pub(crate) opted_in_ms: i64,
     pub(crate) expires_ms: Option<i64>,
+    /// The person's erasure key on the page ([`super::erasure::person_key`]), set by the use
+    /// case: an opt-in made before the person was forgotten is not recorded.
+    pub(crate) erasure_key: Option<String>,
 }
 
 /// Which recipients a listing or a send is about, by their tags.

@@ -158,10 +158,14 @@ impl Policy {
     }
 
     /// Expiry of a grant of `kind` opted in at `opted_in_ms` (None: never expires).
+    /// An opt-in older than the first dated rule follows that first rule (a grant never
+    /// escapes expiry by being old), and the arithmetic saturates rather than wrap.
     pub(crate) fn expiry_ms(&self, kind: GrantKind, opted_in_ms: i64) -> Option<i64> {
         let rules = self.kind(kind)?;
-        let rule = in_force(&rules.expiry, opted_in_ms)?;
-        rule.days.map(|d| opted_in_ms + d * DAY_MS)
+        let rule = in_force(&rules.expiry, opted_in_ms)
+            .or_else(|| rules.expiry.iter().min_by_key(|r| r.from))?;
+        rule.days
+            .map(|d| opted_in_ms.saturating_add(d.saturating_mul(DAY_MS)))
     }
 
     /// Whether one grant of `kind` allows more than one message.

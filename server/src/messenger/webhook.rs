@@ -106,6 +106,26 @@ fn party(v: &Value, key: &str) -> Option<String> {
     id_of(v.get(key)?.get("id"))
 }
 
+/// The earliest time a Meta event may carry (2019-01-01): anything before is not Meta's.
+pub(crate) const EARLIEST_PLAUSIBLE_MS: i64 = 1_546_300_800_000;
+
+/// How far ahead of our clock a Meta time may be (Meta's clock skew is seconds, not days).
+pub(crate) const FUTURE_SLACK_MS: i64 = 24 * 3_600_000;
+
+/// Whether `t` can be a time Meta stamped, seen at `now_ms`.
+fn plausible(t: i64, now_ms: i64) -> bool {
+    (EARLIEST_PLAUSIBLE_MS..=now_ms.saturating_add(FUTURE_SLACK_MS)).contains(&t)
+}
+
+/// The page ids a body's entries name (each `entry[].id`, a string or a number), in order.
+pub(crate) fn entry_page_ids(body: &Value) -> impl Iterator<Item = String> + '_ {
+    body.get("entry")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| id_of(e.get("id")))
+}
+
 /// Parses a webhook body (any JSON). Objects other than `page` hold nothing for the service.
 pub(crate) fn parse(body: &Value) -> Parsed {
     let mut out = Parsed::default();
@@ -116,8 +136,8 @@ pub(crate) fn parse(body: &Value) -> Parsed {
         });
         return out;
     }
-    let entries = body.get("entry").and_then(Value::as_array).cloned();
-    for entry in entries.unwrap_or_default() {
+    let entries = body.get("entry").and_then(Value::as_array);
+    for entry in entries.into_iter().flatten() {
         let Some(page_id) = id_of(entry.get("id")) else {
             out.skipped.push(Skipped {
                 page_id: None,
@@ -125,7 +145,7 @@ pub(crate) fn parse(body: &Value) -> Parsed {
             });
             continue;
         };
-        let time = number(&entry, "time").unwrap_or(0);
+        let time = number(entry, "time").unwrap_or(0);
         let lists = ["messaging", "standby"]
             .iter()
             .filter_map(|k| entry.get(*k).and_then(Value::as_array))
@@ -141,6 +161,22 @@ pub(crate) fn parse(body: &Value) -> Parsed {
         }
     }
     out
+}
+
+/// Whether every time the event carries (its timestamp, or its watermark) can be one Meta
+/// stamped, seen at `now_ms`: not before 2019, not more than a day ahead. Implausible events
+/// are skipped as `implausible_timestamp` (an `i64::MAX` stamp would otherwise become a grant
+/// that never expires, or one that expired before it was made).
+pub(crate) fn plausible_times(e: &Inbound, now_ms: i64) -> bool {
+    let t = match e {
+        Inbound::OptIn { at_ms, .. }
+        | Inbound::NotificationStatus { at_ms, .. }
+        | Inbound::Interaction { at_ms, .. }
+        | Inbound::Echo { at_ms, .. }
+        | Inbound::PolicyEnforcement { at_ms, .. } => *at_ms,
+        Inbound::Delivery { watermark, .. } | Inbound::Read { watermark, .. } => *watermark,
+    };
+    plausible(t, now_ms)
 }
 
 fn event(page_id: &str, entry_time: i64, m: &Value) -> Result<Inbound, &'static str> {

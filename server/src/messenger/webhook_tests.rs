@@ -123,3 +123,67 @@ fn unreadable_events_are_skipped_with_a_reason() {
     let p = parse(&json!({"object":"instagram","entry":[]}));
     assert!(p.events.is_empty());
 }
+
+mod properties {
+    use proptest::prelude::*;
+    use serde_json::{Value, json};
+
+    use super::super::parse;
+
+    /// Any JSON value, a few levels deep.
+    fn any_json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>().prop_map(|f| json!(f)),
+            ".{0,12}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 64, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                prop::collection::btree_map(
+                    prop_oneof![
+                        Just("sender".to_string()),
+                        Just("recipient".to_string()),
+                        Just("id".to_string()),
+                        Just("optin".to_string()),
+                        Just("message".to_string()),
+                        Just("delivery".to_string()),
+                        Just("read".to_string()),
+                        Just("timestamp".to_string()),
+                        Just("is_echo".to_string()),
+                        Just("mids".to_string()),
+                        "[a-z_]{1,8}",
+                    ],
+                    inner,
+                    0..6
+                )
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+        /// Whatever a signed body holds, parsing never panics, and every messaging item is
+        /// either an event or a skip with a reason: nothing is dropped silently.
+        #[test]
+        fn every_item_of_any_body_is_an_event_or_a_skip(items in prop::collection::vec(any_json(), 0..8),
+                                                        standby in prop::collection::vec(any_json(), 0..4),
+                                                        time in any::<i64>()) {
+            let body = json!({"object": "page", "entry": [
+                {"id": "P1", "time": time, "messaging": items, "standby": standby}]});
+            let p = parse(&body);
+            prop_assert_eq!(p.events.len() + p.skipped.len(), items.len() + standby.len());
+        }
+
+        /// Any JSON at all parses without panicking.
+        #[test]
+        fn any_json_parses_without_panicking(v in any_json()) {
+            let _ = parse(&v);
+            let _ = parse(&json!({"object": "page", "entry": [v]}));
+        }
+    }
+}

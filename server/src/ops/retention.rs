@@ -73,6 +73,11 @@ pub(crate) async fn pass(
         drain(r.batch, stop, || store.prune_dead_grants(g_before, r.batch)).await?,
     ));
     out.extend(store.prune_orphans(before(r.events_days)).await?);
+    // Expired console sessions: nothing of them is kept past their expiry.
+    out.push((
+        "console_sessions",
+        store.delete_expired_sessions(now_ms).await?,
+    ));
     for (table, n) in &out {
         metrics::retention_deleted(table, *n);
     }

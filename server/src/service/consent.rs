@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use super::Deps;
 use super::group_commit::OptInWriter;
 use crate::clock::SharedClock;
+use crate::domain::erasure::person_key;
 use crate::domain::grant::{EligibleQuery, GrantView, NewGrant, RecipientView, RevokeTarget};
 use crate::domain::notification::Actor;
 use crate::domain::values::{PageId, Payload, Psid, Region, RequestId, Tag, Title, TopicKey};
@@ -71,7 +72,8 @@ impl Consent {
         mut g: NewGrant,
         actor: &Actor,
     ) -> Result<(GrantView, bool)> {
-        self.deps.pages().get(g.page_id.as_str())?;
+        let page = self.deps.pages().get(g.page_id.as_str())?;
+        g.erasure_key = Some(person_key(page.app_secret.expose(), g.psid.as_str()));
         if g.expires_ms.is_none() {
             g.expires_ms = self.deps.policy().expiry_ms(g.kind, g.opted_in_ms);
         }
@@ -165,10 +167,7 @@ impl Consent {
         match &target {
             RevokeTarget::Grant(id) => {
                 if store.grant(*id).await?.is_none() {
-                    return Err(Error::not_found(
-                        Reason::GrantNotFound,
-                        format!("grant {id} does not exist"),
-                    ));
+                    return Err(grant_not_found(*id));
                 }
             }
             RevokeTarget::Topic { page_id, psid, .. } => {
@@ -203,10 +202,7 @@ impl Consent {
     ) -> Result<GrantView> {
         let store = self.deps.store();
         let Some(g) = store.grant(id).await? else {
-            return Err(Error::not_found(
-                Reason::GrantNotFound,
-                format!("grant {id} does not exist"),
-            ));
+            return Err(grant_not_found(id));
         };
         if g.topic_key != TopicKey::UNASSIGNED {
             return Err(Error::field(
@@ -228,10 +224,16 @@ impl Consent {
         psid: &Psid,
         actor: &Actor,
     ) -> Result<Forgotten> {
-        self.deps.pages().get(page.as_str())?;
+        let config = self.deps.pages().get(page.as_str())?;
+        let key = person_key(config.app_secret.expose(), psid.as_str());
         self.deps
             .store()
-            .forget_recipient(page, psid, actor, self.deps.now())
+            .forget_recipient(page, psid, &key, actor, self.deps.now())
             .await
     }
+}
+
+/// The answer about a grant id that does not exist (or that the caller may not see).
+pub(crate) fn grant_not_found(id: i64) -> Error {
+    Error::not_found(Reason::GrantNotFound, format!("grant {id} does not exist"))
 }

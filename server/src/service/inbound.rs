@@ -7,8 +7,8 @@ use crate::domain::grant::NewGrant;
 use crate::domain::notification::Actor;
 use crate::domain::values::{PageId, Payload, Psid, RequestId, Title, Token, TopicKey};
 use crate::domain::vocab::GrantKind;
-use crate::error::Result;
-use crate::messenger::webhook::{Inbound, Parsed};
+use crate::error::{Error, Reason, Result};
+use crate::messenger::webhook::{Inbound, Parsed, plausible_times};
 use crate::ops::metrics;
 use crate::store::Receipt;
 
@@ -64,8 +64,14 @@ impl Consent {
             skipped: parsed.skipped.iter().map(|s| s.reason).collect(),
             ..Default::default()
         };
+        let now = self.deps.now();
         for ev in parsed.events {
             let kind = kind_of(&ev);
+            if !plausible_times(&ev, now) {
+                metrics::webhook_event(kind, "skipped", "implausible_timestamp");
+                report.skipped.push("implausible_timestamp");
+                continue;
+            }
             let page = match self.deps.pages().get(page_of(&ev)) {
                 Ok(p) => p,
                 Err(_) => {
@@ -128,7 +134,14 @@ impl Consent {
                     Ok(g) => g,
                     Err(reason) => return Ok(Some(reason)),
                 };
-                let (g, replayed) = self.record_opt_in(grant, &Actor::meta()).await?;
+                let (g, replayed) = match self.record_opt_in(grant, &Actor::meta()).await {
+                    Ok(r) => r,
+                    Err(Error::FailedPrecondition {
+                        reason: Reason::RecipientForgotten,
+                        ..
+                    }) => return Ok(Some("recipient_forgotten")),
+                    Err(e) => return Err(e),
+                };
                 tracing::info!(
                     grant_id = g.id,
                     page_id,
@@ -275,6 +288,7 @@ impl Consent {
             // Expiry follows the dated policy: Meta still sends token_expiry_timestamp for
             // marketing tokens, which have not expired since 2023-08-10.
             expires_ms: None,
+            erasure_key: None,
         }))
     }
 

@@ -10,7 +10,7 @@ mod sending;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-pub(crate) use consent::{Consent, OptInInput};
+pub(crate) use consent::{Consent, OptInInput, grant_not_found};
 pub(crate) use sending::Sending;
 
 use crate::clock::SharedClock;

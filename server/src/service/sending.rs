@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use super::Deps;
+use crate::access::Caller;
 use crate::domain::grant::TagFilter;
 use crate::domain::notification::{Actor, Audience, Notification, NotificationStatus, SendInput};
 use crate::domain::plan::{Ask, plan};
@@ -111,14 +112,22 @@ impl Sending {
         }
     }
 
-    /// A notification with its delivery counts per state.
-    pub(crate) async fn status(&self, id: &str) -> Result<NotificationStatus> {
-        let n = self.deps.store().notification(id).await?.ok_or_else(|| {
+    /// A notification with its delivery counts per state, if the caller may see its page
+    /// (one it may not see answers as one that does not exist).
+    pub(crate) async fn status(&self, id: &str, caller: &Caller) -> Result<NotificationStatus> {
+        let not_found = || {
             Error::not_found(
                 Reason::NotificationNotFound,
                 format!("notification {id} does not exist"),
             )
-        })?;
+        };
+        let n = self
+            .deps
+            .store()
+            .notification(id)
+            .await?
+            .ok_or_else(not_found)?;
+        caller.may_see(&n.page_id, not_found)?;
         Ok(self.with_counts(vec![n]).await?.remove(0))
     }
 
@@ -155,9 +164,9 @@ impl Sending {
     pub(crate) async fn cancel(
         &self,
         id: &str,
-        actor: &Actor,
+        caller: &Caller,
     ) -> Result<(NotificationStatus, u64)> {
-        let current = self.status(id).await?;
+        let current = self.status(id, caller).await?;
         if !current.notification.state.is_open() {
             return Err(Error::precondition(
                 Reason::NotificationFinal,
@@ -167,9 +176,9 @@ impl Sending {
         let n = self
             .deps
             .store()
-            .cancel_notification(id, actor, self.deps.now())
+            .cancel_notification(id, caller.actor(), self.deps.now())
             .await?;
-        Ok((self.status(id).await?, n))
+        Ok((self.status(id, caller).await?, n))
     }
 }
 

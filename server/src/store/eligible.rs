@@ -68,6 +68,9 @@ fn holds(test: GrantTest, now_ms: i64) -> Cond {
 }
 
 /// The tag filter over the person whose id is `person`, or None when it lets everyone through.
+/// At most three subqueries whatever the lists hold (each list is one `IN`): `all_of` counts
+/// the person's tags among the list (tags are distinct per person), `any_of` and `none_of` are
+/// one EXISTS each, so the statement's shape never grows with the number of tags.
 pub(super) fn tag_condition(f: &TagFilter, person: impl IntoColumnRef + Clone) -> Option<Cond> {
     if f.is_empty() {
         return None;
@@ -75,7 +78,6 @@ pub(super) fn tag_condition(f: &TagFilter, person: impl IntoColumnRef + Clone) -
     let x = Alias::new("x");
     let tagged = |tags: &[crate::domain::values::Tag]| {
         Query::select()
-            .expr(Expr::val(1))
             .from_as(RecipientTags::Table, x.clone())
             .and_where(Expr::col((x.clone(), RecipientTags::RecipientId)).equals(person.clone()))
             .and_where(
@@ -85,14 +87,20 @@ pub(super) fn tag_condition(f: &TagFilter, person: impl IntoColumnRef + Clone) -
             .to_owned()
     };
     let mut c = Cond::all();
-    for t in &f.all_of {
-        c = c.add(Expr::exists(tagged(std::slice::from_ref(t))));
+    if !f.all_of.is_empty() {
+        let held = tagged(&f.all_of)
+            .expr(Expr::col(Asterisk).count())
+            .to_owned();
+        let held = sea_orm::sea_query::SubQueryStatement::from(held);
+        c = c.add(Expr::expr(held).eq(f.all_of.len() as i64));
     }
     if !f.any_of.is_empty() {
-        c = c.add(Expr::exists(tagged(&f.any_of)));
+        c = c.add(Expr::exists(
+            tagged(&f.any_of).expr(Expr::val(1)).to_owned(),
+        ));
     }
     if !f.none_of.is_empty() {
-        c = c.add(Expr::exists(tagged(&f.none_of)).not());
+        c = c.add(Expr::exists(tagged(&f.none_of).expr(Expr::val(1)).to_owned()).not());
     }
     Some(c)
 }

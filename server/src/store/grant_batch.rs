@@ -11,8 +11,9 @@ use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{ConnectionTrait, DatabaseTransaction};
 
 use super::codes::Code;
-use super::schema::{Grants, Recipients, TokenStatuses, Topics};
+use super::schema::{Erasures, Grants, Recipients, TokenStatuses, Topics};
 use super::{Store, events};
+use crate::domain::erasure;
 use crate::domain::event::NewEvent;
 use crate::domain::grant::{GrantView, NewGrant};
 use crate::domain::notification::Actor;
@@ -46,6 +47,13 @@ fn conflict() -> Error {
         reason: Reason::TokenConflict,
         message: "this token is already recorded for another person, page, topic or kind".into(),
     }
+}
+
+fn forgotten_error() -> Error {
+    Error::precondition(
+        Reason::RecipientForgotten,
+        "this person was forgotten (ForgetRecipient) after this opt-in was made",
+    )
 }
 
 /// A token recorded before: a replay when it is the same consent, else a conflict.
@@ -163,13 +171,71 @@ impl Store {
         Ok(ids)
     }
 
-    /// Records a batch of opt-ins in one transaction; one answer per opt-in, in order.
+    /// The opt-ins of `batch` made before their person was forgotten (by index).
+    async fn forgotten(
+        &self,
+        txn: &DatabaseTransaction,
+        batch: &[(NewGrant, Actor)],
+    ) -> Result<HashSet<usize>> {
+        let keys: HashSet<&str> = batch
+            .iter()
+            .filter_map(|(g, _)| g.erasure_key.as_deref())
+            .collect();
+        if keys.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let pages: HashSet<&str> = batch.iter().map(|(g, _)| g.page_id.as_str()).collect();
+        let q = Query::select()
+            .columns([Erasures::PageId, Erasures::PersonHmac, Erasures::ErasedAt])
+            .from(Erasures::Table)
+            .and_where(Expr::col(Erasures::PageId).is_in(pages))
+            .and_where(Expr::col(Erasures::PersonHmac).is_in(keys))
+            .to_owned();
+        let mut erased: HashMap<(String, String), i64> = HashMap::new();
+        for r in txn.query_all(&q).await? {
+            let key = (r.try_get("", "page_id")?, r.try_get("", "person_hmac")?);
+            erased.insert(key, r.try_get("", "erased_at")?);
+        }
+        Ok(batch
+            .iter()
+            .enumerate()
+            .filter(|(_, (g, _))| {
+                g.erasure_key.as_ref().is_some_and(|k| {
+                    erased
+                        .get(&(g.page_id.to_string(), k.clone()))
+                        .is_some_and(|at| erasure::forgotten(g.opted_in_ms, *at))
+                })
+            })
+            .map(|(i, _)| i)
+            .collect())
+    }
+
+    /// Records a batch of opt-ins in one transaction; one answer per opt-in, in order. An
+    /// opt-in made before its person was forgotten is answered RECIPIENT_FORGOTTEN and leaves
+    /// no trace (not even the person's row).
     pub(crate) async fn record_grants(
         &self,
-        batch: &[(NewGrant, Actor)],
+        all: &[(NewGrant, Actor)],
         now_ms: i64,
     ) -> Result<Vec<Recorded>> {
         let mut w = self.write().await?;
+        let forgotten = self.forgotten(w.txn(), all).await?;
+        let live: Vec<(NewGrant, Actor)>;
+        let batch = match forgotten.is_empty() {
+            true => all,
+            false => {
+                live = all
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| !forgotten.contains(i))
+                    .map(|(_, x)| x.clone())
+                    .collect();
+                &live[..]
+            }
+        };
+        if batch.is_empty() {
+            return Ok(all.iter().map(|_| Err(forgotten_error())).collect());
+        }
         let people = self.people(w.txn(), batch, now_ms).await?;
         let topics = self.topics(w.txn(), batch, now_ms).await?;
         let mut insert = Query::insert();
@@ -239,8 +305,12 @@ impl Store {
         }
         // Answers: new grants from what was written, the others from what the database holds.
         let mut answered: HashSet<&str> = HashSet::new();
-        let mut out = Vec::with_capacity(batch.len());
-        for (g, _) in batch {
+        let mut out = Vec::with_capacity(all.len());
+        for (i, (g, _)) in all.iter().enumerate() {
+            if forgotten.contains(&i) {
+                out.push(Err(forgotten_error()));
+                continue;
+            }
             let token = g.token.expose();
             match new.get(token) {
                 Some(id) if answered.insert(token) => {

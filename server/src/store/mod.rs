@@ -22,6 +22,7 @@ mod receipts;
 mod recipients;
 mod retention;
 mod schema;
+mod sessions;
 mod stats;
 mod statuses;
 #[cfg(test)]

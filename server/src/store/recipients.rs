@@ -10,8 +10,8 @@ use sea_orm::{ConnectionTrait, FromQueryResult};
 use super::codes::values;
 use super::completion::settle;
 use super::schema::{
-    Deliveries, Events, Grants, OptInRequests, Pages, RecipientTags, Recipients, TokenStatuses,
-    Topics,
+    Deliveries, Erasures, Events, Grants, OptInRequests, Pages, RecipientTags, Recipients,
+    TokenStatuses, Topics,
 };
 use super::{Store, events, returned_id};
 use crate::domain::event::NewEvent;
@@ -288,10 +288,24 @@ impl Store {
         &self,
         page_id: &PageId,
         psid: &Psid,
+        erasure_key: &str,
         actor: &Actor,
         now_ms: i64,
     ) -> Result<Forgotten> {
         let mut w = self.write().await?;
+        // The tombstone, known or not: an opt-in made before now that arrives later (a replay,
+        // a late webhook) must not bring the person back.
+        let tombstone = Query::insert()
+            .into_table(Erasures::Table)
+            .columns([Erasures::PageId, Erasures::PersonHmac, Erasures::ErasedAt])
+            .values_panic([page_id.as_str().into(), erasure_key.into(), now_ms.into()])
+            .on_conflict(
+                OnConflict::columns([Erasures::PageId, Erasures::PersonHmac])
+                    .update_column(Erasures::ErasedAt)
+                    .to_owned(),
+            )
+            .to_owned();
+        w.txn().execute(&tombstone).await?;
         // The person's row first (sends and receipts of theirs meet on it), then theirs.
         let mut find = Query::select();
         find.column(Recipients::Id)
@@ -302,6 +316,7 @@ impl Store {
             find.lock(LockType::Update);
         }
         let Some(row) = w.txn().query_one(&find).await? else {
+            w.commit().await?;
             return Ok(Forgotten::default());
         };
         let id: i64 = row.try_get("", "id")?;

@@ -189,3 +189,21 @@ pub(crate) enum ApiKeys {
     ExpiresAt,
     RevokedAt,
 }
+
+#[derive(DeriveIden, Clone, Copy)]
+pub(crate) enum ConsoleSessions {
+    Table,
+    #[sea_orm(iden = "id_sha256")]
+    IdSha256,
+    KeyId,
+    CreatedAt,
+    ExpiresAt,
+}
+
+#[derive(DeriveIden, Clone, Copy)]
+pub(crate) enum Erasures {
+    Table,
+    PageId,
+    PersonHmac,
+    ErasedAt,
+}

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod access;
+mod hostile;
 mod kill;
 mod operations;
 mod reload;

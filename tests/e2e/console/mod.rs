@@ -22,6 +22,8 @@ pub(crate) struct SseEvent {
 #[derive(Debug)]
 pub(crate) enum Next {
     Event(SseEvent),
+    /// The stream's last event, `event: error` (its data: code, reason, message).
+    Error(Value),
     End,
     Quiet,
 }
@@ -50,16 +52,21 @@ impl SseReader {
         loop {
             while let Some(end) = self.buf.find("\n\n") {
                 let block: String = self.buf.drain(..end + 2).collect();
-                let (mut id, mut data) = (None, String::new());
+                let (mut id, mut data, mut kind) = (None, String::new(), None);
                 for line in block.lines() {
                     if let Some(v) = line.strip_prefix("id:") {
                         id = Some(v.trim().to_string());
                     } else if let Some(v) = line.strip_prefix("data:") {
                         data.push_str(v.strip_prefix(' ').unwrap_or(v));
+                    } else if let Some(v) = line.strip_prefix("event:") {
+                        kind = Some(v.trim().to_string());
                     }
                 }
                 if !data.is_empty() {
                     let data = serde_json::from_str(&data).expect("data is JSON");
+                    if kind.as_deref() == Some("error") {
+                        return Next::Error(data);
+                    }
                     return Next::Event(SseEvent { id, data });
                 }
             }
@@ -75,7 +82,7 @@ impl SseReader {
     pub(crate) async fn next(&mut self, within: Duration) -> Option<SseEvent> {
         match self.read(within).await {
             Next::Event(e) => Some(e),
-            Next::End | Next::Quiet => None,
+            Next::Error(_) | Next::End | Next::Quiet => None,
         }
     }
 
@@ -139,6 +146,12 @@ pub(crate) async fn refusal(resp: reqwest::Response) -> (u16, String) {
 
 /// Opens a session with `key`; returns the `Set-Cookie` header and the `name=value` pair.
 pub(crate) async fn open_session(app: &TestApp, key: &str) -> (String, String) {
+    let (set, pair, _) = open_session_with_csrf(app, key).await;
+    (set, pair)
+}
+
+/// As [`open_session`], with the session's CSRF token (from the response body).
+pub(crate) async fn open_session_with_csrf(app: &TestApp, key: &str) -> (String, String, String) {
     let resp = reqwest::Client::new()
         .post(format!("{}/v1/session", http(app)))
         .header("authorization", bearer(key))
@@ -148,5 +161,10 @@ pub(crate) async fn open_session(app: &TestApp, key: &str) -> (String, String) {
     assert_eq!(resp.status(), 200);
     let set = resp.headers()["set-cookie"].to_str().unwrap().to_string();
     let pair = set.split(';').next().unwrap().to_string();
-    (set, pair)
+    let body: Value = resp.json().await.unwrap();
+    let csrf = body["csrfToken"]
+        .as_str()
+        .expect("a CSRF token")
+        .to_string();
+    (set, pair, csrf)
 }

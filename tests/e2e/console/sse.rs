@@ -90,13 +90,18 @@ async fn sse_resumes_after_a_restart_with_no_gap_and_no_repeat() {
     let mut seen = s.until(before, EACH).await;
     let addr = app.running.http_addr;
     app.running.shutdown().await;
+    let mut said = None;
     loop {
         match s.read(EACH).await {
             Next::Event(e) => seen.push(e),
+            Next::Error(e) => said = Some(e),
             Next::End => break,
             Next::Quiet => panic!("the stream did not end with the server"),
         }
     }
+    // The last event says why, and the body then ends cleanly (no aborted chunk).
+    let said = said.expect("an `event: error` before the end");
+    assert_eq!(said["reason"], "SHUTTING_DOWN", "{said}");
     let before = seq(seen.last().unwrap());
 
     let mut app = world.spawn_with(|c| c.http_addr = addr).await;

@@ -7,7 +7,7 @@ use otn_simulator::Fault;
 use otn_testkit::{PAGE, World};
 use serde_json::Value;
 
-use super::{bearer, get, http, open_session, refusal};
+use super::{bearer, get, http, open_session, open_session_with_csrf, refusal};
 
 async fn json(url: &str, headers: &[(&str, &str)]) -> Value {
     let resp = get(url, headers).await;
@@ -128,24 +128,50 @@ async fn cancelling_from_the_console_needs_the_send_scope() {
         n.notification_id
     );
     let reader = world.create_key("viewer", &["read"], &[]).await;
-    let (_, read_only) = open_session(&app, &reader).await;
-    let post = |cookie: String| {
+    let (_, read_only, read_csrf) = open_session_with_csrf(&app, &reader).await;
+    let host = app.running.http_addr.to_string();
+    let post = |cookie: String, csrf: Option<String>, origin: Option<String>| {
         let url = url.clone();
         async move {
-            reqwest::Client::new()
-                .post(url)
-                .header("cookie", cookie)
-                .send()
-                .await
-                .unwrap()
+            let mut r = reqwest::Client::new().post(url).header("cookie", cookie);
+            if let Some(t) = csrf {
+                r = r.header("x-csrf-token", t);
+            }
+            if let Some(o) = origin {
+                r = r.header("origin", o);
+            }
+            r.send().await.unwrap()
         }
     };
+    let ours = Some(format!("http://{host}"));
     assert_eq!(
-        refusal(post(read_only).await).await,
+        refusal(post(read_only, Some(read_csrf), ours.clone()).await).await,
         (403, "SCOPE_MISSING".into())
     );
-    let (_, full) = open_session(&app, &world.key).await;
-    let resp = post(full.clone()).await;
+    let (_, full, csrf) = open_session_with_csrf(&app, &world.key).await;
+    // A cookie alone (what a page elsewhere can make a browser send) changes nothing.
+    assert_eq!(
+        refusal(post(full.clone(), None, ours.clone()).await).await,
+        (403, "CSRF_REJECTED".into())
+    );
+    assert_eq!(
+        refusal(post(full.clone(), Some("0".repeat(64)), ours.clone()).await).await,
+        (403, "CSRF_REJECTED".into())
+    );
+    assert_eq!(
+        refusal(
+            post(
+                full.clone(),
+                Some(csrf.clone()),
+                Some("https://evil.example".into())
+            )
+            .await
+        )
+        .await,
+        (403, "CSRF_REJECTED".into())
+    );
+    let post_ok = || post(full.clone(), Some(csrf.clone()), ours.clone());
+    let resp = post_ok().await;
     assert_eq!(resp.status(), 200);
     let body: Value = resp.json().await.unwrap();
     assert_eq!(
@@ -154,7 +180,7 @@ async fn cancelling_from_the_console_needs_the_send_scope() {
     );
     assert_eq!(body["cancelledDeliveries"], "3");
     assert_eq!(
-        refusal(post(full).await).await,
+        refusal(post_ok().await).await,
         (400, "NOTIFICATION_FINAL".into())
     );
     let key_header = bearer(&world.key);

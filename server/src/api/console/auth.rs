@@ -115,6 +115,38 @@ impl Console {
         Ok(caller)
     }
 
+    /// The caller of a request that changes something, if it holds `need`. With a session
+    /// cookie (a browser) the request must also come from our own origin (`Origin`, when the
+    /// browser sends it, names this host) and carry the session's CSRF token in
+    /// `X-CSRF-Token`: a page elsewhere cannot make the browser act for its user.
+    pub(super) async fn changer(
+        &self,
+        headers: &HeaderMap,
+        need: Scope,
+    ) -> Result<Caller, ApiError> {
+        let caller = self.caller(headers, need).await?;
+        if headers.contains_key(header::AUTHORIZATION) {
+            return Ok(caller);
+        }
+        if let Some(token) = session_cookie(headers) {
+            let csrf = headers
+                .get("x-csrf-token")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            if !same_origin(headers) || !session::csrf_matches(token, csrf) {
+                return Err(Error::PermissionDenied {
+                    reason: Reason::CsrfRejected,
+                    message: "a console change needs the session's X-CSRF-Token header, \
+                              from the console's own origin"
+                        .into(),
+                    metadata: Vec::new(),
+                }
+                .into());
+            }
+        }
+        Ok(caller)
+    }
+
     /// The caller of a request and every scope it holds.
     pub(super) async fn identity(
         &self,
@@ -129,6 +161,27 @@ impl Console {
             (None, None) => self.authn.authenticate(None, None).await?,
         })
     }
+}
+
+/// Whether the request's `Origin` (sent by browsers with every POST) is this host, as the
+/// browser reached it (`Host`, or `X-Forwarded-Host` behind a proxy). No `Origin` (a
+/// non-browser client): the CSRF token alone decides.
+fn same_origin(headers: &HeaderMap) -> bool {
+    let text = |h: &str| headers.get(h).and_then(|v| v.to_str().ok());
+    let Some(origin) = text("origin") else {
+        return true;
+    };
+    let host = text("x-forwarded-host").or_else(|| text(header::HOST.as_str()));
+    let origin_host = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"));
+    matches!((origin_host, host), (Some(o), Some(h)) if o.eq_ignore_ascii_case(h))
+}
+
+/// The CSRF token of the request's session cookie, if it has one (the console reads it from
+/// the overview; it is never a secret to the page that holds the cookie).
+pub(super) fn csrf_of(headers: &HeaderMap) -> Option<String> {
+    session_cookie(headers).map(session::csrf_token)
 }
 
 /// What the console shows of its caller.
@@ -163,6 +216,7 @@ pub(super) async fn open(
     }
     let mut body = caller_json(&caller, &scopes);
     body["expireTime"] = time_ms(s.expires_ms);
+    body["csrfToken"] = s.csrf.clone().into();
     let mut resp = Json(body).into_response();
     let h = resp.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&cookie) {
@@ -172,9 +226,14 @@ pub(super) async fn open(
     Ok(resp)
 }
 
-/// `DELETE /v1/session`: clears the cookie (the token itself lapses at its expiry, or at once
-/// when its key is revoked).
-pub(super) async fn close(headers: HeaderMap) -> Response {
+/// `DELETE /v1/session`: ends the session (every replica refuses it within
+/// `api_key_cache_ms`) and clears the cookie.
+pub(super) async fn close(State(c): State<Console>, headers: HeaderMap) -> Response {
+    if let Some(token) = session_cookie(&headers)
+        && let Err(e) = session::close(&c.authn, token).await
+    {
+        return ApiError::from(e).into_response();
+    }
     let mut cookie = format!(
         "{}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0",
         session::COOKIE

@@ -2,6 +2,7 @@
 //! limits and subscription as the gRPC stream; each event's `id:` is its sequence, so a
 //! browser's automatic reconnect (`Last-Event-ID`) resumes exactly after the last one seen.
 
+use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::extract::{Query, State};
@@ -16,15 +17,11 @@ use super::Console;
 use super::auth::ApiError;
 use super::pbjson;
 use crate::access::Scope;
-use crate::api::grpc::stream::{parse_request, stream_delivery_events};
+use crate::api::grpc::stream::{Holder, known_pages, parse_request, stream_delivery_events};
 use crate::error::Error;
 
 /// A comment line goes out this often when no event does, so proxies keep the connection.
 pub(crate) const HEARTBEAT: Duration = Duration::from_secs(15);
-
-/// A stream ends after this long and the client reconnects (resuming after its last id), so
-/// its credentials are checked again: a revoked key's streams end within this time.
-pub(crate) const REAUTHENTICATE: Duration = Duration::from_secs(5 * 60);
 
 /// How long a browser waits before reconnecting (the `retry:` field).
 const RECONNECT: Duration = Duration::from_secs(1);
@@ -67,14 +64,14 @@ fn resume_after(headers: &HeaderMap, q: &EventsQuery) -> Result<i64, Error> {
         })
 }
 
-/// One event as SSE; a failed read (already logged) ends the stream, and the client resumes.
-fn sse_event(r: Result<pb::StreamDeliveryEventsResponse, Status>) -> Result<Event, Status> {
-    let ev = r?
-        .event
-        .ok_or_else(|| Status::internal("a stream response without an event"))?;
-    Ok(Event::default()
-        .id(ev.sequence.to_string())
-        .data(pbjson::event(&ev).to_string()))
+/// One event as SSE.
+fn sse_event(r: pb::StreamDeliveryEventsResponse) -> Event {
+    match r.event {
+        Some(ev) => Event::default()
+            .id(ev.sequence.to_string())
+            .data(pbjson::event(&ev).to_string()),
+        None => Event::default().comment("empty"),
+    }
 }
 
 /// Serves the stream until the client leaves or the server shuts down (then it ends, and the
@@ -83,7 +80,7 @@ pub(super) async fn events(
     State(c): State<Console>,
     headers: HeaderMap,
     Query(q): Query<EventsQuery>,
-) -> Result<Sse<impl Stream<Item = Result<Event, Status>>>, ApiError> {
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let caller = c.caller(&headers, Scope::Read).await?;
     let req = pb::StreamDeliveryEventsRequest {
         page_id: q.page_id.clone(),
@@ -94,17 +91,51 @@ pub(super) async fn events(
     };
     let (filter, start) = parse_request(&req)?;
     let filter = caller.restrict(filter)?;
+    known_pages(&filter, c.deps().pages())?;
     tracing::debug!(
         actor = caller.actor().as_str(),
         ?start,
         "event stream opened over SSE"
     );
-    let events = stream_delivery_events(&c.events, c.shutdown.clone(), filter, start).await?;
+    let holder = Holder {
+        authn: c.authn.clone(),
+        credential: caller.credential().clone(),
+    };
+    let events =
+        stream_delivery_events(&c.events, c.shutdown.clone(), filter, start, holder).await?;
     let hello = Event::default().retry(RECONNECT).comment("otn events");
-    let stream = futures::stream::once(async move { Ok(hello) })
-        .chain(events.map(sse_event))
-        .take_until(tokio::time::sleep(REAUTHENTICATE));
+    // An error (shutdown, revocation, a failed read) is the last event, sent as `event: error`,
+    // and the body then ends cleanly: the browser reconnects after its last id.
+    let stream = futures::stream::once(async move { hello })
+        .chain(events.scan(false, |ended, r| {
+            let out = match (*ended, r) {
+                (true, _) => None,
+                (false, Ok(ev)) => Some(sse_event(ev)),
+                (false, Err(status)) => {
+                    *ended = true;
+                    Some(error_event(&status))
+                }
+            };
+            std::future::ready(out)
+        }))
+        .map(Ok::<_, Infallible>);
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(HEARTBEAT).text("")))
+}
+
+/// The last event of a stream that ended with `status`: its code, reason and message.
+fn error_event(status: &Status) -> Event {
+    use tonic_types::StatusExt;
+    let reason = status
+        .get_error_details()
+        .error_info()
+        .map(|i| i.reason.clone())
+        .unwrap_or_default();
+    let body = serde_json::json!({
+        "code": format!("{:?}", status.code()),
+        "reason": reason,
+        "message": status.message(),
+    });
+    Event::default().event("error").data(body.to_string())
 }
 
 #[cfg(test)]

@@ -90,6 +90,7 @@ pub(super) async fn overview(State(c): State<Console>, headers: HeaderMap) -> An
         "lastSequence": int64(head),
         "sandbox": c.sandbox,
         "now": time_ms(c.now()),
+        "csrfToken": super::auth::csrf_of(&headers),
     })))
 }
 
@@ -156,9 +157,7 @@ async fn visible_notification(
     id: &str,
 ) -> Result<crate::domain::notification::NotificationStatus> {
     let id = NotificationId::parse("notification_id", id).map_err(Error::from)?;
-    let status = c.sending.status(id.as_str()).await?;
-    caller.may_act_on(&status.notification.page_id)?;
-    Ok(status)
+    c.sending.status(id.as_str(), caller).await
 }
 
 /// `GET /v1/console/notifications/{id}`: one notification, and its failures per Meta code.
@@ -197,12 +196,9 @@ pub(super) async fn cancel(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Answer {
-    let caller = c.caller(&headers, Scope::Send).await?;
+    let caller = c.changer(&headers, Scope::Send).await?;
     let current = visible_notification(&c, &caller, &id).await?;
-    let (status, n) = c
-        .sending
-        .cancel(&current.notification.id, caller.actor())
-        .await?;
+    let (status, n) = c.sending.cancel(&current.notification.id, &caller).await?;
     tracing::info!(
         actor = caller.actor().as_str(),
         notification_id = %status.notification.id,

@@ -120,6 +120,7 @@ pub(super) fn new_grant(r: &pb::RecordOptInRequest, now: i64) -> Result<NewGrant
         payload: checked(payload)?.into_string(),
         opted_in_ms: opted_in.unwrap_or(now),
         expires_ms: expires,
+        erasure_key: None,
     })
 }
 

@@ -7,7 +7,9 @@ use tonic::{Request, Response, Status};
 
 use super::convert::{self, Cursor, exclusion, grant, recipient};
 use super::{requests, send, stream};
-use crate::access::Caller;
+use std::sync::Arc;
+
+use crate::access::{Authenticator, Caller};
 use crate::domain::grant::RevokeTarget;
 use crate::events::Events;
 use crate::service::{Consent, Sending};
@@ -18,21 +20,25 @@ pub(crate) struct Api {
     consent: Consent,
     sending: Sending,
     events: Events,
+    authn: Arc<Authenticator>,
     shutdown: CancellationToken,
 }
 
 impl Api {
-    /// Serves the use cases; streams end when `shutdown` is cancelled.
+    /// Serves the use cases; streams end when `shutdown` is cancelled, or when their caller's
+    /// key is revoked (`authn` checks it).
     pub(crate) fn new(
         consent: Consent,
         sending: Sending,
         events: Events,
+        authn: Arc<Authenticator>,
         shutdown: CancellationToken,
     ) -> Self {
         Self {
             consent,
             sending,
             events,
+            authn,
             shutdown,
         }
     }
@@ -45,11 +51,11 @@ impl Api {
         self.consent.deps().policy().window_ms()
     }
 
-    /// The page of a grant, checked against the caller (a grant that does not exist is left
-    /// to the use case to report).
+    /// The page of a grant, checked against the caller: another page's grant answers as one
+    /// that does not exist (a grant that does not exist is left to the use case to report).
     async fn may_act_on_grant(&self, caller: &Caller, id: i64) -> Result<(), Status> {
         if let Some(page) = self.consent.grant_page(id).await? {
-            caller.may_act_on(&page)?;
+            caller.may_see(&page, || crate::service::grant_not_found(id))?;
         }
         Ok(())
     }
@@ -216,7 +222,7 @@ impl NotificationService for Api {
         let input = send::send_input(req.get_ref())?;
         caller.may_act_on(input.page_id.as_str())?;
         let (n, replayed) = self.sending.send(input, caller.actor()).await?;
-        let status = self.sending.status(&n.id).await?;
+        let status = self.sending.status(&n.id, &caller).await?;
         Ok(Response::new(pb::SendNotificationResponse {
             notification: Some(send::notification(&status)),
             replayed,
@@ -229,8 +235,7 @@ impl NotificationService for Api {
     ) -> Result<Response<pb::GetNotificationResponse>, Status> {
         let caller = Caller::of(&req);
         let id = requests::notification_id(&req.get_ref().notification_id)?;
-        let status = self.sending.status(id.as_str()).await?;
-        caller.may_act_on(&status.notification.page_id)?;
+        let status = self.sending.status(id.as_str(), &caller).await?;
         Ok(Response::new(pb::GetNotificationResponse {
             notification: Some(send::notification(&status)),
         }))
@@ -242,9 +247,7 @@ impl NotificationService for Api {
     ) -> Result<Response<pb::CancelNotificationResponse>, Status> {
         let caller = Caller::of(&req);
         let id = requests::notification_id(&req.get_ref().notification_id)?;
-        let current = self.sending.status(id.as_str()).await?;
-        caller.may_act_on(&current.notification.page_id)?;
-        let (status, n) = self.sending.cancel(id.as_str(), caller.actor()).await?;
+        let (status, n) = self.sending.cancel(id.as_str(), &caller).await?;
         Ok(Response::new(pb::CancelNotificationResponse {
             notification: Some(send::notification(&status)),
             cancelled_deliveries: n as i64,
@@ -285,8 +288,19 @@ impl NotificationService for Api {
         let caller = Caller::of(&req);
         let (filter, start) = stream::parse_request(req.get_ref())?;
         let filter = caller.restrict(filter)?;
-        let s = stream::stream_delivery_events(&self.events, self.shutdown.clone(), filter, start)
-            .await?;
+        stream::known_pages(&filter, self.consent.deps().pages())?;
+        let holder = stream::Holder {
+            authn: self.authn.clone(),
+            credential: caller.credential().clone(),
+        };
+        let s = stream::stream_delivery_events(
+            &self.events,
+            self.shutdown.clone(),
+            filter,
+            start,
+            holder,
+        )
+        .await?;
         Ok(Response::new(s))
     }
 }

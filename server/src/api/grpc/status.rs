@@ -26,12 +26,15 @@ pub(crate) fn code_of(reason: Reason) -> Code {
         | Reason::GraphApiRefused
         | Reason::PagePaused
         | Reason::NotificationFinal
-        | Reason::RegionNotAllowed => Code::FailedPrecondition,
+        | Reason::RegionNotAllowed
+        | Reason::RecipientForgotten => Code::FailedPrecondition,
         Reason::RequestIdReused | Reason::TokenConflict => Code::AlreadyExists,
         Reason::GraphApiUnavailable | Reason::ShuttingDown => Code::Unavailable,
         Reason::ConcurrentRequest => Code::Aborted,
         Reason::ApiKeyMissing | Reason::ApiKeyInvalid => Code::Unauthenticated,
-        Reason::ScopeMissing | Reason::PageNotAllowed => Code::PermissionDenied,
+        Reason::ScopeMissing | Reason::PageNotAllowed | Reason::CsrfRejected => {
+            Code::PermissionDenied
+        }
         Reason::SequencePruned => Code::OutOfRange,
     }
 }

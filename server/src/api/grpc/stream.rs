@@ -2,16 +2,20 @@
 
 use std::pin::Pin;
 
+use std::sync::Arc;
+
 use futures::{Stream, StreamExt};
 use otn::v1 as pb;
 use tokio_util::sync::CancellationToken;
 use tonic::Status;
 
 use super::convert::{delivery_path, event_kind, ts};
+use crate::access::{Authenticator, Credential};
 use crate::domain::event::{Event, EventFilter};
 use crate::domain::values::{NotificationId, PageId, TopicKey, Violations};
 use crate::error::{Error, Reason, Result};
 use crate::events::{Events, stream::Start};
+use crate::service::Pages;
 
 /// The response stream of StreamDeliveryEvents.
 pub(crate) type DeliveryEventStream =
@@ -90,30 +94,94 @@ pub(crate) fn parse_request(req: &pb::StreamDeliveryEventsRequest) -> Result<(Ev
     Ok((filter, start))
 }
 
+/// Who holds a stream open, checked again while it is: the authenticator and the caller's
+/// credential.
+#[derive(Debug, Clone)]
+pub(crate) struct Holder {
+    pub(crate) authn: Arc<Authenticator>,
+    pub(crate) credential: Credential,
+}
+
+/// NOT_FOUND / PAGE_NOT_FOUND for a filter naming a page that is not configured (a stream on
+/// it would stay silent forever, and a typo deserves an answer).
+pub(crate) fn known_pages(filter: &EventFilter, pages: &Pages) -> Result<()> {
+    for p in filter.page_ids.iter().flatten() {
+        pages.get(p)?;
+    }
+    Ok(())
+}
+
 /// Serves StreamDeliveryEvents: every event after `after_sequence` (or from now on) that
 /// matches the filters, in sequence order, live, until the client leaves or `shutdown` is
 /// cancelled: then the stream ends with UNAVAILABLE / SHUTTING_DOWN, so a client resumes on
 /// another replica instead of taking a clean end for the end of the log. A failing database ends
 /// the stream with an error after retries; the client resumes with the last sequence it saw.
+/// When the holder's key is revoked (or its session ended) the stream ends UNAUTHENTICATED
+/// within `api_key_cache_ms`.
 pub(crate) async fn stream_delivery_events(
     events: &Events,
     shutdown: CancellationToken,
     filter: EventFilter,
     start: Start,
+    holder: Holder,
 ) -> Result<DeliveryEventStream> {
     let events = events.subscribe(shutdown.clone(), filter, start).await?;
     let ended = futures::stream::once(async move { shutdown.is_cancelled() })
         .filter_map(|draining| async move { draining.then(|| Err(Status::from(shutting_down()))) });
-    Ok(Box::pin(
-        events
-            .map(|r| {
-                r.map(|e| pb::StreamDeliveryEventsResponse {
-                    event: Some(event_to_proto(&e)),
-                })
-                .map_err(Status::from)
+    let events = events
+        .map(|r| {
+            r.map(|e| pb::StreamDeliveryEventsResponse {
+                event: Some(event_to_proto(&e)),
             })
-            .chain(ended),
-    ))
+            .map_err(Status::from)
+        })
+        .chain(ended);
+    Ok(Box::pin(until_revoked(events, holder)))
+}
+
+/// What an [`until_revoked`] stream merges.
+enum Item<T> {
+    Inner(T),
+    Revoked,
+    End,
+}
+
+/// `inner`, ended with UNAUTHENTICATED as soon as the holder's credential stops holding
+/// (checked every [`Authenticator::recheck_every`]; a database hiccup keeps the stream).
+fn until_revoked<T: Send + 'static>(
+    inner: impl Stream<Item = Result<T, Status>> + Send + 'static,
+    holder: Holder,
+) -> impl Stream<Item = Result<T, Status>> + Send + 'static {
+    let checks = futures::stream::unfold(holder, |h| async move {
+        if matches!(h.credential, Credential::Certificate | Credential::Sandbox) {
+            return std::future::pending().await;
+        }
+        loop {
+            tokio::time::sleep(h.authn.recheck_every()).await;
+            if let Ok(false) = h.authn.still_valid(&h.credential).await {
+                return Some((Item::Revoked, h));
+            }
+        }
+    });
+    let inner = inner
+        .map(Item::Inner)
+        .chain(futures::stream::once(async { Item::End }));
+    futures::stream::select(inner, checks).scan(false, |ended, item| {
+        let out = match item {
+            _ if *ended => None,
+            Item::Inner(x) => Some(x),
+            Item::End => None,
+            Item::Revoked => {
+                *ended = true;
+                Some(Err(Status::from(Error::Unauthenticated {
+                    reason: Reason::ApiKeyInvalid,
+                    message: "the API key (or session) of this stream was revoked or expired"
+                        .into(),
+                })))
+            }
+        };
+        std::future::ready(out)
+    })
 }
 
 /// How a stream ends when its server shuts down.

@@ -52,6 +52,7 @@ pub(super) async fn queued(store: &Store, n: usize) -> String {
             payload: String::new(),
             opted_in_ms: now,
             expires_ms: None,
+            erasure_key: None,
         };
         let (view, _) = store
             .record_grant(&g, &Actor::named("t"), now)

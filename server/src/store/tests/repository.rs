@@ -33,6 +33,7 @@ fn grant(psid: &str, token: &str) -> NewGrant {
         payload: String::new(),
         opted_in_ms: 1_000,
         expires_ms: None,
+        erasure_key: None,
     }
 }
 

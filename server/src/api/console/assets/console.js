@@ -43,7 +43,11 @@ function throttle(key, ms, fn) {
 }
 
 async function api(path, options = {}) {
-  const r = await fetch(path, { credentials: "same-origin", ...options });
+  // Changes carry the session's CSRF token (the server refuses them without it).
+  const method = (options.method || "GET").toUpperCase();
+  const headers = { ...(options.headers || {}) };
+  if (method !== "GET" && state.csrf) headers["X-CSRF-Token"] = state.csrf;
+  const r = await fetch(path, { credentials: "same-origin", ...options, headers });
   const body = r.status === 204 ? {} : await r.json().catch(() => ({}));
   if (r.status === 401 || (r.status === 403 && path.endsWith("/overview"))) showSignIn(body);
   if (!r.ok) throw Object.assign(new Error(body.error ? body.error.message : r.statusText), { status: r.status });
@@ -76,7 +80,7 @@ async function signOut() {
 
 async function start() {
   const o = await api("/v1/console/overview");
-  state.overview = o; state.scopes = o.caller.scopes;
+  state.overview = o; state.scopes = o.caller.scopes; state.csrf = o.csrfToken || null;
   $("sign-in").hidden = true; $("app").hidden = false; $("sections").hidden = false;
   $("sign-out").hidden = o.sandbox && o.caller.actor === "sandbox";
   $("who").textContent = `${o.caller.actor} · ${o.caller.scopes.join(", ")}${o.sandbox ? " · sandbox" : ""}`;
