@@ -43,7 +43,7 @@ impl Pump {
     pub(super) async fn run(self, stop: CancellationToken) {
         let cfg = self.d.config;
         let permits = Arc::new(Semaphore::new(cfg.concurrency));
-        let mut wake = self.d.deps.store().bus().appended.subscribe();
+        let mut wake = self.d.deps.store().bus().committed.subscribe();
         let me = Arc::new(self);
         let mut refill = 1;
         while !stop.is_cancelled() {

@@ -63,7 +63,7 @@ impl Hub {
     }
 
     async fn run(self, store: Store, shutdown: CancellationToken) {
-        let mut wake = store.bus().sequenced.subscribe();
+        let mut wake = store.bus().committed.subscribe();
         let all = EventFilter::default();
         loop {
             wake.borrow_and_update();

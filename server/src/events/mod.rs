@@ -1,5 +1,5 @@
-//! The event log's live side: the sequencer that numbers committed events, the hub that reads
-//! each new run once per process, and the subscriber streams fed by it.
+//! The event log's live side: the hub that reads each new run once per process, the subscriber
+//! streams fed by it, and the upgrade sequencer for events older replicas left unnumbered.
 
 pub(crate) mod hub;
 pub(crate) mod sequencer;

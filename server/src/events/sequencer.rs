@@ -1,5 +1,7 @@
-//! The sequencer task: numbers committed events whenever some were appended (in this process, or
-//! on another replica through NOTIFY), and at least once a second in case a wake-up was missed.
+//! The upgrade sequencer: numbers events that a replica of an older version appended unnumbered
+//! (this version numbers its own as it commits them), when such a replica says so through
+//! NOTIFY, and at least once a second in case a wake-up was missed. One indexed probe when
+//! there are none.
 
 use std::time::Duration;
 
@@ -21,7 +23,7 @@ pub(crate) fn spawn(
     shutdown: CancellationToken,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
-        let mut wake = store.bus().appended.subscribe();
+        let mut wake = store.bus().legacy_appended.subscribe();
         let mut failures = 0u32;
         loop {
             wake.borrow_and_update();

@@ -164,7 +164,7 @@ pub(crate) async fn subscribe_with(
     };
     let (tx, out) = mpsc::channel(options.buffer.max(1));
     let reader = Reader {
-        wake: Some(store.bus().sequenced.subscribe()),
+        wake: Some(store.bus().committed.subscribe()),
         store: store.clone(),
         hub: hub.cloned().zip(rx),
         filter,

@@ -1,14 +1,15 @@
 //! Wake-ups of the event log, in this process and (through PostgreSQL NOTIFY) across replicas.
 //! A wake-up carries no event: who wakes reads the durable log, so a missed or merged wake-up
-//! loses nothing. There are two: "events were appended" (the sequencer numbers them) and "events
-//! were sequenced" (subscribers read them).
+//! loses nothing. One kind: "events were committed" (the log's head moved); subscribers read
+//! the log, and pumps look for deliveries a send just queued.
 
 use tokio::sync::watch;
 
-/// The channel NOTIFY uses for appended, not yet numbered events.
-pub(crate) const PG_APPENDED: &str = "otn_appended";
-/// The channel NOTIFY uses for sequenced events; the payload is the new head.
+/// The channel NOTIFY uses for committed events; the payload is the new head.
 pub(crate) const PG_SEQUENCED: &str = "otn_events";
+/// The channel of replicas of an older version, which appended events unnumbered: still
+/// listened to during a rolling upgrade (their events then wait for [`super::Store::sequence`]).
+pub(crate) const PG_APPENDED: &str = "otn_appended";
 
 /// One kind of wake-up.
 #[derive(Debug, Clone)]
@@ -37,18 +38,18 @@ impl Wake {
 /// The wake-ups of the event log.
 #[derive(Debug, Clone)]
 pub(crate) struct EventBus {
-    /// Events were appended (their transaction committed).
-    pub(crate) appended: Wake,
-    /// Events were numbered: the log's head moved.
-    pub(crate) sequenced: Wake,
+    /// Events were committed: the log's head moved.
+    pub(crate) committed: Wake,
+    /// Events were appended unnumbered by an older replica: the upgrade sequencer numbers them.
+    pub(crate) legacy_appended: Wake,
 }
 
 impl EventBus {
     /// A bus with no subscribers yet.
     pub(crate) fn new() -> Self {
         Self {
-            appended: Wake::new(),
-            sequenced: Wake::new(),
+            committed: Wake::new(),
+            legacy_appended: Wake::new(),
         }
     }
 }

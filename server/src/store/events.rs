@@ -1,14 +1,16 @@
-//! The durable event log. Writers append rows without a sequence number inside their own
-//! transaction, so no writer waits for another; a sequencer then numbers committed rows in
-//! batches, one sequencer at a time (an advisory lock on PostgreSQL, the writer lock on SQLite),
-//! and stamps them with the time it numbered them. Because one transaction numbers a contiguous
-//! run after the head and moves the head with it, once a reader knows the head every event up
-//! to it is visible, and nothing ever gets a number below one already read.
+//! The durable event log. A writer's events are held by its transaction and inserted as its
+//! last step, numbered there: under one lock (an advisory transaction lock on PostgreSQL, the
+//! writer lock on SQLite) the transaction moves the log's head by its number of events, inserts
+//! them with their sequences and commits, so sequence order is commit order with one write per
+//! event and no second pass. Once a reader knows the head, every event up to it is visible, and
+//! nothing ever gets a number below one already read. Writers queue only for that last step.
+//! Events appended unnumbered by a replica of an older version (a rolling upgrade) are numbered
+//! by [`Store::sequence`].
 
 use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Func, Order, Query};
 use sea_orm::{ConnectionTrait, DatabaseBackend, FromQueryResult, Statement};
 
-use super::bus::{PG_APPENDED, PG_SEQUENCED};
+use super::bus::PG_SEQUENCED;
 use super::codes::Code;
 use super::schema::{EventCounter, Events};
 use super::{Store, WriteTxn};
@@ -32,25 +34,44 @@ fn notify(channel: &str, payload: String) -> sea_orm::sea_query::SelectStatement
         .to_owned()
 }
 
-/// Appends `events` inside the caller's transaction, unnumbered (the sequencer numbers them
-/// once the transaction commits). On PostgreSQL a `NOTIFY` is queued in the same transaction,
-/// so every replica's sequencer wakes when (and only if) it commits.
+/// Appends `events` to the caller's transaction: they are numbered and inserted by
+/// [`flush`], the transaction's last step before it commits.
 pub(super) async fn append(w: &mut WriteTxn<'_>, events: Vec<NewEvent>, now_ms: i64) -> Result<()> {
     if events.is_empty() {
         return Ok(());
     }
-    w.appended = true;
+    w.events_at = std::cmp::max(w.events_at, now_ms);
+    w.events.extend(events);
+    Ok(())
+}
+
+/// Numbers and inserts the transaction's events (its last step): takes the log's lock, moves
+/// the head by their number, inserts them with their sequences and the time of this step, and
+/// (PostgreSQL) queues a NOTIFY delivered at commit. Returns the new head.
+pub(super) async fn flush(w: &mut WriteTxn<'_>) -> Result<Option<i64>> {
+    if w.events.is_empty() {
+        return Ok(None);
+    }
+    let events = std::mem::take(&mut w.events);
     let at = w
         .stamp
         .as_ref()
-        .map_or(now_ms, |c| std::cmp::max(c.now_ms(), now_ms));
+        .map_or(w.events_at, |c| std::cmp::max(c.now_ms(), w.events_at));
     let txn = w.txn();
     if w.postgres {
-        txn.execute(&notify(PG_APPENDED, String::new())).await?;
+        txn.execute_raw(Statement::from_sql_and_values(
+            DatabaseBackend::Postgres,
+            "SELECT pg_advisory_xact_lock($1)",
+            [SEQUENCER_LOCK_KEY.into()],
+        ))
+        .await?;
     }
-    for chunk in events.chunks(500) {
+    let head = bump_head(txn, events.len() as i64).await?;
+    let first = head - events.len() as i64 + 1;
+    for (n, chunk) in events.chunks(500).enumerate() {
         let mut insert = Query::insert();
         insert.into_table(Events::Table).columns([
+            Events::Seq,
             Events::At,
             Events::Kind,
             Events::PageId,
@@ -65,8 +86,9 @@ pub(super) async fn append(w: &mut WriteTxn<'_>, events: Vec<NewEvent>, now_ms: 
             Events::Failure,
             Events::Actor,
         ]);
-        for ev in chunk {
+        for (i, ev) in chunk.iter().enumerate() {
             insert.values_panic([
+                (first + (n * 500 + i) as i64).into(),
                 at.into(),
                 ev.kind.code().into(),
                 ev.page_id.clone().into(),
@@ -87,7 +109,28 @@ pub(super) async fn append(w: &mut WriteTxn<'_>, events: Vec<NewEvent>, now_ms: 
         }
         txn.execute(&insert).await?;
     }
-    Ok(())
+    if w.postgres {
+        txn.execute(&notify(PG_SEQUENCED, head.to_string())).await?;
+    }
+    Ok(Some(head))
+}
+
+/// Moves the log's head by `n` (under the log's lock) and returns the new head.
+async fn bump_head(txn: &sea_orm::DatabaseTransaction, n: i64) -> Result<i64> {
+    let bump = Query::update()
+        .table(EventCounter::Table)
+        .value(
+            EventCounter::LastSeq,
+            Expr::col(EventCounter::LastSeq).add(n),
+        )
+        .and_where(Expr::col(EventCounter::Id).eq(1))
+        .returning_col(EventCounter::LastSeq)
+        .to_owned();
+    Ok(txn
+        .query_one(&bump)
+        .await?
+        .ok_or_else(|| Error::Internal("event counter row missing".into()))?
+        .try_get("", "last_seq")?)
 }
 
 #[derive(FromQueryResult)]
@@ -147,10 +190,17 @@ pub(crate) struct Sequenced {
 }
 
 impl Store {
-    /// Numbers up to [`SEQUENCE_BATCH`] committed, unnumbered events after the head, in the
-    /// order they were appended, stamps them `now_ms`, and moves the head, in one transaction.
-    /// Sequencers of every replica may call this at once: they take turns.
+    /// Numbers up to [`SEQUENCE_BATCH`] committed events that a replica of an older version
+    /// appended unnumbered (during a rolling upgrade), after the head, in the order they were
+    /// appended, and moves the head, in one transaction under the log's lock. Nothing to do
+    /// (one indexed probe) once every replica runs this version.
     pub(crate) async fn sequence(&self, now_ms: i64) -> Result<Sequenced> {
+        if self.unsequenced_events().await? == 0 {
+            return Ok(Sequenced {
+                count: 0,
+                head: self.last_event_seq().await?,
+            });
+        }
         let w = self.write().await?;
         let txn = w.txn();
         let backend = self.db().get_database_backend();
@@ -162,9 +212,8 @@ impl Store {
             ))
             .await?;
         }
-        // Hand-written: the hot path of every event (one statement numbers a whole batch), in
-        // a form sea-query does not build (UPDATE … FROM a window over a CTE). `$n` placeholders
-        // work on both backends.
+        // Hand-written: one statement numbers a whole batch, in a form sea-query does not
+        // build (UPDATE … FROM a window over a CTE). `$n` placeholders work on both backends.
         let numbered = txn
             .query_all_raw(Statement::from_sql_and_values(
                 backend,
@@ -177,27 +226,14 @@ impl Store {
             ))
             .await?;
         let count = numbered.len() as i64;
-        let bump = Query::update()
-            .table(EventCounter::Table)
-            .value(
-                EventCounter::LastSeq,
-                Expr::col(EventCounter::LastSeq).add(count),
-            )
-            .and_where(Expr::col(EventCounter::Id).eq(1))
-            .returning_col(EventCounter::LastSeq)
-            .to_owned();
-        let head: i64 = txn
-            .query_one(&bump)
-            .await?
-            .ok_or_else(|| Error::Internal("event counter row missing".into()))?
-            .try_get("", "last_seq")?;
+        let head = bump_head(txn, count).await?;
         if count > 0 && self.is_postgres() {
             txn.execute(&notify(PG_SEQUENCED, head.to_string())).await?;
         }
         let bus = self.bus.clone();
         w.commit().await?;
         if count > 0 {
-            bus.sequenced.wake();
+            bus.committed.wake();
         }
         Ok(Sequenced { count, head })
     }

@@ -1,4 +1,4 @@
-//! PostgreSQL LISTEN: wakes this replica's sequencer and subscribers for every replica's commits.
+//! PostgreSQL LISTEN: wakes this replica's subscribers and pumps for every replica's commits.
 
 use std::time::Duration;
 
@@ -70,8 +70,8 @@ async fn session(url: &str, bus: &EventBus, backoff: &mut Duration) -> sea_orm::
     wake_all(bus);
     loop {
         match listener.try_recv().await {
-            Ok(Some(n)) if n.channel() == PG_APPENDED => bus.appended.wake(),
-            Ok(Some(_)) => bus.sequenced.wake(),
+            Ok(Some(n)) if n.channel() == PG_APPENDED => bus.legacy_appended.wake(),
+            Ok(Some(_)) => bus.committed.wake(),
             // The connection dropped and was re-established (LISTEN included); notifications
             // of the gap are lost, so wake everyone to re-read the log.
             Ok(None) => wake_all(bus),
@@ -81,8 +81,8 @@ async fn session(url: &str, bus: &EventBus, backoff: &mut Duration) -> sea_orm::
 }
 
 fn wake_all(bus: &EventBus) {
-    bus.appended.wake();
-    bus.sequenced.wake();
+    bus.committed.wake();
+    bus.legacy_appended.wake();
 }
 
 #[cfg(test)]

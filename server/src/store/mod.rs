@@ -225,7 +225,8 @@ impl Store {
         Ok(WriteTxn {
             txn,
             bus: self.bus.clone(),
-            appended: false,
+            events: Vec::new(),
+            events_at: i64::MIN,
             postgres: self.is_postgres(),
             stamp: self.stamp.clone(),
             _guard: guard,
@@ -247,8 +248,11 @@ impl Store {
 pub(crate) struct WriteTxn<'a> {
     txn: DatabaseTransaction,
     bus: EventBus,
-    /// Set by `events::append`: subscribers are woken after the commit.
-    appended: bool,
+    /// Events appended by this transaction, numbered and inserted as its last step
+    /// (`events::flush`); subscribers are woken after the commit.
+    events: Vec<crate::domain::event::NewEvent>,
+    /// The latest time an append gave for its events.
+    events_at: i64,
     /// Whether the transaction is on PostgreSQL (appends also NOTIFY other replicas).
     postgres: bool,
     /// The store's event stamp clock.
@@ -262,11 +266,13 @@ impl WriteTxn<'_> {
         &self.txn
     }
 
-    /// Commits, then wakes the sequencer if events were appended.
-    pub(crate) async fn commit(self) -> Result<()> {
+    /// Numbers and inserts the appended events (the log's one serialised step), commits, then
+    /// wakes this process's subscribers and pumps if events were appended.
+    pub(crate) async fn commit(mut self) -> Result<()> {
+        let head = events::flush(&mut self).await?;
         self.txn.commit().await?;
-        if self.appended {
-            self.bus.appended.wake();
+        if head.is_some() {
+            self.bus.committed.wake();
         }
         Ok(())
     }

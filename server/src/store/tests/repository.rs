@@ -104,6 +104,49 @@ async fn event_sequence_numbers_are_gapless_under_concurrent_writers_and_sequenc
 }
 
 #[tokio::test]
+async fn events_an_older_replica_left_unnumbered_are_numbered_after_the_head() {
+    use sea_orm::{ConnectionTrait, Statement};
+    let dir = tempfile::tempdir().unwrap();
+    for url in otn_testkit::db::backends(dir.path()).await {
+        let store = open(&url).await;
+        store
+            .record_grant(&grant("u1", "tok-1"), &actor(), 5)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.last_event_seq().await.unwrap(),
+            1,
+            "numbered as committed"
+        );
+        // What a replica of 0.2 appends during a rolling upgrade: no number.
+        store
+            .db()
+            .execute_raw(Statement::from_string(
+                store.db().get_database_backend(),
+                "INSERT INTO events (seq, at, kind, page_id, path) VALUES (NULL, 6, 1, 'p', 0)",
+            ))
+            .await
+            .unwrap();
+        assert_eq!(store.unsequenced_events().await.unwrap(), 1);
+        let s = store.sequence(7).await.unwrap();
+        assert_eq!((s.count, s.head), (1, 2), "{url}");
+        store
+            .record_grant(&grant("u2", "tok-2"), &actor(), 8)
+            .await
+            .unwrap();
+        let seqs: Vec<i64> = store
+            .events_after(0, &EventFilter::default(), 10)
+            .await
+            .unwrap()
+            .iter()
+            .map(|e| e.seq)
+            .collect();
+        assert_eq!(seqs, [1, 2, 3], "{url}");
+        assert_eq!(store.sequence(9).await.unwrap().count, 0, "nothing left");
+    }
+}
+
+#[tokio::test]
 async fn a_token_recorded_twice_is_one_grant() {
     let dir = tempfile::tempdir().unwrap();
     for url in otn_testkit::db::backends(dir.path()).await {
