@@ -124,8 +124,9 @@ class ClientBase:
             _requests.with_default_kind(msg)
         return msg  # type: ignore[no-any-return]
 
-    def _attempts(self, rpc: str, request: Any, timeout: Optional[float]) -> Attempts:
+    def _attempts(self, rpc: str, request: Any, timeout: Optional[float],
+                  policy: Optional[RetryPolicy] = None) -> Attempts:
         """The bookkeeping of one unary call across its attempts (see otn_client._calls)."""
         per_attempt = _requests.check_timeout(timeout, self.timeout)
-        return Attempts(rpc, request, self._metadata, per_attempt, self.retry, self.wait_for_ready, self.on_retry,
-                        self.logger)
+        return Attempts(rpc, request, self._metadata, per_attempt, policy or self.retry, self.wait_for_ready,
+                        self.on_retry, self.logger)

@@ -5,6 +5,7 @@ with its attempts and the server's request id)."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 import uuid
@@ -111,15 +112,21 @@ class Finality:
     def left(self) -> float:
         return self._deadline - time.monotonic()
 
+    def policy(self, retry: RetryPolicy) -> RetryPolicy:
+        """The client's retry policy for one poll, within what is left of the wait."""
+        return dataclasses.replace(retry, deadline=max(0.001, self.left()))
+
     def done(self, n: sending_pb2.Notification) -> bool:
         return n.state in FINAL_STATES
 
-    def next_wait(self, n: sending_pb2.Notification) -> float:
+    def not_final(self, state: int) -> DeadlineExceeded:
+        name = sending_pb2.NotificationState.Name(state)
+        return DeadlineExceeded(grpc.StatusCode.DEADLINE_EXCEEDED,
+                                f"notification {self.notification_id} is not final after {self.timeout:g} s (state {name})")
+
+    def next_wait(self, state: int) -> float:
         """The wait before the next poll, or raises DeadlineExceeded when the timeout passed."""
         left = self.left()
         if left <= 0:
-            state = sending_pb2.NotificationState.Name(n.state)
-            raise DeadlineExceeded(grpc.StatusCode.DEADLINE_EXCEEDED,
-                                   f"notification {self.notification_id} is not final after {self.timeout:g} s "
-                                   f"(state {state})")
+            raise self.not_final(state)
         return min(self.poll_interval, left)

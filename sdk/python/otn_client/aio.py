@@ -26,7 +26,7 @@ from ._base import DEFAULT_TARGET, DEFAULT_TIMEOUT, ClientBase, MessageLike, Tim
 from ._calls import Finality, call_request_id, with_request_id
 from ._gen import client_rules as CR
 from ._gen.otn.v1 import resources_pb2, sending_pb2, service_pb2, service_pb2_grpc
-from .errors import OtnUsageError
+from .errors import DeadlineExceeded, OtnUsageError
 from .retry import DEFAULT_RETRY, DEFAULT_STREAM_RETRY, LOGGER, OnRetry, RetryPolicy
 from .stream import AsyncDeliveryEventStream
 
@@ -139,9 +139,10 @@ class AsyncClient(ClientBase):
         """Waits until the channel is connected (raises asyncio.TimeoutError)."""
         await asyncio.wait_for(self.channel.channel_ready(), timeout=timeout)
 
-    async def _unary(self, rpc: str, request: Any, timeout: Optional[float], response: Type[R]) -> R:
+    async def _unary(self, rpc: str, request: Any, timeout: Optional[float], response: Type[R],
+                     policy: Optional[RetryPolicy] = None) -> R:
         method = getattr(self.stub, rpc)
-        call = self._attempts(rpc, request, timeout)
+        call = self._attempts(rpc, request, timeout, policy)
         while True:
             attempt_timeout = call.timeout()
             try:
@@ -157,12 +158,22 @@ class AsyncClient(ClientBase):
         COMPLETED, CANCELLED or PLANNED (a dry run), and returns it; raises
         :class:`DeadlineExceeded` naming the last state when ``timeout`` (60 s) passes first."""
         final = Finality(notification_id, timeout, poll_interval)
+        request: service_pb2.GetNotificationRequest = self._prepare(
+            "GetNotification", None, {"notification_id": notification_id}, {})
+        state = 0  # NOTIFICATION_STATE_UNSPECIFIED until a poll answers
         while True:
-            per_call = min(self.timeout or final.left(), final.left())
-            n = (await self.get_notification(notification_id=notification_id, timeout=max(0.001, per_call))).notification
-            if final.done(n):
-                return n
-            await asyncio.sleep(final.next_wait(n))
+            per_call = max(0.001, min(self.timeout or final.left(), final.left()))
+            try:
+                got = await self._unary("GetNotification", request, per_call, service_pb2.GetNotificationResponse,
+                                        final.policy(self.retry))
+            except DeadlineExceeded:
+                if final.left() > 0:
+                    raise
+                raise final.not_final(state) from None
+            if final.done(got.notification):
+                return got.notification
+            state = got.notification.state
+            await asyncio.sleep(final.next_wait(state))
 
     # -- consent ledger ---------------------------------------------------------------------
 
