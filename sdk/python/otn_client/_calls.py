@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 import time
 import uuid
 from typing import Any, FrozenSet, Optional, Tuple
@@ -19,6 +20,7 @@ from .errors import DeadlineExceeded, OtnError, OtnUsageError
 from .retry import OnRetry, RetryEvent, RetryPolicy, retryable_codes
 
 REQUEST_ID_HEADER = CR.REQUEST_ID_HEADER
+_HEADER_VALUE = re.compile(r"[!-~]{1,128}")  # printable ASCII, what the server keeps
 #: The notification states wait_until_final stops at (sdk/client-rules.json).
 FINAL_STATES: FrozenSet[int] = frozenset(sending_pb2.NotificationState.Value(s) for s in CR.WAIT_UNTIL_FINAL_FINAL_STATES)
 
@@ -31,7 +33,8 @@ def call_request_id(metadata: Tuple[Tuple[str, str], ...], request: Any) -> str:
             return v
     fields = getattr(getattr(request, "DESCRIPTOR", None), "fields_by_name", {})
     rid = getattr(request, "request_id", "") if "request_id" in fields else ""
-    return str(rid) if rid else str(uuid.uuid4())
+    # Only a value metadata can carry (with validate=False a request_id may be anything).
+    return str(rid) if isinstance(rid, str) and _HEADER_VALUE.fullmatch(rid) else str(uuid.uuid4())
 
 
 def with_request_id(metadata: Tuple[Tuple[str, str], ...], request_id: str) -> Tuple[Tuple[str, str], ...]:

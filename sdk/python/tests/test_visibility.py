@@ -61,6 +61,15 @@ def test_a_send_uses_its_request_id_as_the_request_id_header(fake: Any, kind: st
     assert sent_ids(fake, "SendNotification") == ["send-42", "send-42"]
 
 
+def test_a_request_id_metadata_cannot_carry_gets_a_uuid_header(fake: Any, kind: str) -> None:
+    fake.script("SendNotification", v1.SendNotificationResponse())
+    call(kind, fake.target, "send_notification", {"page_id": "p", "topic_key": "t", "content": {"text": "hi"},
+                                                   "request_id": "not a header value é"}, validate=False)
+    [sent] = sent_ids(fake, "SendNotification")
+    assert uuid.UUID(sent).version == 4
+    assert fake.of("SendNotification")[0].request.request_id == "not a header value é"
+
+
 def test_the_callers_own_request_id_header_wins(fake: Any, kind: str) -> None:
     fake.script("ListEligible", v1.ListEligibleResponse())
     call(kind, fake.target, "list_eligible", {"page_id": "p", "topic_key": "t"}, metadata=[("x-request-id", "mine")])

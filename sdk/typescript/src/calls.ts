@@ -60,7 +60,8 @@ export interface UnaryCall<Req, Res> {
 export function callRequestId(metadata: Record<string, string>, req: unknown): string {
   for (const [k, v] of Object.entries(metadata)) if (k.toLowerCase() === REQUEST_ID_KEY) return v;
   const rid = (req as { requestId?: unknown } | undefined)?.requestId;
-  return typeof rid === "string" && rid ? rid : randomUUID();
+  // Only a value metadata can carry (with validate: false a requestId may be anything).
+  return typeof rid === "string" && /^[!-~]{1,128}$/.test(rid) ? rid : randomUUID();
 }
 
 /** grpc-js Metadata from a record, with the call's `x-request-id`. */

@@ -51,6 +51,14 @@ describe("request ids, onRetry, logger, waitUntilFinal (fake server)", { timeout
     assert.deepEqual(sentIds("listEligible"), ["mine"]);
   });
 
+  it("sends a UUID when the requestId is not a value metadata can carry", async () => {
+    fake.script.sendNotification = [ok];
+    const requestId = "not a header value é";
+    await client.sendNotification({ requestId, pageId: "p", topicKey: "t", content: { text: "hi" } }, { validate: false });
+    assert.match(String(sentIds("sendNotification")[0]), UUID_V4);
+    assert.equal(fake.of("sendNotification")[0]!.request.requestId, requestId);
+  });
+
   it("sends one x-request-id on every connection of a stream", async () => {
     fake.onStream = (call, n) => {
       call.write(event(n));
