@@ -1,20 +1,32 @@
 #!/usr/bin/env bash
-# Checks the TypeScript client (@otn/client): npm ci; the generated code (ts-proto stubs, the limits
-# and fields modules) fresh against proto/; the package built as an artefact with `npm pack` into
-# $OTN_ARTEFACTS (default <repo>/artefacts, where only this package's own tarball is replaced);
-# that tarball installed into a fresh, clean directory; and the whole test suite run from there
-# against the installed package and $OTN_SERVER_BIN. Exits non-zero on any failure.
+# Checks the TypeScript client (@otn/client).
+#   packaging (needs neither Rust nor a server): npm ci; the generated code (ts-proto stubs, the
+#   limits, client-rules and fields modules) fresh against proto/ and sdk/client-rules.json; the
+#   package built as an artefact with `npm pack` into $OTN_ARTEFACTS (default <repo>/artefacts,
+#   where only this package's own tarball is replaced); that tarball installed into a fresh, clean
+#   directory, where both `import` and `require` of @otn/client work;
+#   tests (need $OTN_SERVER_BIN, the release otn-server; skipped with --package-only): the whole
+#   suite run from the clean directory against the installed package.
+# Usage: check.sh [--package-only]. Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT="$(cd ../.. && pwd)"
 ARTEFACTS="${OTN_ARTEFACTS:-$ROOT/artefacts}"
+PACKAGE_ONLY=0
+case "${1:-}" in
+  --package-only) PACKAGE_ONLY=1 ;;
+  "") ;;
+  *) echo "usage: $0 [--package-only]" >&2; exit 2 ;;
+esac
 TMP="$(mktemp -d)"
 trap 'rm -rf "$TMP"' EXIT
 export NO_COLOR=1 npm_config_fund=false npm_config_audit=false npm_config_update_notifier=false
-: "${OTN_SERVER_BIN:?set OTN_SERVER_BIN to the otn-server binary to test against}"
-case "$OTN_SERVER_BIN" in /*) ;; *) OTN_SERVER_BIN="$ROOT/$OTN_SERVER_BIN" ;; esac
-[ -x "$OTN_SERVER_BIN" ] || { echo "FATAL: no server binary at $OTN_SERVER_BIN" >&2; exit 1; }
-export OTN_SERVER_BIN
+if [ "$PACKAGE_ONLY" = 0 ]; then  # fail early, before the packaging steps, when the tests cannot run
+  : "${OTN_SERVER_BIN:?set OTN_SERVER_BIN to the otn-server binary to test against (or pass --package-only)}"
+  case "$OTN_SERVER_BIN" in /*) ;; *) OTN_SERVER_BIN="$ROOT/$OTN_SERVER_BIN" ;; esac
+  [ -x "$OTN_SERVER_BIN" ] || { echo "FATAL: no server binary at $OTN_SERVER_BIN" >&2; exit 1; }
+  export OTN_SERVER_BIN
+fi
 
 step() { printf '\n--> typescript: %s\n' "$*"; }
 # Runs a command quietly; on failure prints its output and what failed, and exits.
@@ -39,7 +51,7 @@ quiet "npm ci in sdk/typescript" npm ci --no-audit --no-fund
 
 step "generated code is fresh (npm run generate: buf + the limits and fields modules)"
 quiet "npm run generate" npm run --silent generate -- -o "$TMP/ts"
-for f in limits.ts fields.ts; do
+for f in limits.ts client-rules.ts fields.ts; do
   [ -f "$TMP/ts/src/gen/$f" ] || { echo "FATAL: generate wrote no src/gen/$f" >&2; exit 1; }
 done
 if ! diff -r src/gen "$TMP/ts/src/gen" >"$TMP/ts.diff"; then
@@ -60,7 +72,8 @@ tarball="$ARTEFACTS/otn-client-$version.tgz"
 [ -f "$tarball" ] || { ls -la "$TMP" >&2; echo "FATAL: npm pack wrote no $tarball" >&2; exit 1; }
 tar -tzf "$tarball" >"$TMP/contents"
 for f in package/package.json package/README.md package/dist/src/index.js package/dist/src/index.d.ts \
-  package/dist/src/gen/limits.js package/dist/src/gen/fields.js; do
+  package/dist/esm/index.mjs package/dist/esm/index.d.mts package/dist/src/gen/limits.js \
+  package/dist/src/gen/client-rules.js package/dist/src/gen/fields.js; do
   grep -qx "$f" "$TMP/contents" || { echo "FATAL: $f is not in the package" >&2; exit 1; }
 done
 if grep -E '^package/(dist/test|dist/examples|src|test|node_modules)/' "$TMP/contents"; then
@@ -81,12 +94,27 @@ esac
 installed="$(cd "$CLEAN" && node -p 'require("@otn/client/package.json").version')"
 [ "$installed" = "$version" ] || { echo "FATAL: installed $installed, packed $version" >&2; exit 1; }
 echo "installed: @otn/client@$installed at ${resolved#"$CLEAN/"}"
+(cd "$CLEAN" && node --input-type=module -e '
+import { createRequire } from "node:module";
+import * as esm from "@otn/client";
+const cjs = createRequire(import.meta.url)("@otn/client");
+const names = (m) => Object.keys(m).filter((k) => k !== "default").sort().join(" ");
+if (names(esm) !== names(cjs)) throw new Error(`import and require differ:\n${names(esm)}\n${names(cjs)}`);
+if (esm.OtnError !== cjs.OtnError || esm.Client !== cjs.Client) throw new Error("two copies of the classes");
+if (!import.meta.resolve("@otn/client").endsWith("/dist/esm/index.mjs")) throw new Error("import: not the ESM entry");
+console.log(`import and require: the same ${Object.keys(cjs).length} exports, one copy`);
+') || { echo "FATAL: import / require of the installed package" >&2; exit 1; }
+
+if [ "$PACKAGE_ONLY" = 1 ]; then
+  echo "typescript client: packaged (--package-only: tests not run)"
+  exit 0
+fi
 
 # The compiled tests and example, run from the clean directory: `@otn/client` is the install.
 mkdir -p "$CLEAN/test" "$CLEAN/examples"
 cp dist/test/*.js "$CLEAN/test/"
-cp dist/examples/*.js "$CLEAN/examples/"
-if grep -lE "require\(\"\.\.?/(\.\./)*src" "$CLEAN"/test/*.js "$CLEAN"/examples/*.js; then
+cp dist/examples/*.mjs "$CLEAN/examples/"
+if grep -lE "(require\(|from )\"\.\.?/(\.\./)*src" "$CLEAN"/test/*.js "$CLEAN"/examples/*.mjs; then
   echo "FATAL: the files above import the sources, not @otn/client" >&2
   exit 1
 fi

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any, Dict, Mapping, Optional, Sequence, Tuple, Type, TypeVar, Union
 
@@ -10,10 +11,12 @@ from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from . import _requests
+from ._calls import Attempts
+from ._gen import client_rules as CR
 from ._gen.otn.v1 import service_pb2
 from .errors import OtnUsageError
-from .retry import RetryPolicy
-from .validate import check_request_opt_in, check_send_notification
+from .retry import OnRetry, RetryPolicy
+from .validate import check_list_eligible, check_request_opt_in, check_send_notification
 
 DEFAULT_TARGET = "127.0.0.1:50051"
 SANDBOX_PAGE_ID = "sandbox-page"
@@ -24,12 +27,14 @@ TimeLike = Union[Timestamp, datetime]
 MessageLike = Union[Message, Mapping[str, Any]]
 
 #: Channel options the clients set unless given: reconnect quickly after a server restart
-#: (grpc's own default backs off up to 120 s while the server is away).
+#: (grpc's own default backs off up to 120 s while the server is away; sdk/client-rules.json).
 DEFAULT_CHANNEL_OPTIONS: Tuple[Tuple[str, Any], ...] = (
-    ("grpc.initial_reconnect_backoff_ms", 250),
-    ("grpc.min_reconnect_backoff_ms", 250),
-    ("grpc.max_reconnect_backoff_ms", 5000),
+    ("grpc.initial_reconnect_backoff_ms", CR.CHANNEL_INITIAL_RECONNECT_BACKOFF_MS),
+    ("grpc.min_reconnect_backoff_ms", CR.CHANNEL_INITIAL_RECONNECT_BACKOFF_MS),
+    ("grpc.max_reconnect_backoff_ms", CR.CHANNEL_MAX_RECONNECT_BACKOFF_MS),
 )
+#: The default timeout of each unary attempt, in seconds.
+DEFAULT_TIMEOUT: float = CR.RETRY_ATTEMPT_TIMEOUT_MS / 1000
 
 M = TypeVar("M", bound=Message)
 
@@ -71,6 +76,9 @@ class ClientBase:
         stream_retry: RetryPolicy,
         validate: bool,
         options: Sequence[Tuple[str, Any]],
+        wait_for_ready: bool,
+        on_retry: Optional[OnRetry],
+        logger: Optional[logging.Logger],
     ) -> None:
         if not isinstance(target, str) or not target:
             raise OtnUsageError(f"target must be a non-empty 'host:port' string, got {target!r}", "target")
@@ -82,11 +90,18 @@ class ClientBase:
         for name, policy in (("retry", retry), ("stream_retry", stream_retry)):
             if not isinstance(policy, RetryPolicy):
                 raise OtnUsageError(f"{name} must be an otn_client.RetryPolicy, got {type(policy).__name__}", name)
+        if on_retry is not None and not callable(on_retry):
+            raise OtnUsageError("on_retry must be a callable taking an otn_client.RetryEvent", "on_retry")
+        if logger is not None and not isinstance(logger, logging.Logger):
+            raise OtnUsageError("logger must be a logging.Logger or None", "logger")
         self.target = target
         self.timeout = _requests.check_timeout(None, timeout)
         self.retry = retry
         self.stream_retry = stream_retry
         self.validate = validate
+        self.wait_for_ready = bool(wait_for_ready)
+        self.on_retry = on_retry
+        self.logger = logger
         self._credentials = credentials
         given = {k for k, _ in options}
         self._options = tuple(options) + tuple(o for o in DEFAULT_CHANNEL_OPTIONS if o[0] not in given)
@@ -103,6 +118,15 @@ class ClientBase:
             _requests.with_request_id(msg)
             if self.validate:
                 (check_request_opt_in if rpc == "RequestOptIn" else check_send_notification)(msg)
+        elif rpc == "ListEligible" and self.validate:
+            check_list_eligible(msg)
         elif rpc == "RecordOptIn":
             _requests.with_default_kind(msg)
         return msg  # type: ignore[no-any-return]
+
+    def _attempts(self, rpc: str, request: Any, timeout: Optional[float],
+                  policy: Optional[RetryPolicy] = None) -> Attempts:
+        """The bookkeeping of one unary call across its attempts (see otn_client._calls)."""
+        per_attempt = _requests.check_timeout(timeout, self.timeout)
+        return Attempts(rpc, request, self._metadata, per_attempt, policy or self.retry, self.wait_for_ready,
+                        self.on_retry, self.logger)

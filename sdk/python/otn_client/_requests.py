@@ -3,19 +3,21 @@
 
 from __future__ import annotations
 
-import difflib
+import re
 import uuid
 from collections.abc import Mapping
-from typing import Any, Dict, Optional, Type, TypeVar
+from typing import Any, Dict, Iterable, Optional, Tuple, Type, TypeVar
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf import message_factory
 from google.protobuf.message import Message
 
+from ._gen import client_rules as CR
 from ._gen.otn.v1 import resources_pb2
 from .errors import OtnUsageError
 
 M = TypeVar("M", bound=Message)
+_CAMEL = re.compile(r"(?<=[a-z0-9])[A-Z]")
 
 #: Parameters of every client method that are not fields of the request.
 NOT_FIELDS = frozenset({"self", "request", "timeout", "unknown"})
@@ -26,9 +28,33 @@ def call_fields(local_vars: Dict[str, Any]) -> Dict[str, Any]:
     return {k: v for k, v in local_vars.items() if k not in NOT_FIELDS}
 
 
-def _suggest(name: str, choices: Any) -> str:
-    close = difflib.get_close_matches(name, list(choices), n=1)
-    return f"; did you mean {close[0]!r}?" if close else ""
+def _distance(a: str, b: str) -> int:
+    """Levenshtein distance, ASCII case ignored."""
+    a, b = a.lower(), b.lower()
+    row = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        prev, row[0] = row[0], i
+        for j, cb in enumerate(b, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (ca != cb))
+    return row[len(b)]
+
+
+def closest(name: str, choices: Iterable[str]) -> Optional[str]:
+    """The choice closest to ``name`` or to its snake_case form (``pageId`` -> ``page_id``), within
+    max(2, len/3) edits; the first of equals (sdk/client-rules.json `errors`)."""
+    snake = _CAMEL.sub(lambda m: "_" + m.group(0).lower(), name)
+    limit = max(CR.ERRORS_DID_YOU_MEAN_MIN_DISTANCE, len(name) // CR.ERRORS_DID_YOU_MEAN_LENGTH_DIVISOR)
+    best: Optional[Tuple[str, int]] = None
+    for c in choices:
+        d = min(_distance(name, c), _distance(snake, c))
+        if best is None or d < best[1]:
+            best = (c, d)
+    return best[0] if best is not None and best[1] <= limit else None
+
+
+def _suggest(name: str, choices: Iterable[str]) -> str:
+    close = closest(name, choices)
+    return f"; did you mean {close!r}?" if close else ""
 
 
 def _repeated(field: Any) -> bool:

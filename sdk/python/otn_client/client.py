@@ -8,16 +8,19 @@ the contract. Failures raise the :class:`otn_client.OtnError` subclass of their 
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any, Iterator, NoReturn, Optional, Sequence, Tuple, Type, TypeVar, Union, cast
 
 import grpc
 
 from . import _requests
-from ._base import DEFAULT_TARGET, ClientBase, MessageLike, TimeLike
+from ._base import DEFAULT_TARGET, DEFAULT_TIMEOUT, ClientBase, MessageLike, TimeLike
+from ._calls import Finality, call_request_id, with_request_id
+from ._gen import client_rules as CR
 from ._gen.otn.v1 import resources_pb2, sending_pb2, service_pb2, service_pb2_grpc
-from .errors import OtnError
-from .retry import DEFAULT_RETRY, DEFAULT_STREAM_RETRY, RetryPolicy, retryable_codes
+from .errors import DeadlineExceeded
+from .retry import DEFAULT_RETRY, DEFAULT_STREAM_RETRY, LOGGER, OnRetry, RetryPolicy
 from .stream import DeliveryEventStream
 
 F = _requests.call_fields
@@ -25,27 +28,35 @@ R = TypeVar("R")
 
 
 class Client(ClientBase):
-    """Client("127.0.0.1:50051", api_key=None, timeout=10.0)
+    """Client("127.0.0.1:50051", api_key=None, timeout=10.0, *, retry=DEFAULT_RETRY, ...)
 
     Args:
         target: ``host:port`` of the gRPC endpoint.
         api_key: sent on every call as ``authorization: Bearer <api_key>``.
-        timeout: default deadline of each unary attempt, in seconds (streams have none unless given).
+        timeout: default deadline of each unary attempt, in seconds (streams have none unless
+            given); the retry policy's overall ``deadline`` (30 s) bounds the attempts together.
         credentials: ``grpc.ChannelCredentials`` (``grpc.ssl_channel_credentials()``) for TLS;
             plaintext when omitted.
         channel: an existing ``grpc.Channel`` (target, credentials and options are then unused).
         metadata: extra metadata sent on every call.
-        retry: how unary calls are retried (default: 4 attempts, see :class:`RetryPolicy`).
+        retry: how unary calls are retried (default: within 30 s, see :class:`RetryPolicy`).
         stream_retry: how the event stream reconnects (default: without bound).
-        validate: check SendNotification and RequestOptIn locally with the server's limits.
-        options: extra grpc channel options.
+        validate: check SendNotification, RequestOptIn and ListEligible locally with the
+            server's limits.
+        options: extra grpc channel options (``DEFAULT_CHANNEL_OPTIONS`` unless overridden).
+        wait_for_ready: unary attempts wait for the channel to connect, within their timeout,
+            instead of failing at once while the server is away (gRPC's wait-for-ready).
+        on_retry: called with a :class:`RetryEvent` (method, attempt, code, delay, request id)
+            before each wait between attempts; what it raises ends the call.
+        logger: where each retry is logged at INFO (default ``logging.getLogger("otn_client")``;
+            ``None``: not logged). Neither the API key nor any metadata is ever logged.
     """
 
     def __init__(
         self,
         target: str = DEFAULT_TARGET,
         api_key: Optional[str] = None,
-        timeout: Optional[float] = 10.0,
+        timeout: Optional[float] = DEFAULT_TIMEOUT,
         *,
         credentials: Optional[grpc.ChannelCredentials] = None,
         channel: Optional[grpc.Channel] = None,
@@ -54,9 +65,13 @@ class Client(ClientBase):
         stream_retry: RetryPolicy = DEFAULT_STREAM_RETRY,
         validate: bool = True,
         options: Sequence[Tuple[str, Any]] = (),
+        wait_for_ready: bool = CR.RETRY_WAIT_FOR_READY,
+        on_retry: Optional[OnRetry] = None,
+        logger: Optional[logging.Logger] = LOGGER,
     ) -> None:
         super().__init__(target, api_key, timeout, credentials=credentials, metadata=metadata, retry=retry,
-                         stream_retry=stream_retry, validate=validate, options=options)
+                         stream_retry=stream_retry, validate=validate, options=options, wait_for_ready=wait_for_ready,
+                         on_retry=on_retry, logger=logger)
         self._own_channel = channel is None
         if channel is None:
             if credentials is not None:
@@ -82,21 +97,41 @@ class Client(ClientBase):
         """Blocks until the channel is connected (raises grpc.FutureTimeoutError)."""
         grpc.channel_ready_future(self.channel).result(timeout=timeout)
 
-    def _unary(self, rpc: str, request: Any, timeout: Optional[float], response: Type[R]) -> R:
+    def _unary(self, rpc: str, request: Any, timeout: Optional[float], response: Type[R],
+               policy: Optional[RetryPolicy] = None) -> R:
         method = getattr(self.stub, rpc)
-        per_attempt = _requests.check_timeout(timeout, self.timeout)
-        retryable = retryable_codes(rpc)
-        attempt = 0
+        call = self._attempts(rpc, request, timeout, policy)
         while True:
-            attempt += 1
+            attempt_timeout = call.timeout()
             try:
-                return cast(R, method(request, timeout=per_attempt, metadata=self._metadata))
+                return cast(R, method(request, timeout=attempt_timeout, metadata=call.metadata,
+                                      wait_for_ready=call.wait_for_ready))
             except grpc.RpcError as e:
-                error = OtnError.from_rpc_error(e)
-            delay = self.retry.delay_after(error, attempt, retryable)
-            if delay is None:
-                raise error from None
+                delay = call.failed(e)  # or raises the OtnError
             time.sleep(delay)
+
+    def wait_until_final(self, notification_id: str, *, timeout: Optional[float] = None,
+                         poll_interval: Optional[float] = None) -> sending_pb2.Notification:
+        """Polls GetNotification every ``poll_interval`` seconds (0.5) until the notification is
+        COMPLETED, CANCELLED or PLANNED (a dry run), and returns it; raises
+        :class:`DeadlineExceeded` naming the last state when ``timeout`` (60 s) passes first."""
+        final = Finality(notification_id, timeout, poll_interval)
+        request: service_pb2.GetNotificationRequest = self._prepare(
+            "GetNotification", None, {"notification_id": notification_id}, {})
+        state = 0  # NOTIFICATION_STATE_UNSPECIFIED until a poll answers
+        while True:
+            per_call = max(0.001, min(self.timeout or final.left(), final.left()))
+            try:
+                got = self._unary("GetNotification", request, per_call, service_pb2.GetNotificationResponse,
+                                  final.policy(self.retry))
+            except DeadlineExceeded:
+                if final.left() > 0:
+                    raise
+                raise final.not_final(state) from None
+            if final.done(got.notification):
+                return got.notification
+            state = got.notification.state
+            time.sleep(final.next_wait(state))
 
     # -- consent ledger ---------------------------------------------------------------------
 
@@ -281,7 +316,9 @@ class Client(ClientBase):
         req = self._prepare("StreamDeliveryEvents", request, F(locals()), unknown)
         bound = _requests.check_timeout(timeout, None)
 
+        metadata = with_request_id(self._metadata, call_request_id(self._metadata, req))
+
         def open_call(r: service_pb2.StreamDeliveryEventsRequest, remaining: Optional[float]) -> Any:
-            return self.stub.StreamDeliveryEvents(r, timeout=remaining, metadata=self._metadata)
+            return self.stub.StreamDeliveryEvents(r, timeout=remaining, metadata=metadata)
 
         return DeliveryEventStream(open_call, req, self.stream_retry, bound)

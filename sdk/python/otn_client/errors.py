@@ -17,6 +17,7 @@ import grpc
 from google.protobuf.message import DecodeError
 from google.rpc import error_details_pb2, status_pb2
 
+from ._gen import client_rules as CR
 from ._gen.otn.v1 import errors_pb2
 
 if TYPE_CHECKING:
@@ -68,6 +69,10 @@ class OtnError(Exception):
             per bad field for INVALID_ARGUMENT; empty otherwise.
         retry_delay: ``google.rpc.RetryInfo.retry_delay`` in seconds, or ``None`` when not sent.
         details: every detail message of the status, decoded where known, in order.
+        attempts: how many attempts the client made before raising it (0: refused locally).
+        request_id: the server's ``x-request-id`` of the call (the id of its log line), when it
+            answered one; every attempt of a call sends the same one.
+        retry_deadline: the overall retry deadline (seconds), when reaching it ended the call.
     """
 
     #: The code this class stands for (``None`` on the base class).
@@ -84,6 +89,8 @@ class OtnError(Exception):
         field_violations: Optional[Iterable[FieldViolation]] = None,
         retry_delay: Optional[float] = None,
         details: Optional[Sequence[Any]] = None,
+        attempts: int = 1,
+        request_id: Optional[str] = None,
     ) -> None:
         self.code = code
         self.message = message
@@ -94,12 +101,30 @@ class OtnError(Exception):
         self.field_violations: List[FieldViolation] = list(field_violations or [])
         self.retry_delay = retry_delay
         self.details: List[Any] = list(details or [])
-        text = f"{code.name}: {message}"
-        if reason_name:
-            text += f" [{reason_name}]"
+        #: How many attempts the client made (set by the retry loop; 0 when refused locally).
+        self.attempts = attempts
+        #: The server's ``x-request-id`` for the call (its log line's id), when it answered one.
+        self.request_id = request_id
+        #: The overall retry deadline in seconds, when reaching it is why the call ended.
+        self.retry_deadline: Optional[float] = None
+        super().__init__(self._text())
+
+    def _text(self) -> str:
+        """The text of sdk/client-rules.json's `errors` (also what ``str(e)`` gives)."""
+        text = f"{self.code.name}: {self.message}"
+        if self.reason_name:
+            text += f" [{self.reason_name}]"
         if self.field_violations:
             text += " (" + "; ".join(f"{v.field}: {v.description}" for v in self.field_violations) + ")"
-        super().__init__(text)
+        n = f"{self.attempts} attempt{'s' if self.attempts != 1 else ''}"
+        if self.retry_deadline is not None:
+            text += f" (after {n}; retry deadline {self.retry_deadline:g} s reached)"
+        elif self.attempts > 1:
+            text += f" (after {n})"
+        return text
+
+    def __str__(self) -> str:
+        return self._text()
 
     @property
     def fields(self) -> List[str]:
@@ -116,27 +141,40 @@ class OtnError(Exception):
         return self.code == grpc.StatusCode.UNIMPLEMENTED
 
     @classmethod
-    def from_rpc_error(cls, e: grpc.RpcError) -> "OtnError":
-        """The OtnError subclass of a ``grpc.RpcError`` (sync) or ``grpc.aio.AioRpcError``."""
-        code = _call(e, "code") or grpc.StatusCode.UNKNOWN
+    def from_rpc_error(cls, e: grpc.RpcError, deadline_passed: bool = False) -> "OtnError":
+        """The OtnError subclass of a ``grpc.RpcError`` (sync) or ``grpc.aio.AioRpcError``.
+
+        ``deadline_passed``: the call's own deadline had passed when it failed; then CANCELLED is
+        DEADLINE_EXCEEDED (sdk/client-rules.json `cancelled_after_deadline`)."""
+        wire = _call(e, "code") or grpc.StatusCode.UNKNOWN
+        code = classify(wire, deadline_passed)
         message = _call(e, "details") or ""
-        if code == grpc.StatusCode.CANCELLED and message == SERVER_TIMEOUT:
-            # The server's own deadline enforcement (tonic) raced ours: the deadline passed.
-            return error_class(grpc.StatusCode.DEADLINE_EXCEEDED)(grpc.StatusCode.DEADLINE_EXCEEDED, message)
-        trailers = _call(e, "trailing_metadata") or ()
+        trailers = tuple(_call(e, "trailing_metadata") or ())
+        headers = tuple(_call(e, "initial_metadata") or ())
+        request_id = next((str(v) for k, v in trailers + headers if k == REQUEST_ID_HEADER), None)
         status = _status_of(trailers)
-        if status is None or status.code != code.value[0]:
-            return error_class(code)(code, message)
-        return from_status(status, code=code, message=message or status.message)
+        if status is None or status.code != wire.value[0]:
+            return error_class(code)(code, message, request_id=request_id)
+        error = from_status(status, code=code, message=message or status.message)
+        error.request_id = request_id
+        return error
 
     @classmethod
     def from_status(cls, status: status_pb2.Status, code: Optional[grpc.StatusCode] = None) -> "OtnError":
         return from_status(status, code=code)
 
 
-#: What the server (tonic) answers when a call's ``grpc-timeout`` passes there first: CANCELLED
-#: with this message. It means DEADLINE_EXCEEDED, and is treated (and retried) as such.
-SERVER_TIMEOUT = "Timeout expired"
+#: The metadata key of the call's request id (sent by the client, answered by the server).
+REQUEST_ID_HEADER = CR.REQUEST_ID_HEADER
+
+
+def classify(code: grpc.StatusCode, deadline_passed: bool, caller_cancelled: bool = False) -> grpc.StatusCode:
+    """The code a failed call is treated as: CANCELLED after the call's own deadline passed (and
+    not cancelled by the caller) is DEADLINE_EXCEEDED, whatever the wire said (the server's
+    deadline enforcement raced the client's); anything else is itself (sdk/client-rules.json)."""
+    if code == grpc.StatusCode.CANCELLED and deadline_passed and not caller_cancelled:
+        return grpc.StatusCode[CR.RETRY_CANCELLED_AFTER_DEADLINE]
+    return code
 
 
 def _call(e: Any, name: str) -> Any:
@@ -305,6 +343,7 @@ class OtnValidationError(InvalidArgument):
             reason_name="INVALID_FIELD",
             domain=ERROR_DOMAIN,
             field_violations=violations,
+            attempts=0,
         )
 
 

@@ -1,26 +1,54 @@
 """StreamDeliveryEvents as an iterator that reconnects and resumes after the last event it yielded.
 
-When the connection drops, the server restarts (UNAVAILABLE, ABORTED, a reset) or the stream
-ends without being cancelled, the stream reconnects with the stream retry policy's backoff and
-asks for ``after_sequence = last_sequence``: no gap, no repeat (an event at or before
-``last_sequence`` is never yielded twice). Any other error is raised as its OtnError subclass.
+When the connection drops, the server restarts (UNAVAILABLE, ABORTED, CANCELLED from the server
+side, a transport reset, a proxy's DEADLINE_EXCEEDED) or the stream ends without being cancelled,
+the stream reconnects with the stream retry policy's backoff and asks for
+``after_sequence = last_sequence``: no gap, no repeat (an event at or before ``last_sequence`` is
+never yielded twice). Any other error is raised as its OtnError subclass. The rules are
+sdk/client-rules.json's `stream` section, shared with the TypeScript client.
 """
 
 from __future__ import annotations
 
 import asyncio
+import random
+import re
 import threading
 import time
 from typing import Any, Callable, FrozenSet, Optional, Tuple, cast
 
 import grpc
 
+from ._gen import client_rules as CR
 from ._gen.otn.v1 import sending_pb2, service_pb2
 from .errors import DeadlineExceeded, OtnError, Unavailable
 from .retry import RetryPolicy
 
 #: The codes on which a stream reconnects (a read, so ABORTED is safe too).
-STREAM_RETRIED: FrozenSet[grpc.StatusCode] = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.ABORTED})
+STREAM_RETRIED: FrozenSet[grpc.StatusCode] = frozenset(grpc.StatusCode[c] for c in CR.STREAM_RECONNECT_CODES)
+#: The codes on which it reconnects when the message says the transport was reset.
+STREAM_RESET_CODES: FrozenSet[grpc.StatusCode] = frozenset(grpc.StatusCode[c] for c in CR.STREAM_RESET_CODES)
+STREAM_RESET = re.compile(CR.STREAM_RESET_PATTERN, re.IGNORECASE)
+
+
+def reconnects(error: Optional[OtnError], own_deadline_passed: bool = False) -> bool:
+    """Whether a connection's end is one a reconnection can cure (``None``: it ended cleanly)."""
+    if error is None:
+        return True
+    if error.code == grpc.StatusCode.DEADLINE_EXCEEDED and own_deadline_passed:
+        return False
+    if error.code in STREAM_RETRIED:
+        return True
+    return error.code in STREAM_RESET_CODES and bool(STREAM_RESET.search(error.message))
+
+
+def reconnect_delay(policy: RetryPolicy, failures: int, error: Optional[OtnError],
+                    rand: Callable[[], float] = random.random) -> float:
+    """The wait before reconnection after ``failures`` failed connections in a row: the server's
+    RetryInfo (cut to ``max_retry_info_delay``), else the policy's jittered backoff."""
+    if error is not None and error.retry_delay is not None:
+        return min(error.retry_delay, policy.max_retry_info_delay)
+    return policy.backoff(failures, rand)
 
 OpenCall = Callable[[service_pb2.StreamDeliveryEventsRequest, Optional[float]], Any]
 
@@ -66,14 +94,15 @@ class _Resume:
 
     def _delay(self, error: Optional[OtnError]) -> float:
         """Seconds to wait before reconnecting, or raises ``error`` (or why it must stop)."""
+        own_passed = self._deadline is not None and time.monotonic() >= self._deadline
         err = error or Unavailable(grpc.StatusCode.UNAVAILABLE, "the server ended the stream")
         self.last_error = err
-        if err.code == grpc.StatusCode.DEADLINE_EXCEEDED and self._deadline is not None:
+        if not reconnects(error, own_passed):
             raise err
         self._failures += 1
-        delay = self._policy.delay_after(err, self._failures, STREAM_RETRIED)
-        if delay is None:
+        if self._policy.max_attempts is not None and self._failures >= self._policy.max_attempts:
             raise err
+        delay = reconnect_delay(self._policy, self._failures, error)
         if self._deadline is not None and time.monotonic() + delay >= self._deadline:
             raise DeadlineExceeded(grpc.StatusCode.DEADLINE_EXCEEDED,
                                    f"the stream's timeout passed while reconnecting after: {err}")

@@ -1,8 +1,11 @@
-"""Local validation of SendNotification and RequestOptIn with the server's limits.
+"""Local validation of SendNotification, RequestOptIn and ListEligible with the server's limits.
 
 The numbers and alphabets come from the generated ``otn_client._gen.limits`` (proto/otn/v1/limits.json,
-the table the server reads too); the field paths are the server's BadRequest paths. Every bad
-field is reported at once, in the server's order, one violation per field.
+the table the server reads too); the field paths, the order and the descriptions are the server's
+(src/rules in the repository). Every bad field is reported at once, in the server's order, one
+violation per field, up to the first ``VIOLATIONS_MAX`` (50). A repeated field is checked for its
+count before its entries: a list over its maximum is one violation of the list, and its entries
+are not looked at (so a hostile list costs one comparison).
 
     violations = send_notification_violations(request)   # [] when the server would accept it
     check_send_notification(request)                     # raises OtnValidationError
@@ -16,7 +19,7 @@ from typing import List, Sequence
 from google.rpc import error_details_pb2
 
 from ._gen import limits as L
-from ._gen.otn.v1 import sending_pb2, service_pb2
+from ._gen.otn.v1 import resources_pb2, sending_pb2, service_pb2
 from .errors import FieldViolation, OtnValidationError
 
 #: Message tags a send may name (limits.json; the dated policy decides which are still accepted
@@ -42,7 +45,17 @@ class _Violations:
         self.items: List[FieldViolation] = []
 
     def push(self, field: str, description: str) -> None:
-        self.items.append(error_details_pb2.BadRequest.FieldViolation(field=field, description=description))
+        if len(self.items) < L.VIOLATIONS_MAX:  # the server lists the first ones only
+            self.items.append(error_details_pb2.BadRequest.FieldViolation(field=field, description=description))
+
+    def count(self, field: str, n: int, min_n: int, max_n: int) -> bool:
+        """A repeated field's length, checked before its entries: False (one violation of the
+        list) when it is out of range, and the entries must not be checked."""
+        if n < min_n or n > max_n:
+            what = f"must hold at most {max_n} entries" if min_n == 0 else f"must hold {min_n} to {max_n} entries"
+            self.push(field, f"{what} (got {n})")
+            return False
+        return True
 
     def text(self, field: str, v: str, min_chars: int, max_chars: int) -> bool:
         """Free text: ``min_chars`` to ``max_chars`` characters, no control character but LF."""
@@ -68,15 +81,21 @@ class _Violations:
     def title(self, field: str, v: str) -> None:
         self.text(field, _trim(v), 1, L.TITLE_MAX_CHARS)
 
-    def tags(self, field: str, tags: Sequence[str]) -> None:
-        for i, t in enumerate(tags):
-            self.ident(f"{field}[{i}]", _trim(t).lower(), L.TAG_MAX_CHARS, L.TAG_ALPHABET_EXTRA)
+    def tags(self, field: str, tags: Sequence[str], max_n: int) -> None:
+        if self.count(field, len(tags), 0, max_n):
+            for i, t in enumerate(tags):
+                self.ident(f"{field}[{i}]", _trim(t).lower(), L.TAG_MAX_CHARS, L.TAG_ALPHABET_EXTRA)
 
     def regions(self, field: str, regions: Sequence[str]) -> None:
-        for i, r in enumerate(regions):
-            r = _trim(r).upper()
-            if len(r) != 2 or not all("A" <= c <= "Z" for c in r):
-                self.push(f"{field}[{i}]", "must be an ISO 3166-1 alpha-2 code such as `DE`")
+        if self.count(field, len(regions), 0, L.REGIONS_MAX):
+            for i, r in enumerate(regions):
+                r = _trim(r).upper()
+                if len(r) != 2 or not all("A" <= c <= "Z" for c in r):
+                    self.push(f"{field}[{i}]", "must be an ISO 3166-1 alpha-2 code such as `DE`")
+
+    def tag_filter(self, field: str, f: resources_pb2.TagFilter) -> None:
+        for name in ("all_of", "any_of", "none_of"):
+            self.tags(f"{field}.{name}", getattr(f, name), L.TAG_FILTER_TAGS_MAX)
 
     def timestamp(self, field: str, seconds: int, nanos: int) -> None:
         if not 0 <= nanos < 1_000_000_000 or not 0 <= seconds <= _MAX_TIMESTAMP_SECONDS:
@@ -111,10 +130,9 @@ def _content(v: _Violations, r: service_pb2.SendNotificationRequest) -> None:
     elif body == "button_template":
         t = r.content.button_template
         v.text("content.button_template.text", t.text, 1, L.TEMPLATE_TEXT_MAX_CHARS)
-        if not 1 <= len(t.buttons) <= L.BUTTONS_MAX:
-            v.push("content.button_template.buttons", f"must hold 1 to {L.BUTTONS_MAX} buttons (got {len(t.buttons)})")
-        for i, b in enumerate(t.buttons):
-            _button(v, f"content.button_template.buttons[{i}]", b)
+        if v.count("content.button_template.buttons", len(t.buttons), 1, L.BUTTONS_MAX):
+            for i, b in enumerate(t.buttons):
+                _button(v, f"content.button_template.buttons[{i}]", b)
     else:
         v.push("content", "one text or one button template is required")
 
@@ -122,16 +140,12 @@ def _content(v: _Violations, r: service_pb2.SendNotificationRequest) -> None:
 def _audience(v: _Violations, r: service_pb2.SendNotificationRequest) -> None:
     which = r.audience.WhichOneof("selection") if r.HasField("audience") else None
     if which == "tag_filter":
-        f = r.audience.tag_filter
-        v.tags("audience.tag_filter.all_of", f.all_of)
-        v.tags("audience.tag_filter.any_of", f.any_of)
-        v.tags("audience.tag_filter.none_of", f.none_of)
+        v.tag_filter("audience.tag_filter", r.audience.tag_filter)
     elif which == "recipients":
         psids = r.audience.recipients.psids
-        if not 1 <= len(psids) <= L.RECIPIENTS_LIST_MAX:
-            v.push("audience.recipients.psids", f"must name 1 to {L.RECIPIENTS_LIST_MAX} people")
-        for i, p in enumerate(psids):
-            v.ident(f"audience.recipients.psids[{i}]", p, L.PSID_MAX_CHARS, L.ID_ALPHABET_EXTRA)
+        if v.count("audience.recipients.psids", len(psids), 1, L.RECIPIENTS_LIST_MAX):
+            for i, p in enumerate(psids):
+                v.ident(f"audience.recipients.psids[{i}]", p, L.PSID_MAX_CHARS, L.ID_ALPHABET_EXTRA)
 
 
 def send_notification_violations(r: service_pb2.SendNotificationRequest) -> List[FieldViolation]:
@@ -166,10 +180,34 @@ def request_opt_in_violations(r: service_pb2.RequestOptInRequest) -> List[FieldV
     v.ident("topic_key", r.topic_key, L.TOPIC_KEY_MAX_CHARS, L.TOPIC_KEY_ALPHABET_EXTRA)
     v.title("title", r.title)
     v.text("payload", r.payload, 0, L.PAYLOAD_MAX_CHARS)
-    image_url = r.marketing.image_url if r.HasField("marketing") else ""
-    if image_url and (not image_url.startswith("https://") or not is_web_url(image_url)
-                      or len(image_url) > L.OPT_IN_IMAGE_URL_MAX_CHARS):
-        v.push("marketing.image_url", f"must be an https URL with a host, at most {L.OPT_IN_IMAGE_URL_MAX_CHARS} characters")
+    if r.template not in service_pb2.OptInTemplate.values():
+        v.push("template", f"unknown template {r.template}")
+    if r.HasField("marketing"):
+        m = r.marketing
+        if m.image_url and (not m.image_url.startswith("https://") or not is_web_url(m.image_url)
+                            or len(m.image_url) > L.OPT_IN_IMAGE_URL_MAX_CHARS):
+            v.push("marketing.image_url",
+                   f"must be an https URL with a host, at most {L.OPT_IN_IMAGE_URL_MAX_CHARS} characters")
+        if m.image_aspect_ratio not in service_pb2.ImageAspectRatio.values():
+            v.push("marketing.image_aspect_ratio", "unknown aspect ratio")
+        if m.cta_text not in service_pb2.CtaText.values():
+            v.push("marketing.cta_text", "unknown call-to-action text")
+        if m.timezone:
+            v.ident("marketing.timezone", m.timezone, 64, "/_-+")
+    return v.items
+
+
+def list_eligible_violations(r: service_pb2.ListEligibleRequest) -> List[FieldViolation]:
+    """Every field of a ListEligibleRequest the server would refuse (empty: none); the page token
+    is the server's to judge."""
+    v = _Violations()
+    v.ident("page_id", r.page_id, L.PAGE_ID_MAX_CHARS, L.ID_ALPHABET_EXTRA)
+    v.ident("topic_key", r.topic_key, L.TOPIC_KEY_MAX_CHARS, L.TOPIC_KEY_ALPHABET_EXTRA)
+    if r.HasField("tag_filter"):
+        v.tag_filter("tag_filter", r.tag_filter)
+    v.regions("regions", r.regions)
+    if not 0 <= r.page_size <= L.PAGE_SIZE_MAX:
+        v.push("page_size", f"must be between 0 (default {L.PAGE_SIZE_DEFAULT}) and {L.PAGE_SIZE_MAX}")
     return v.items
 
 
@@ -183,5 +221,12 @@ def check_send_notification(r: service_pb2.SendNotificationRequest) -> None:
 def check_request_opt_in(r: service_pb2.RequestOptInRequest) -> None:
     """Raises :class:`OtnValidationError` with every violation, if any."""
     violations = request_opt_in_violations(r)
+    if violations:
+        raise OtnValidationError(violations)
+
+
+def check_list_eligible(r: service_pb2.ListEligibleRequest) -> None:
+    """Raises :class:`OtnValidationError` with every violation, if any."""
+    violations = list_eligible_violations(r)
     if violations:
         raise OtnValidationError(violations)

@@ -3,7 +3,8 @@
 Each RPC plays the actions scripted for it, one per attempt, and records every attempt (method,
 request, metadata, arrival time). Actions: a response message, ``Fail(...)`` (a status with
 google.rpc details, as the real server sends them), ``Slow(seconds, then)``; streams play
-``Events([...], then=Fail(...) | END | HANG)``.
+``Events([...], then=Fail(...) | END | HANG)``. Like the real server, it answers the caller's
+``x-request-id`` back (prefixed ``fake-``, so a test can tell the answer from the request).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ class Fail:
     violations: Sequence[tuple] = ()
     metadata: Dict[str, str] = field(default_factory=dict)
 
-    def status(self) -> Any:
+    def status(self, request_id: Optional[str] = None) -> Any:
         details: List[any_pb2.Any] = []
         if self.reason is not None:
             info = error_details_pb2.ErrorInfo(reason=self.reason, domain="otn.v1", metadata=self.metadata)
@@ -50,7 +51,10 @@ class Fail:
             d = duration_pb2.Duration()
             d.FromNanoseconds(int(self.retry_delay * 1e9))
             details.append(_pack(error_details_pb2.RetryInfo(retry_delay=d)))
-        return rpc_status.to_status(status_pb2.Status(code=self.code.value[0], message=self.message, details=details))
+        st = rpc_status.to_status(status_pb2.Status(code=self.code.value[0], message=self.message, details=details))
+        if request_id is None:
+            return st
+        return st._replace(trailing_metadata=tuple(st.trailing_metadata) + (("x-request-id", request_id),))
 
 
 @dataclass
@@ -120,8 +124,12 @@ class FakeService(service_pb2_grpc.NotificationServiceServicer):
         while isinstance(action, Slow):
             self.stopping.wait(action.seconds)
             action = action.then
+        sent = dict(context.invocation_metadata()).get("x-request-id")
+        echo = None if sent is None else f"fake-{sent}"
         if isinstance(action, Fail):
-            context.abort_with_status(action.status())
+            context.abort_with_status(action.status(echo))
+        if echo is not None:
+            context.send_initial_metadata((("x-request-id", echo),))
         return action
 
     def StreamDeliveryEvents(self, request: Any, context: grpc.ServicerContext) -> Any:

@@ -212,12 +212,3 @@ def test_no_protobuf_error_escapes_from_any_rpc_method(fake: Any, rpc: str, kind
         assert isinstance(e, OtnUsageError), f"{method}({args}, {kwargs}) raised {type(e).__module__}.{e!r}"
         assert e.field == (next(iter(kwargs)) if kwargs else "request"), (kwargs, e.field, str(e))
     assert fake.attempts == [], "a bad call reached the network"
-
-
-def test_the_servers_own_timeout_is_a_deadline_exceeded(fake: Any) -> None:
-    """tonic answers CANCELLED "Timeout expired" when a call's grpc-timeout passes on its side
-    first; the caller sees (and the retry policy treats) it as DEADLINE_EXCEEDED."""
-    fake.script("GetNotification", Fail(grpc.StatusCode.CANCELLED, "Timeout expired"))
-    with Client(fake.target, retry=NO_RETRY) as c, pytest.raises(otn_client.DeadlineExceeded) as e:
-        c.get_notification(notification_id="n-1")
-    assert e.value.code == grpc.StatusCode.DEADLINE_EXCEEDED

@@ -137,14 +137,16 @@ def test_a_retry_info_delay_beyond_the_policy_is_not_waited_for(fake: Any, kind:
 
 
 @pytest.mark.parametrize("max_attempts", [4, 2, 1])
-def test_attempts_are_bounded(fake: Any, kind: str, max_attempts: int) -> None:
+def test_attempts_are_bounded_when_max_attempts_is_set(fake: Any, kind: str, max_attempts: int) -> None:
     fake.script("SendNotification", Fail(U, "down"), repeat_last=True)
-    policy = RetryPolicy(initial_backoff=0.01, max_backoff=0.02, **({} if max_attempts == 4 else
-                                                                    {"max_attempts": max_attempts}))
+    policy = RetryPolicy(initial_backoff=0.01, max_backoff=0.02, max_attempts=max_attempts)
     with pytest.raises(Unavailable) as e:
         call(kind, fake.target, "SendNotification", retry=policy)
     assert e.value.code == U and e.value.message == "down"
+    assert e.value.attempts == max_attempts and e.value.retry_deadline is None
     assert len(fake.of("SendNotification")) == max_attempts
+    suffix = f" (after {max_attempts} attempts)" if max_attempts > 1 else ""
+    assert str(e.value) == f"UNAVAILABLE: down{suffix}"
 
 
 @pytest.mark.parametrize(

@@ -69,6 +69,29 @@ def test_reconnects_resume_after_the_last_event_without_gap_or_repeat(fake: Any,
     assert stream.last_sequence == 4 and stream.reconnects == 2 and stream.duplicates_dropped == 1
 
 
+@pytest.mark.parametrize("code, message", [
+    (grpc.StatusCode.CANCELLED, "Received RST_STREAM with code 8"),  # cancelled from the server side
+    (grpc.StatusCode.INTERNAL, "Received RST_STREAM with code 2"),   # a transport reset
+    (grpc.StatusCode.UNKNOWN, "Stream removed"),
+    (grpc.StatusCode.DEADLINE_EXCEEDED, "Deadline Exceeded"),        # a proxy's, not the stream's own
+])
+def test_a_reset_or_a_cancel_from_the_server_reconnects(fake: Any, kind: str, code: grpc.StatusCode,
+                                                        message: str) -> None:
+    fake.script("StreamDeliveryEvents", Events([1], then=Fail(code, message)), Events([2], then=HANG))
+    seen, stream = take(kind, fake.target, 2)
+    assert seen == [1, 2] and stream.reconnects == 1
+    assert stream.last_error is not None and stream.last_error.code == code
+    assert [a.request.after_sequence for a in fake.of("StreamDeliveryEvents")] == [0, 1]
+
+
+def test_an_internal_error_that_is_not_a_reset_ends_the_stream(fake: Any, kind: str) -> None:
+    fake.script("StreamDeliveryEvents", Events([1], then=Fail(grpc.StatusCode.INTERNAL, "internal error")))
+    with pytest.raises(Exception) as e:
+        take(kind, fake.target, 2)
+    assert getattr(e.value, "code", None) == grpc.StatusCode.INTERNAL
+    assert len(fake.of("StreamDeliveryEvents")) == 1
+
+
 def test_from_now_becomes_after_sequence_once_events_were_seen(fake: Any, kind: str) -> None:
     fake.script("StreamDeliveryEvents", Events([], then=Fail(U)), Events([7], then=Fail(U)), Events([8]))
     seen, _ = take(kind, fake.target, 2, from_now=True, after_sequence=5)

@@ -3,17 +3,16 @@
 import { randomUUID } from "node:crypto";
 import {
   credentials as grpcCredentials,
-  Metadata,
-  type CallOptions as GrpcCallOptions,
+  status,
   type ChannelCredentials,
   type ClientOptions as GrpcClientOptions,
-  type ClientUnaryCall,
-  type ServiceError,
 } from "@grpc/grpc-js";
+import { callRequestId, metadataWithRequestId, notFinalError, unary, type RetryEvent, type RetryLogger, type UnaryFn } from "./calls";
 import { OtnError, type FieldViolation } from "./errors";
-import { DeliveryEventStream, type ReconnectPolicy, type StreamOptions } from "./events";
+import { DeliveryEventStream, type ReconnectOverrides, type StreamOptions } from "./events";
+import * as CR from "./gen/client-rules";
 import { GrantKind } from "./gen/otn/v1/resources";
-import type { Notification } from "./gen/otn/v1/sending";
+import { NotificationState, notificationStateToJSON, type Notification } from "./gen/otn/v1/sending";
 import {
   AssignGrantRequest,
   type AssignGrantResponse,
@@ -43,9 +42,9 @@ import {
   UpdateRecipientRequest,
   type UpdateRecipientResponse,
 } from "./gen/otn/v1/service";
-import { cancelled, nextDelayMs, retryPolicy, sleep, type RetryPolicy } from "./retry";
+import { retryPolicy, sleep, type RetryOverrides, type RetryPolicy } from "./retry";
 import { shapeViolations } from "./shape";
-import { validateRequestOptIn, validateSendNotification } from "./validate";
+import { validateListEligible, validateRequestOptIn, validateSendNotification } from "./validate";
 
 export const DEFAULT_TARGET = "127.0.0.1:50051";
 export const SANDBOX_PAGE_ID = "sandbox-page";
@@ -59,55 +58,68 @@ export type DeepPartial<T> = T extends Builtin
     : T extends ReadonlyArray<infer U>
       ? ReadonlyArray<DeepPartial<U>>
       : T extends {}
-        ? { [K in keyof T]?: DeepPartial<T[K]> }
+        ? { [K in keyof T]?: DeepPartial<T[K]> | undefined }
         : Partial<T>;
 
 export interface ClientOptions {
-  /** When set, sent on every call as `authorization: Bearer <apiKey>`. */
-  apiKey?: string;
-  /** Deadline of each attempt of a unary call, in ms (10 s); streams have none unless given. */
-  timeoutMs?: number;
+  /** When set, sent on every call as `authorization: Bearer <apiKey>` (never logged, never in an error). */
+  apiKey?: string | undefined;
+  /** Deadline of each attempt of a unary call, in ms (10 s); the retry policy's `deadlineMs` (30 s) bounds the attempts together; streams have none unless given. */
+  timeoutMs?: number | undefined;
   /** TLS credentials; plaintext when omitted. */
-  credentials?: ChannelCredentials;
-  /** grpc-js channel options (`grpc.max_reconnect_backoff_ms` defaults to 10 s here). */
-  channelOptions?: GrpcClientOptions;
-  /** Extra metadata sent on every call. */
-  metadata?: Record<string, string>;
-  /** Retries of unary calls (default: 4 attempts, backoff 100 ms doubling to 5 s, full jitter). */
-  retry?: Partial<RetryPolicy>;
-  /** Reconnection of event streams (default: forever, backoff 200 ms doubling to 10 s). */
-  reconnect?: Partial<ReconnectPolicy>;
-  /** Validate SendNotification and RequestOptIn locally before sending (default true). */
-  validate?: boolean;
+  credentials?: ChannelCredentials | undefined;
+  /** grpc-js channel options (the reconnect backoff defaults to 250 ms growing to 5 s here). */
+  channelOptions?: GrpcClientOptions | undefined;
+  /** Extra metadata sent on every call (an `x-request-id` here is sent instead of the generated one). */
+  metadata?: Record<string, string> | undefined;
+  /** Retries of unary calls (default: within 30 s, backoff 100 ms doubling to 5 s, full jitter). */
+  retry?: RetryOverrides | undefined;
+  /** Reconnection of event streams (default: forever, backoff 200 ms doubling to 5 s). */
+  reconnect?: ReconnectOverrides | undefined;
+  /** Validate SendNotification, RequestOptIn and ListEligible locally before sending (default true). */
+  validate?: boolean | undefined;
+  /** Unary attempts wait for the channel to connect, within their deadline, instead of failing at once while the server is away (default true). */
+  waitForReady?: boolean | undefined;
+  /** Called before each wait between attempts: method, attempt, code, delay, request id. What it throws ends the call. */
+  onRetry?: ((event: RetryEvent) => void) | undefined;
+  /** Where each retry is logged, one line (`console` fits); none by default. */
+  logger?: RetryLogger | undefined;
 }
 
 export interface CallOptions {
   /** Deadline of each attempt of this call, in ms (overrides the client's). */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
   /** Cancels the call, and any wait between attempts; it rejects with CANCELLED. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /** Overrides of the client's retry policy for this call (`{ maxAttempts: 1 }`: no retry). */
-  retry?: Partial<RetryPolicy>;
+  retry?: RetryOverrides | undefined;
   /** Skip (false) or force (true) local validation for this call. */
-  validate?: boolean;
-  /** Extra metadata for this call. */
-  metadata?: Record<string, string>;
+  validate?: boolean | undefined;
+  /** Extra metadata for this call (an `x-request-id` here is sent instead of the generated one). */
+  metadata?: Record<string, string> | undefined;
+  /** Overrides the client's `waitForReady` for this call. */
+  waitForReady?: boolean | undefined;
+  /** Overrides the client's `onRetry` for this call. */
+  onRetry?: ((event: RetryEvent) => void) | undefined;
 }
 
-type UnaryFn<Req, Res> = (
-  req: Req,
-  md: Metadata,
-  opts: Partial<GrpcCallOptions>,
-  cb: (err: ServiceError | null, res: Res) => void,
-) => ClientUnaryCall;
+/** Options of {@link Client.waitUntilFinal}. */
+export interface WaitOptions {
+  /** Give up after this long, in ms (60 s): DEADLINE_EXCEEDED naming the last state seen. */
+  timeoutMs?: number | undefined;
+  /** How often GetNotification is called, in ms (500). */
+  pollIntervalMs?: number | undefined;
+  /** Cancels the wait (CANCELLED). */
+  signal?: AbortSignal | undefined;
+}
 
 interface FromPartial<T> {
   fromPartial(object: any): T;
 }
 
-/** Whether a call may be repeated after ABORTED / DEADLINE_EXCEEDED (see RetryPolicy). */
-const IDEMPOTENT = true;
-const NOT_IDEMPOTENT = false;
+const FINAL_STATES: ReadonlySet<NotificationState> = new Set(
+  CR.WAIT_UNTIL_FINAL_FINAL_STATES.map((s) => NotificationState[s as keyof typeof NotificationState]),
+);
 
 /**
  * `new Client("127.0.0.1:50051", { apiKey, timeoutMs, retry })`. Every method takes the
@@ -122,18 +134,25 @@ export class Client {
   readonly timeoutMs: number;
   readonly retry: RetryPolicy;
   readonly validate: boolean;
-  private readonly reconnect: Partial<ReconnectPolicy>;
+  readonly waitForReady: boolean;
+  private readonly reconnect: ReconnectOverrides;
   private readonly md: Record<string, string>;
+  private readonly onRetry: ((event: RetryEvent) => void) | undefined;
+  private readonly logger: RetryLogger | undefined;
 
   constructor(target: string = DEFAULT_TARGET, options: ClientOptions = {}) {
     this.raw = new NotificationServiceClient(target, options.credentials ?? grpcCredentials.createInsecure(), {
-      "grpc.max_reconnect_backoff_ms": 10_000,
+      "grpc.initial_reconnect_backoff_ms": CR.CHANNEL_INITIAL_RECONNECT_BACKOFF_MS,
+      "grpc.max_reconnect_backoff_ms": CR.CHANNEL_MAX_RECONNECT_BACKOFF_MS,
       ...options.channelOptions,
     });
-    this.timeoutMs = options.timeoutMs ?? 10_000;
+    this.timeoutMs = options.timeoutMs ?? CR.RETRY_ATTEMPT_TIMEOUT_MS;
     this.retry = retryPolicy(options.retry);
     this.reconnect = { ...(options.reconnect ?? {}) };
     this.validate = options.validate ?? true;
+    this.waitForReady = options.waitForReady ?? CR.RETRY_WAIT_FOR_READY;
+    this.onRetry = options.onRetry;
+    this.logger = options.logger;
     this.md = { ...(options.metadata ?? {}) };
     if (options.apiKey) this.md["authorization"] = `Bearer ${options.apiKey}`;
   }
@@ -142,49 +161,21 @@ export class Client {
     this.raw.close();
   }
 
-  private metadata(extra?: Record<string, string>): Metadata {
-    const md = new Metadata();
-    for (const [k, v] of Object.entries({ ...this.md, ...(extra ?? {}) })) md.set(k, v);
-    return md;
-  }
-
-  /** One attempt: resolves to the response or rejects with an OtnError. */
-  private attempt<Req, Res>(fn: UnaryFn<Req, Res>, req: Req, opts: CallOptions | undefined): Promise<Res> {
-    const deadline = new Date(Date.now() + (opts?.timeoutMs ?? this.timeoutMs));
-    const signal = opts?.signal;
-    return new Promise<Res>((resolve, reject) => {
-      const onAbort = () => call.cancel();
-      const call = fn.call(this.raw, req, this.metadata(opts?.metadata), { deadline }, (err, res) => {
-        signal?.removeEventListener("abort", onAbort);
-        if (signal?.aborted) reject(cancelled(signal));
-        else if (err) reject(OtnError.fromServiceError(err));
-        else resolve(res);
-      });
-      signal?.addEventListener("abort", onAbort, { once: true });
+  /** Every attempt of a unary call of `method` (the RPC name), with the same request message. */
+  private unary<Req, Res>(method: string, fn: UnaryFn<Req, Res>, req: Req, opts: CallOptions | undefined): Promise<Res> {
+    return unary({
+      method,
+      fn,
+      self: this.raw,
+      req,
+      policy: opts?.retry ? retryPolicy(opts.retry, this.retry) : this.retry,
+      timeoutMs: opts?.timeoutMs ?? this.timeoutMs,
+      metadata: { ...this.md, ...(opts?.metadata ?? {}) },
+      signal: opts?.signal,
+      waitForReady: opts?.waitForReady ?? this.waitForReady,
+      onRetry: opts?.onRetry ?? this.onRetry,
+      logger: this.logger,
     });
-  }
-
-  /** Every attempt of a unary call, with the same request message. */
-  private async unary<Req, Res>(
-    fn: UnaryFn<Req, Res>,
-    req: Req,
-    idempotent: boolean,
-    opts: CallOptions | undefined,
-  ): Promise<Res> {
-    const policy = opts?.retry ? retryPolicy(opts.retry, this.retry) : this.retry;
-    for (let attempt = 1; ; attempt++) {
-      if (opts?.signal?.aborted) throw cancelled(opts.signal);
-      try {
-        return await this.attempt(fn, req, opts);
-      } catch (e) {
-        const err = OtnError.fromServiceError(e);
-        err.attempts = attempt;
-        if (err.local) throw err;
-        const delay = nextDelayMs(policy, idempotent, attempt, err);
-        if (delay === undefined) throw err;
-        await sleep(delay, opts?.signal);
-      }
-    }
   }
 
   private check<T>(req: T, validator: (r: T) => FieldViolation[], opts: CallOptions | undefined): void {
@@ -204,6 +195,38 @@ export class Client {
     return codec.fromPartial(req ?? {});
   }
 
+  /**
+   * Polls GetNotification every `pollIntervalMs` (500) until the notification is COMPLETED,
+   * CANCELLED or PLANNED (a dry run) and resolves to it; rejects with DEADLINE_EXCEEDED naming the
+   * last state when `timeoutMs` (60 s) passes first.
+   */
+  async waitUntilFinal(notificationId: string, opts: WaitOptions = {}): Promise<Notification> {
+    const timeoutMs = opts.timeoutMs ?? CR.WAIT_UNTIL_FINAL_TIMEOUT_MS;
+    const every = opts.pollIntervalMs ?? CR.WAIT_UNTIL_FINAL_POLL_INTERVAL_MS;
+    if (!(timeoutMs > 0) || !(every > 0)) throw new RangeError("waitUntilFinal: timeoutMs and pollIntervalMs must be > 0");
+    const end = Date.now() + timeoutMs;
+    let state = NotificationState.NOTIFICATION_STATE_UNSPECIFIED; // until a poll answers
+    for (;;) {
+      const left = Math.max(1, end - Date.now());
+      let n: Notification | undefined;
+      try {
+        ({ notification: n } = await this.getNotification(
+          { notificationId },
+          { timeoutMs: Math.min(this.timeoutMs, left), retry: { deadlineMs: left }, signal: opts.signal },
+        ));
+      } catch (e) {
+        if (e instanceof OtnError && e.code === status.DEADLINE_EXCEEDED && Date.now() >= end) {
+          throw notFinalError(notificationId, timeoutMs, notificationStateToJSON(state));
+        }
+        throw e;
+      }
+      if (n && FINAL_STATES.has(n.state)) return n;
+      state = n?.state ?? state;
+      if (Date.now() >= end) throw notFinalError(notificationId, timeoutMs, notificationStateToJSON(state));
+      await sleep(Math.min(every, end - Date.now()), opts.signal);
+    }
+  }
+
   // -- consent ledger -----------------------------------------------------------------------
 
   /** RequestOptIn: validated; `requestId` defaults to a UUID v4, kept across retries. */
@@ -211,20 +234,21 @@ export class Client {
     const r = this.build(RequestOptInRequest, "otn.v1.RequestOptInRequest", req);
     r.requestId ||= randomUUID();
     this.check(r, validateRequestOptIn, opts);
-    return this.unary(this.raw.requestOptIn, r, IDEMPOTENT, opts);
+    return this.unary("RequestOptIn", this.raw.requestOptIn, r, opts);
   }
 
   /** RecordOptIn (idempotent on the token); `kind` defaults to GRANT_KIND_ONE_TIME_NOTIFICATION. */
   async recordOptIn(req: DeepPartial<RecordOptInRequest>, opts?: CallOptions): Promise<RecordOptInResponse> {
     const r = this.build(RecordOptInRequest, "otn.v1.RecordOptInRequest", req);
     r.kind ||= GrantKind.GRANT_KIND_ONE_TIME_NOTIFICATION;
-    return this.unary(this.raw.recordOptIn, r, IDEMPOTENT, opts);
+    return this.unary("RecordOptIn", this.raw.recordOptIn, r, opts);
   }
 
   /** One page of ListEligible. */
   async listEligible(req: DeepPartial<ListEligibleRequest>, opts?: CallOptions): Promise<ListEligibleResponse> {
     const r = this.build(ListEligibleRequest, "otn.v1.ListEligibleRequest", req);
-    return this.unary(this.raw.listEligible, r, IDEMPOTENT, opts);
+    this.check(r, validateListEligible, opts);
+    return this.unary("ListEligible", this.raw.listEligible, r, opts);
   }
 
   /** Every page of ListEligible, in order (follows nextPageToken). */
@@ -233,8 +257,9 @@ export class Client {
     opts?: CallOptions,
   ): AsyncGenerator<ListEligibleResponse, void, undefined> {
     const r = this.build(ListEligibleRequest, "otn.v1.ListEligibleRequest", req);
+    this.check(r, validateListEligible, opts);
     for (;;) {
-      const page = await this.unary(this.raw.listEligible, r, IDEMPOTENT, opts);
+      const page = await this.unary("ListEligible", this.raw.listEligible, r, opts);
       yield page;
       if (!page.nextPageToken) return;
       r.pageToken = page.nextPageToken;
@@ -252,31 +277,31 @@ export class Client {
     opts?: CallOptions,
   ): Promise<RecordInteractionResponse> {
     const r = this.build(RecordInteractionRequest, "otn.v1.RecordInteractionRequest", req);
-    return this.unary(this.raw.recordInteraction, r, NOT_IDEMPOTENT, opts);
+    return this.unary("RecordInteraction", this.raw.recordInteraction, r, opts);
   }
 
   /** UpdateRecipient: tags to add or remove, the region. */
   async updateRecipient(req: DeepPartial<UpdateRecipientRequest>, opts?: CallOptions): Promise<UpdateRecipientResponse> {
     const r = this.build(UpdateRecipientRequest, "otn.v1.UpdateRecipientRequest", req);
-    return this.unary(this.raw.updateRecipient, r, NOT_IDEMPOTENT, opts);
+    return this.unary("UpdateRecipient", this.raw.updateRecipient, r, opts);
   }
 
   /** RevokeGrant: `grantId`, or `pageId` + `psid` + `topicKey`. */
   async revokeGrant(req: DeepPartial<RevokeGrantRequest>, opts?: CallOptions): Promise<RevokeGrantResponse> {
     const r = this.build(RevokeGrantRequest, "otn.v1.RevokeGrantRequest", req);
-    return this.unary(this.raw.revokeGrant, r, NOT_IDEMPOTENT, opts);
+    return this.unary("RevokeGrant", this.raw.revokeGrant, r, opts);
   }
 
   /** AssignGrant: moves a grant of the reserved topic `otn:unassigned` to a topic. */
   async assignGrant(req: DeepPartial<AssignGrantRequest>, opts?: CallOptions): Promise<AssignGrantResponse> {
     const r = this.build(AssignGrantRequest, "otn.v1.AssignGrantRequest", req);
-    return this.unary(this.raw.assignGrant, r, NOT_IDEMPOTENT, opts);
+    return this.unary("AssignGrant", this.raw.assignGrant, r, opts);
   }
 
   /** ForgetRecipient: erases a person on a page. */
   async forgetRecipient(req: DeepPartial<ForgetRecipientRequest>, opts?: CallOptions): Promise<ForgetRecipientResponse> {
     const r = this.build(ForgetRecipientRequest, "otn.v1.ForgetRecipientRequest", req);
-    return this.unary(this.raw.forgetRecipient, r, NOT_IDEMPOTENT, opts);
+    return this.unary("ForgetRecipient", this.raw.forgetRecipient, r, opts);
   }
 
   // -- sending --------------------------------------------------------------------------------
@@ -289,13 +314,13 @@ export class Client {
     const r = this.build(SendNotificationRequest, "otn.v1.SendNotificationRequest", req);
     r.requestId ||= randomUUID();
     this.check(r, validateSendNotification, opts);
-    return this.unary(this.raw.sendNotification, r, IDEMPOTENT, opts);
+    return this.unary("SendNotification", this.raw.sendNotification, r, opts);
   }
 
   /** GetNotification: the notification with its counts. */
   async getNotification(req: DeepPartial<GetNotificationRequest>, opts?: CallOptions): Promise<GetNotificationResponse> {
     const r = this.build(GetNotificationRequest, "otn.v1.GetNotificationRequest", req);
-    return this.unary(this.raw.getNotification, r, IDEMPOTENT, opts);
+    return this.unary("GetNotification", this.raw.getNotification, r, opts);
   }
 
   /** CancelNotification: cancels what is still queued. */
@@ -304,7 +329,7 @@ export class Client {
     opts?: CallOptions,
   ): Promise<CancelNotificationResponse> {
     const r = this.build(CancelNotificationRequest, "otn.v1.CancelNotificationRequest", req);
-    return this.unary(this.raw.cancelNotification, r, NOT_IDEMPOTENT, opts);
+    return this.unary("CancelNotification", this.raw.cancelNotification, r, opts);
   }
 
   /** One page of ListNotifications, newest first. */
@@ -313,14 +338,14 @@ export class Client {
     opts?: CallOptions,
   ): Promise<ListNotificationsResponse> {
     const r = this.build(ListNotificationsRequest, "otn.v1.ListNotificationsRequest", req);
-    return this.unary(this.raw.listNotifications, r, IDEMPOTENT, opts);
+    return this.unary("ListNotifications", this.raw.listNotifications, r, opts);
   }
 
   /** Every Notification of every page of ListNotifications, newest first. */
   async *iterNotifications(req: DeepPartial<ListNotificationsRequest>, opts?: CallOptions): AsyncGenerator<Notification> {
     const r = this.build(ListNotificationsRequest, "otn.v1.ListNotificationsRequest", req);
     for (;;) {
-      const page = await this.unary(this.raw.listNotifications, r, IDEMPOTENT, opts);
+      const page = await this.unary("ListNotifications", this.raw.listNotifications, r, opts);
       yield* page.notifications;
       if (!page.nextPageToken) return;
       r.pageToken = page.nextPageToken;
@@ -336,11 +361,13 @@ export class Client {
    */
   streamDeliveryEvents(
     req: DeepPartial<StreamDeliveryEventsRequest> = {},
-    opts: StreamOptions & { metadata?: Record<string, string> } = {},
+    opts: StreamOptions & { metadata?: Record<string, string> | undefined } = {},
   ): DeliveryEventStream {
-    const open = (r: StreamDeliveryEventsRequest, deadline: Date | undefined) =>
-      this.raw.streamDeliveryEvents(r, this.metadata(opts.metadata), deadline ? { deadline } : {});
     const r = this.build(StreamDeliveryEventsRequest, "otn.v1.StreamDeliveryEventsRequest", req);
+    const md = { ...this.md, ...(opts.metadata ?? {}) };
+    const requestId = callRequestId(md, r); // one for every connection of the stream
+    const open = (x: StreamDeliveryEventsRequest, deadline: Date | undefined) =>
+      this.raw.streamDeliveryEvents(x, metadataWithRequestId(md, requestId), deadline ? { deadline } : {});
     return new DeliveryEventStream(open, r, opts, this.reconnect);
   }
 }

@@ -4,9 +4,12 @@ import { Any } from "./gen/google/protobuf/any";
 import { BadRequest, BadRequest_FieldViolation, ErrorInfo, RetryInfo } from "./gen/google/rpc/error_details";
 import { Status } from "./gen/google/rpc/status";
 import { ErrorReason } from "./gen/otn/v1/errors";
+import { REQUEST_ID_HEADER, RETRY_CANCELLED_AFTER_DEADLINE } from "./gen/client-rules";
 
 export const ERROR_DOMAIN = "otn.v1";
 export const STATUS_DETAILS_KEY = "grpc-status-details-bin";
+/** The metadata key of a call's request id: sent by the client, answered by the server. */
+export const REQUEST_ID_KEY = REQUEST_ID_HEADER;
 const REASON_PREFIX = "ERROR_REASON_";
 
 export type FieldViolation = BadRequest_FieldViolation;
@@ -62,10 +65,12 @@ export interface OtnErrorInit {
   code: status;
   /** The status message. */
   details: string;
-  decodedDetails?: ErrorDetail[];
-  grpcMetadata?: Metadata;
+  decodedDetails?: ErrorDetail[] | undefined;
+  grpcMetadata?: Metadata | undefined;
   /** Raised by the client itself (local validation), not by the server. */
-  local?: boolean;
+  local?: boolean | undefined;
+  /** The server's `x-request-id` for the call. */
+  requestId?: string | undefined;
 }
 
 /**
@@ -82,6 +87,11 @@ export interface OtnErrorInit {
  * - `retryDelayMs`: google.rpc.RetryInfo's delay, when sent (UNAVAILABLE).
  * - `local`: true when the client refused the request before sending it (validation).
  * - `attempts`: how many attempts the client made (set by the retry loop; 0 when local).
+ * - `requestId`: the server's `x-request-id` for the call (the id of its log line), when answered.
+ * - `retryDeadlineMs`: the overall retry deadline, when reaching it is why the call ended.
+ *
+ * The message is sdk/client-rules.json's error text, the same as the Python client's:
+ * `CODE: details [REASON] (field: description; …) (after N attempts)`.
  */
 export class OtnError extends Error {
   readonly code: status;
@@ -89,22 +99,22 @@ export class OtnError extends Error {
   readonly details: string;
   readonly reason: ErrorReason;
   readonly reasonName: string;
-  readonly domain?: string;
+  readonly domain: string | undefined;
   readonly metadata: Record<string, string>;
   readonly fieldViolations: FieldViolation[];
-  readonly retryDelayMs?: number;
+  readonly retryDelayMs: number | undefined;
   readonly decodedDetails: ErrorDetail[];
-  readonly grpcMetadata?: Metadata;
+  readonly grpcMetadata: Metadata | undefined;
   readonly local: boolean;
-  attempts = 0;
+  readonly requestId: string | undefined;
+  private attemptCount: number;
+  private deadlineMs: number | undefined;
 
   constructor(init: OtnErrorInit) {
     const decoded = init.decodedDetails ?? [];
     const info = decoded.find((d) => d.type === "ErrorInfo")?.value as ErrorInfo | undefined;
     const codeName = status[init.code] ?? `CODE_${init.code}`;
-    const violations = decoded.flatMap((d) => (d.type === "BadRequest" ? d.value.fieldViolations : []));
-    const fieldList = violations.length ? ` (${violations.map((v) => v.field).join(", ")})` : "";
-    super(`${codeName}: ${init.details}${info?.reason ? ` [${info.reason}]` : ""}${fieldList}`);
+    super(`${codeName}: ${init.details}`);
     this.name = "OtnError";
     this.code = init.code;
     this.codeName = codeName;
@@ -113,14 +123,48 @@ export class OtnError extends Error {
     this.reason = errorReasonOf(info?.reason);
     this.domain = info?.domain;
     this.metadata = { ...(info?.metadata ?? {}) };
-    this.fieldViolations = violations;
+    this.fieldViolations = decoded.flatMap((d) => (d.type === "BadRequest" ? d.value.fieldViolations : []));
     const retry = decoded.find((d) => d.type === "RetryInfo")?.value as RetryInfo | undefined;
-    if (retry?.retryDelay) {
-      this.retryDelayMs = Math.max(0, retry.retryDelay.seconds * 1000 + retry.retryDelay.nanos / 1e6);
-    }
+    this.retryDelayMs = retry?.retryDelay
+      ? Math.max(0, retry.retryDelay.seconds * 1000 + retry.retryDelay.nanos / 1e6)
+      : undefined;
     this.decodedDetails = decoded;
     this.grpcMetadata = init.grpcMetadata;
     this.local = init.local ?? false;
+    this.requestId = init.requestId;
+    this.attemptCount = this.local ? 0 : 1;
+    this.deadlineMs = undefined;
+    this.message = this.text();
+  }
+
+  /** How many attempts the client made (0: refused locally). */
+  get attempts(): number {
+    return this.attemptCount;
+  }
+
+  /** The overall retry deadline in ms, when reaching it ended the call. */
+  get retryDeadlineMs(): number | undefined {
+    return this.deadlineMs;
+  }
+
+  /** Records how the retries ended (the retry loop calls it); the message follows. */
+  setAttempts(attempts: number, retryDeadlineMs?: number): this {
+    this.attemptCount = attempts;
+    this.deadlineMs = retryDeadlineMs;
+    this.message = this.text();
+    return this;
+  }
+
+  private text(): string {
+    let t = `${this.codeName}: ${this.details}`;
+    if (this.reasonName) t += ` [${this.reasonName}]`;
+    if (this.fieldViolations.length) {
+      t += ` (${this.fieldViolations.map((v) => `${v.field}: ${v.description}`).join("; ")})`;
+    }
+    const n = `${this.attemptCount} attempt${this.attemptCount === 1 ? "" : "s"}`;
+    if (this.deadlineMs !== undefined) t += ` (after ${n}; retry deadline ${this.deadlineMs / 1000} s reached)`;
+    else if (this.attemptCount > 1) t += ` (after ${n})`;
+    return t;
   }
 
   /** The names of the bad fields (BadRequest), in order. */
@@ -148,15 +192,21 @@ export class OtnError extends Error {
     });
   }
 
-  /** Builds an OtnError from a grpc-js ServiceError, decoding `grpc-status-details-bin`. */
-  static fromServiceError(e: unknown): OtnError {
+  /**
+   * Builds an OtnError from a grpc-js ServiceError, decoding `grpc-status-details-bin`. With
+   * `deadlinePassed` (the call's own deadline had passed), CANCELLED is DEADLINE_EXCEEDED
+   * (sdk/client-rules.json `cancelled_after_deadline`, see `classify`).
+   */
+  static fromServiceError(e: unknown, deadlinePassed = false): OtnError {
     if (e instanceof OtnError) return e;
     const se = (e ?? {}) as Partial<ServiceError>;
-    let code = typeof se.code === "number" ? (se.code as status) : status.UNKNOWN;
+    const wire = typeof se.code === "number" ? (se.code as status) : status.UNKNOWN;
+    const code =
+      wire === status.CANCELLED && deadlinePassed
+        ? (status[RETRY_CANCELLED_AFTER_DEADLINE as keyof typeof status] as status)
+        : wire;
     const message = se.details ?? se.message ?? String(e);
-    // The server (tonic) answers CANCELLED "Timeout expired" when the call's grpc-timeout passes
-    // there first: the deadline passed, and it is treated (and retried) as DEADLINE_EXCEEDED.
-    if (code === status.CANCELLED && message === "Timeout expired") code = status.DEADLINE_EXCEEDED;
+    const requestId = se.metadata?.get(REQUEST_ID_KEY)?.[0];
     let decoded: ErrorDetail[] = [];
     const raw = se.metadata?.get(STATUS_DETAILS_KEY)?.[0];
     if (raw && typeof raw !== "string") {
@@ -166,6 +216,12 @@ export class OtnError extends Error {
         decoded = []; // malformed details: keep code and message
       }
     }
-    return new OtnError({ code, details: message, decodedDetails: decoded, grpcMetadata: se.metadata });
+    return new OtnError({
+      code,
+      details: message,
+      decodedDetails: decoded,
+      grpcMetadata: se.metadata,
+      requestId: typeof requestId === "string" ? requestId : undefined,
+    });
   }
 }

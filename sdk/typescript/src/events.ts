@@ -1,7 +1,9 @@
 // The delivery-event stream: follows StreamDeliveryEvents, reconnects by itself and resumes after
-// the last event it yielded (no gap, no repeat).
+// the last event it yielded (no gap, no repeat). When it reconnects, and how long it waits, are
+// sdk/client-rules.json's `stream` rules, shared with the Python client.
 import { status, type ClientReadableStream } from "@grpc/grpc-js";
 import { OtnError } from "./errors";
+import * as CR from "./gen/client-rules";
 import type { DeliveryEvent } from "./gen/otn/v1/sending";
 import type { StreamDeliveryEventsRequest, StreamDeliveryEventsResponse } from "./gen/otn/v1/service";
 import { backoffMs, retryPolicy, sleep } from "./retry";
@@ -10,7 +12,7 @@ import { backoffMs, retryPolicy, sleep } from "./retry";
 export interface ReconnectPolicy {
   /** The backoff ceiling of the first reconnection, in ms (full jitter). Default 200. */
   initialBackoffMs: number;
-  /** The largest backoff ceiling, in ms. Default 10000. */
+  /** The largest backoff ceiling, in ms. Default 5000. */
   maxBackoffMs: number;
   /** The growth of the ceiling per failed reconnection in a row. Default 2. */
   multiplier: number;
@@ -24,22 +26,34 @@ export interface ReconnectPolicy {
 }
 
 export const DEFAULT_RECONNECT_POLICY: Readonly<ReconnectPolicy> = Object.freeze({
-  initialBackoffMs: 200,
-  maxBackoffMs: 10_000,
-  multiplier: 2,
-  maxServerDelayMs: 30_000,
+  initialBackoffMs: CR.STREAM_INITIAL_BACKOFF_MS,
+  maxBackoffMs: CR.STREAM_MAX_BACKOFF_MS,
+  multiplier: CR.STREAM_MULTIPLIER,
+  maxServerDelayMs: CR.STREAM_MAX_RETRY_INFO_DELAY_MS,
   maxConsecutiveFailures: Infinity,
 });
 
+/** Overrides of a reconnect policy: any subset, `undefined` meaning "keep". */
+export type ReconnectOverrides = { [K in keyof ReconnectPolicy]?: ReconnectPolicy[K] | undefined };
+
+/** What `onReconnect` is called with. */
+export interface ReconnectInfo {
+  /** The error that ended the last connection (undefined when it ended cleanly). */
+  error: OtnError | undefined;
+  failures: number;
+  delayMs: number;
+  afterSequence: number;
+}
+
 export interface StreamOptions {
   /** Cancels the stream (the loop ends without an error), like `cancel()`. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /** Bounds the whole stream, reconnections included; it then throws DEADLINE_EXCEEDED. */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
   /** Overrides of the client's reconnect policy. */
-  reconnect?: Partial<ReconnectPolicy>;
+  reconnect?: ReconnectOverrides | undefined;
   /** Called before each reconnection: the error that ended the last connection (none when it ended cleanly). */
-  onReconnect?: (info: { error?: OtnError; failures: number; delayMs: number; afterSequence: number }) => void;
+  onReconnect?: ((info: ReconnectInfo) => void) | undefined;
 }
 
 /** Opens one StreamDeliveryEvents call (metadata, deadline) for the stream. */
@@ -48,20 +62,39 @@ export type StreamOpener = (
   deadline: Date | undefined,
 ) => ClientReadableStream<StreamDeliveryEventsResponse>;
 
-/** Whether a connection's end is one a reconnection can cure. */
-export function isReconnectable(e: OtnError): boolean {
-  switch (e.code) {
-    case status.UNAVAILABLE: // down, restarting, shutting down, connection dropped
-    case status.ABORTED:
-    case status.DEADLINE_EXCEEDED: // not ours (the caller's own deadline ends the stream)
-    case status.CANCELLED: // a reset from the server side (ours is handled before)
-      return true;
-    case status.INTERNAL:
-    case status.UNKNOWN:
-      return /RST_STREAM|reset|Stream removed|ECONNRESET|EPIPE|socket hang up/i.test(e.details);
-    default:
-      return false;
-  }
+const codes = (names: readonly string[]): ReadonlySet<status> =>
+  new Set(names.map((n) => status[n as keyof typeof status] as status));
+const RECONNECT_CODES = codes(CR.STREAM_RECONNECT_CODES);
+const RESET_CODES = codes(CR.STREAM_RESET_CODES);
+const RESET = new RegExp(CR.STREAM_RESET_PATTERN, "i");
+
+/**
+ * Whether a connection's end is one a reconnection can cure: a clean end (no error), UNAVAILABLE
+ * (down, restarting), ABORTED, CANCELLED from the server side (ours is handled before), a
+ * DEADLINE_EXCEEDED that is not the stream's own, or a transport reset (INTERNAL / UNKNOWN with
+ * RST_STREAM, ECONNRESET, …).
+ */
+export function isReconnectable(e: OtnError | undefined, ownDeadlinePassed = false): boolean {
+  if (e === undefined) return true;
+  if (e.code === status.DEADLINE_EXCEEDED && ownDeadlinePassed) return false;
+  if (RECONNECT_CODES.has(e.code)) return true;
+  return RESET_CODES.has(e.code) && RESET.test(e.details);
+}
+
+/** The wait before reconnecting after `failures` failed connections in a row, in ms. */
+export function reconnectDelayMs(
+  policy: ReconnectPolicy,
+  failures: number,
+  ended: OtnError | undefined,
+  random: () => number = Math.random,
+): number {
+  if (ended?.retryDelayMs !== undefined) return Math.min(ended.retryDelayMs, policy.maxServerDelayMs);
+  const p = retryPolicy({
+    initialBackoffMs: policy.initialBackoffMs,
+    maxBackoffMs: policy.maxBackoffMs,
+    multiplier: policy.multiplier,
+  });
+  return backoffMs(p, failures, random);
 }
 
 /**
@@ -78,19 +111,22 @@ export class DeliveryEventStream implements AsyncIterable<DeliveryEvent> {
   private reconnectCount = 0;
   private stopped = false;
   private started = false;
-  private call?: ClientReadableStream<StreamDeliveryEventsResponse>;
+  private call: ClientReadableStream<StreamDeliveryEventsResponse> | undefined;
   private readonly abort = new AbortController();
   private readonly policy: ReconnectPolicy;
-  private readonly deadline?: Date;
+  private readonly deadline: Date | undefined;
   private readonly onExternalAbort = () => this.cancel();
 
   constructor(
     private readonly open: StreamOpener,
     private readonly req: StreamDeliveryEventsRequest,
     private readonly options: StreamOptions = {},
-    policy: Partial<ReconnectPolicy> = {},
+    policy: ReconnectOverrides = {},
   ) {
-    this.policy = { ...DEFAULT_RECONNECT_POLICY, ...policy, ...(options.reconnect ?? {}) };
+    this.policy = { ...DEFAULT_RECONNECT_POLICY };
+    for (const o of [policy, options.reconnect ?? {}]) {
+      for (const [k, v] of Object.entries(o) as [keyof ReconnectPolicy, number | undefined][]) if (v !== undefined) this.policy[k] = v;
+    }
     this.last = req.afterSequence;
     if (options.timeoutMs !== undefined) this.deadline = new Date(Date.now() + options.timeoutMs);
     if (options.signal?.aborted) this.stopped = true;
@@ -168,14 +204,16 @@ export class DeliveryEventStream implements AsyncIterable<DeliveryEvent> {
         }
         if (this.stopped) return;
         if (this.deadlinePassed()) {
-          throw ended ?? new OtnError({ code: status.DEADLINE_EXCEEDED, details: "the stream's deadline passed" });
+          throw ended?.code === status.DEADLINE_EXCEEDED
+            ? ended
+            : new OtnError({ code: status.DEADLINE_EXCEEDED, details: "the stream's deadline passed" });
         }
-        if (ended && !isReconnectable(ended)) throw ended;
+        if (!isReconnectable(ended)) throw ended;
         failures++;
         if (failures > this.policy.maxConsecutiveFailures) {
           throw ended ?? new OtnError({ code: status.UNAVAILABLE, details: "the stream kept ending" });
         }
-        const delayMs = this.delay(failures, ended);
+        const delayMs = reconnectDelayMs(this.policy, failures, ended);
         this.options.onReconnect?.({ error: ended, failures, delayMs, afterSequence: this.last });
         try {
           await sleep(delayMs, this.abort.signal);
@@ -187,16 +225,6 @@ export class DeliveryEventStream implements AsyncIterable<DeliveryEvent> {
     } finally {
       this.cancel();
     }
-  }
-
-  private delay(failures: number, ended: OtnError | undefined): number {
-    if (ended?.retryDelayMs !== undefined) return Math.min(ended.retryDelayMs, this.policy.maxServerDelayMs);
-    const p = retryPolicy({
-      initialBackoffMs: this.policy.initialBackoffMs,
-      maxBackoffMs: this.policy.maxBackoffMs,
-      multiplier: this.policy.multiplier,
-    });
-    return backoffMs(p, failures);
   }
 }
 

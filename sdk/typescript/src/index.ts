@@ -7,10 +7,13 @@ export {
   type CallOptions,
   type ClientOptions,
   type DeepPartial,
+  type WaitOptions,
 } from "./client";
+export { type RetryEvent, type RetryLogger } from "./calls";
 export {
   OtnError,
   ERROR_DOMAIN,
+  REQUEST_ID_KEY,
   STATUS_DETAILS_KEY,
   decodeDetails,
   errorReasonName,
@@ -23,17 +26,25 @@ export {
   DeliveryEventStream,
   DEFAULT_RECONNECT_POLICY,
   isReconnectable,
+  reconnectDelayMs,
+  type ReconnectInfo,
+  type ReconnectOverrides,
   type ReconnectPolicy,
   type StreamOptions,
 } from "./events";
 export {
   DEFAULT_RETRY_POLICY,
+  IDEMPOTENT_METHODS,
   NO_RETRY,
   backoffCeilingMs,
   backoffMs,
+  classify,
+  decideRetry,
   isRetryable,
   nextDelayMs,
   retryPolicy,
+  type RetryDecision,
+  type RetryOverrides,
   type RetryPolicy,
 } from "./retry";
 export {
@@ -42,11 +53,13 @@ export {
   charCount,
   isWebUrl,
   trimWhitespace,
+  validateListEligible,
   validateRequestOptIn,
   validateSendNotification,
 } from "./validate";
-export { shapeViolations } from "./shape";
+export { closestField, shapeViolations } from "./shape";
 export * as limits from "./gen/limits";
+export * as clientRules from "./gen/client-rules";
 export * as fields from "./gen/fields";
 export * as v1 from "./v1";
 export * as rpc from "./gen/google/rpc/error_details";

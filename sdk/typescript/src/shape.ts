@@ -5,6 +5,7 @@
 // generated src/gen/fields.ts.
 import type { FieldViolation } from "./errors";
 import { BadRequest_FieldViolation } from "./gen/google/rpc/error_details";
+import { ERRORS_DID_YOU_MEAN_LENGTH_DIVISOR, ERRORS_DID_YOU_MEAN_MIN_DISTANCE } from "./gen/client-rules";
 import { ENUMS, MESSAGES, type FieldShape } from "./gen/fields";
 
 const INT32_MIN = -(2 ** 31);
@@ -28,26 +29,35 @@ function describe(v: unknown): string {
   return typeof v;
 }
 
-/** The closest name, for "did you mean" (a small edit distance only). */
-function closest(name: string, choices: string[]): string | undefined {
-  const distance = (a: string, b: string): number => {
-    const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
-    for (let j = 1; j <= b.length; j++) d[0][j] = j;
-    for (let i = 1; i <= a.length; i++) {
-      for (let j = 1; j <= b.length; j++) {
-        const cost = a[i - 1].toLowerCase() === b[j - 1].toLowerCase() ? 0 : 1;
-        d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
-      }
+/** Levenshtein distance, ASCII case ignored. */
+function distance(a: string, b: string): number {
+  a = a.toLowerCase();
+  b = b.toLowerCase();
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) {
+      next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
     }
-    return d[a.length][b.length];
-  };
-  const snakeless = name.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+    row = next;
+  }
+  return row[b.length]!;
+}
+
+/**
+ * The contract (snake_case) name closest to `name` or to its snake_case form (`pageIdd` ->
+ * `page_idd`), within max(2, len/3) edits; the first of equals (sdk/client-rules.json `errors`,
+ * the Python client's rule too). Undefined when none is close.
+ */
+export function closestField(name: string, choices: readonly string[]): string | undefined {
+  const snake = name.replace(/(?<=[a-z0-9])[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+  const limit = Math.max(ERRORS_DID_YOU_MEAN_MIN_DISTANCE, Math.floor(name.length / ERRORS_DID_YOU_MEAN_LENGTH_DIVISOR));
   let best: [string, number] | undefined;
   for (const c of choices) {
-    const n = Math.min(distance(name, c), distance(snakeless, c));
-    if (!best || n < best[1]) best = [c, n];
+    const d = Math.min(distance(name, c), distance(snake, c));
+    if (!best || d < best[1]) best = [c, d];
   }
-  return best && best[1] <= Math.max(2, Math.floor(name.length / 3)) ? best[0] : undefined;
+  return best && best[1] <= limit ? best[0] : undefined;
 }
 
 function add(out: FieldViolation[], field: string, description: string): void {
@@ -82,8 +92,10 @@ function checkMessage(typeName: string, value: unknown, path: string, out: Field
   for (const [key, v] of Object.entries(value)) {
     const shape = Object.prototype.hasOwnProperty.call(fields, key) ? fields[key] : undefined;
     if (!shape) {
-      const hint = closest(key, Object.keys(fields));
-      const suggestion = hint ? `; did you mean ${JSON.stringify(hint)}?` : "";
+      const shapes = Object.entries(fields);
+      const hint = closestField(key, shapes.map(([, f]) => f.name));
+      const camel = shapes.find(([, f]) => f.name === hint)?.[0];
+      const suggestion = camel ? `; did you mean '${camel}'?` : "";
       add(out, join(path, key), `${typeName} has no field ${JSON.stringify(key)}${suggestion}`);
       continue;
     }

@@ -1,11 +1,22 @@
 // Local validation with the server's limits (src/gen/limits.ts, generated from
-// proto/otn/v1/limits.json) and the server's field paths, so a bad request fails before it is
-// sent, with every bad field at once. proto/otn/v1/validation-cases.json pins the edge cases.
+// proto/otn/v1/limits.json) and the server's field paths, order and descriptions (src/rules in
+// the repository), so a bad request fails before it is sent, with every bad field at once (the
+// first 50, as the server lists). A repeated field's count is checked before its entries: a list
+// over its maximum is one violation and its entries are not looked at.
+// proto/otn/v1/validation-cases.json pins the edge cases.
 import type { FieldViolation } from "./errors";
 import { BadRequest_FieldViolation } from "./gen/google/rpc/error_details";
 import * as L from "./gen/limits";
 import type { Audience, Button, Content, SendOptions } from "./gen/otn/v1/sending";
-import type { RequestOptInRequest, SendNotificationRequest } from "./gen/otn/v1/service";
+import type { TagFilter } from "./gen/otn/v1/resources";
+import {
+  ctaTextFromJSON,
+  imageAspectRatioFromJSON,
+  optInTemplateFromJSON,
+  type ListEligibleRequest,
+  type RequestOptInRequest,
+  type SendNotificationRequest,
+} from "./gen/otn/v1/service";
 
 /**
  * The message tags a send may name (limits.json `message_tags`); the server's dated policy
@@ -46,7 +57,20 @@ export class Violations {
   readonly list: FieldViolation[] = [];
 
   push(field: string, description: string): void {
-    this.list.push(BadRequest_FieldViolation.fromPartial({ field, description }));
+    if (this.list.length < L.VIOLATIONS_MAX) this.list.push(BadRequest_FieldViolation.fromPartial({ field, description }));
+  }
+
+  /**
+   * A repeated field's length, checked before its entries: false (one violation of the list)
+   * when it is out of range, and then its entries must not be checked.
+   */
+  count(field: string, n: number, min: number, max: number): boolean {
+    if (n < min || n > max) {
+      const what = min === 0 ? `must hold at most ${max} entries` : `must hold ${min} to ${max} entries`;
+      this.push(field, `${what} (got ${n})`);
+      return false;
+    }
+    return true;
   }
 
   /** Free text: `min` to `max` characters, no control character but a line feed. */
@@ -97,20 +121,29 @@ export class Violations {
     this.text(field, v, 0, L.PAYLOAD_MAX_CHARS);
   }
 
-  /** Each tag (trimmed, lower-cased as the server stores it), named by index. */
-  tags(field: string, tags: readonly string[]): void {
+  /** At most `max` tags, then each (trimmed, lower-cased as the server stores it), named by index. */
+  tags(field: string, tags: readonly string[], max: number): void {
+    if (!this.count(field, tags.length, 0, max)) return;
     tags.forEach((t, i) => {
       this.ident(`${field}[${i}]`, trimWhitespace(t).toLowerCase(), L.TAG_MAX_CHARS, L.TAG_ALPHABET);
     });
   }
 
-  /** Each region: two ASCII letters (ISO 3166-1 alpha-2), named by index. */
+  /** At most REGIONS_MAX regions, then each: two ASCII letters (ISO 3166-1 alpha-2), named by index. */
   regions(field: string, regions: readonly string[]): void {
+    if (!this.count(field, regions.length, 0, L.REGIONS_MAX)) return;
     regions.forEach((r, i) => {
       if (!/^[A-Z]{2}$/.test(trimWhitespace(r).toUpperCase())) {
         this.push(`${field}[${i}]`, "must be an ISO 3166-1 alpha-2 code such as `DE`");
       }
     });
+  }
+
+  /** Each list of a tag filter: at most TAG_FILTER_TAGS_MAX valid tags. */
+  tagFilter(field: string, f: TagFilter): void {
+    this.tags(`${field}.all_of`, f.allOf, L.TAG_FILTER_TAGS_MAX);
+    this.tags(`${field}.any_of`, f.anyOf, L.TAG_FILTER_TAGS_MAX);
+    this.tags(`${field}.none_of`, f.noneOf, L.TAG_FILTER_TAGS_MAX);
   }
 
   time(field: string, t: Date | undefined): void {
@@ -119,12 +152,11 @@ export class Violations {
     if (!(ms >= 0 && ms <= MAX_TIME_MS)) this.push(field, "must be a valid timestamp between 1970 and 9999");
   }
 
+  /** An http(s) URL with a host (https only for an opt-in image), at most the limit's characters. */
   webUrl(field: string, url: string, httpsOnly = false): void {
     const max = httpsOnly ? L.OPT_IN_IMAGE_URL_MAX_CHARS : L.WEB_URL_MAX_CHARS;
-    if (!isWebUrl(url, httpsOnly)) {
-      this.push(field, httpsOnly ? "must be an https URL" : "must be an http(s) URL");
-    } else if (charCount(url) > max) {
-      this.push(field, `must be at most ${max} characters (got ${charCount(url)})`);
+    if (!isWebUrl(url, httpsOnly) || charCount(url) > max) {
+      this.push(field, `must be an ${httpsOnly ? "https" : "http(s)"} URL with a host, at most ${max} characters`);
     }
   }
 }
@@ -136,10 +168,9 @@ function content(v: Violations, c: Content | undefined): void {
   if (c?.buttonTemplate !== undefined) {
     const b = c.buttonTemplate;
     v.text("content.button_template.text", b.text, 1, L.TEMPLATE_TEXT_MAX_CHARS);
-    if (b.buttons.length < 1 || b.buttons.length > L.BUTTONS_MAX) {
-      v.push("content.button_template.buttons", `must hold 1 to ${L.BUTTONS_MAX} buttons (got ${b.buttons.length})`);
+    if (v.count("content.button_template.buttons", b.buttons.length, 1, L.BUTTONS_MAX)) {
+      b.buttons.forEach((btn, i) => button(v, `content.button_template.buttons[${i}]`, btn));
     }
-    b.buttons.forEach((btn, i) => button(v, `content.button_template.buttons[${i}]`, btn));
   } else if (c?.text !== undefined) {
     v.text("content.text", c.text, 1, L.TEXT_MAX_CHARS);
   } else {
@@ -161,14 +192,11 @@ function button(v: Violations, field: string, b: Button): void {
 function audience(v: Violations, a: Audience | undefined): void {
   if (a?.recipients !== undefined) {
     const psids = a.recipients.psids;
-    if (psids.length < 1 || psids.length > L.RECIPIENTS_LIST_MAX) {
-      v.push("audience.recipients.psids", `must name 1 to ${L.RECIPIENTS_LIST_MAX} people`);
+    if (v.count("audience.recipients.psids", psids.length, 1, L.RECIPIENTS_LIST_MAX)) {
+      psids.forEach((p, i) => v.psid(`audience.recipients.psids[${i}]`, p));
     }
-    psids.forEach((p, i) => v.psid(`audience.recipients.psids[${i}]`, p));
   } else if (a?.tagFilter !== undefined) {
-    v.tags("audience.tag_filter.all_of", a.tagFilter.allOf);
-    v.tags("audience.tag_filter.any_of", a.tagFilter.anyOf);
-    v.tags("audience.tag_filter.none_of", a.tagFilter.noneOf);
+    v.tagFilter("audience.tag_filter", a.tagFilter);
   }
 }
 
@@ -206,8 +234,26 @@ export function validateRequestOptIn(r: RequestOptInRequest): FieldViolation[] {
   v.topicKey("topic_key", r.topicKey);
   v.title("title", r.title);
   v.payload("payload", r.payload);
-  // The notification_messages template's image (contract fields newer than some servers).
-  const imageUrl = (r as { marketing?: { imageUrl?: string } }).marketing?.imageUrl;
-  if (imageUrl) v.webUrl("marketing.image_url", imageUrl, true);
+  if (optInTemplateFromJSON(r.template) < 0) v.push("template", `unknown template ${r.template}`);
+  const m = r.marketing;
+  if (m !== undefined) {
+    if (m.imageUrl) v.webUrl("marketing.image_url", m.imageUrl, true);
+    if (imageAspectRatioFromJSON(m.imageAspectRatio) < 0) v.push("marketing.image_aspect_ratio", "unknown aspect ratio");
+    if (ctaTextFromJSON(m.ctaText) < 0) v.push("marketing.cta_text", "unknown call-to-action text");
+    if (m.timezone) v.ident("marketing.timezone", m.timezone, 64, "/_-+");
+  }
+  return v.list;
+}
+
+/** The violations of a ListEligible request (empty when the server would accept it; the page token is the server's). */
+export function validateListEligible(r: ListEligibleRequest): FieldViolation[] {
+  const v = new Violations();
+  v.pageId("page_id", r.pageId);
+  v.topicKey("topic_key", r.topicKey);
+  if (r.tagFilter !== undefined) v.tagFilter("tag_filter", r.tagFilter);
+  v.regions("regions", r.regions);
+  if (!(r.pageSize >= 0 && r.pageSize <= L.PAGE_SIZE_MAX)) {
+    v.push("page_size", `must be between 0 (default ${L.PAGE_SIZE_DEFAULT}) and ${L.PAGE_SIZE_MAX}`);
+  }
   return v.list;
 }

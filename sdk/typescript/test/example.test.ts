@@ -8,8 +8,8 @@ import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
 import { Server } from "./server";
 
-// dist/test/example.test.js -> dist/examples/back-in-stock.js (also in check.sh's clean install)
-const EXAMPLE = join(__dirname, "..", "examples", "back-in-stock.js");
+// dist/test/example.test.js -> dist/examples/back-in-stock.mjs (also in check.sh's clean install)
+const EXAMPLE = join(__dirname, "..", "examples", "back-in-stock.mjs");
 const SHOPPERS = ["shopper-1", "shopper-2", "shopper-3"];
 
 describe("examples/back-in-stock", { timeout: 180_000 }, () => {

@@ -1,6 +1,7 @@
 // A fake otn.v1.NotificationService on grpc-js, scripted per test: each unary method answers
 // from a queue of outcomes (fail with a status and google.rpc details, stall, or succeed), and
-// records every attempt it received.
+// records every attempt it received. Like the real server, it answers the caller's x-request-id
+// back (prefixed `fake-`, so a test can tell the answer from the request).
 import { performance } from "node:perf_hooks";
 import {
   Metadata,
@@ -139,10 +140,23 @@ export class FakeServer {
 
   private unary(name: string, def: { responseDeserialize(b: Buffer): any }, call: ServerUnaryCall<any, any>, cb: sendUnaryData<any>): void {
     this.attempts.push({ method: name, request: call.request, metadata: call.metadata, at: performance.now() });
+    const sent = call.metadata.get("x-request-id")[0];
+    const echo = typeof sent === "string" ? `fake-${sent}` : undefined;
     const answer = (o: Outcome | undefined): void => {
-      if (o === undefined) return cb(null, def.responseDeserialize(Buffer.alloc(0)));
-      if ("fail" in o) return cb(statusError(o.fail));
-      if ("ok" in o) return cb(null, { ...def.responseDeserialize(Buffer.alloc(0)), ...(o.ok(call.request) as object) });
+      if (o === undefined || "ok" in o) {
+        if (echo) {
+          const md = new Metadata();
+          md.set("x-request-id", echo);
+          call.sendMetadata(md);
+        }
+        const base = def.responseDeserialize(Buffer.alloc(0));
+        return cb(null, o === undefined ? base : { ...base, ...(o.ok(call.request) as object) });
+      }
+      if ("fail" in o) {
+        const err = statusError(o.fail);
+        if (echo) err.metadata!.set("x-request-id", echo);
+        return cb(err);
+      }
       const timer = setTimeout(() => answer(o.then), o.stallMs);
       call.once("cancelled", () => clearTimeout(timer));
     };

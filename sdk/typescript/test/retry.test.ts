@@ -145,11 +145,13 @@ describe("retries (fake server)", { timeout: 60_000 }, () => {
     assert.equal(fake.of("updateRecipient").length, 1);
   });
 
-  it("bounds the attempts: 4 by default, or as configured", async () => {
+  it("bounds the attempts by maxAttempts when it is set", async () => {
     fake.script.listEligible = Array.from({ length: 10 }, () => unavailable());
-    let err = await rejects(client.listEligible({ pageId: "p", topicKey: "t" }));
+    let err = await rejects(client.listEligible({ pageId: "p", topicKey: "t" }, { retry: { maxAttempts: 4 } }));
     assert.equal(err.code, status.UNAVAILABLE);
     assert.equal(err.attempts, 4);
+    assert.equal(err.retryDeadlineMs, undefined);
+    assert.equal(err.message, "UNAVAILABLE: UNAVAILABLE [SHUTTING_DOWN] (after 4 attempts)");
     assert.equal(fake.of("listEligible").length, 4);
 
     fake.reset();
@@ -162,6 +164,29 @@ describe("retries (fake server)", { timeout: 60_000 }, () => {
     connect({ retry: { ...FAST, maxAttempts: 6 } });
     await rejects(client.listEligible({ pageId: "p", topicKey: "t" }));
     assert.equal(fake.of("listEligible").length, 6);
+  });
+
+  it("by default, bounds the attempts by the overall deadline, not by a count", async () => {
+    assert.equal(client.retry.maxAttempts, Infinity);
+    assert.equal(client.retry.deadlineMs, 30_000);
+    fake.script.listEligible = Array.from({ length: 10_000 }, () => unavailable());
+    const started = Date.now();
+    let retries = 0;
+    const err = await rejects(
+      client.listEligible({ pageId: "p", topicKey: "t" }, { retry: { deadlineMs: 600 }, onRetry: () => retries++ }),
+    );
+    const n = err.attempts;
+    assert.ok(Date.now() - started >= 500 && Date.now() - started < 3000, `${Date.now() - started} ms`);
+    assert.ok(n >= 5, `${n} attempts`);
+    assert.equal(n, retries + 1);
+    // The last attempt, cut to what was left of the deadline, may end before it reaches the server.
+    const wire = fake.of("listEligible").length;
+    assert.ok(wire === n || wire === n - 1, `${wire} attempts on the wire, ${n} made`);
+    assert.equal(err.retryDeadlineMs, 600);
+    assert.ok(err.message.endsWith(` (after ${n} attempts; retry deadline 0.6 s reached)`), err.message);
+    // UNAVAILABLE, or DEADLINE_EXCEEDED when the last attempt, cut to the deadline, ran out.
+    if (err.code === status.UNAVAILABLE) assert.ok(err.message.startsWith("UNAVAILABLE: UNAVAILABLE [SHUTTING_DOWN] ("), err.message);
+    else assert.equal(err.code, status.DEADLINE_EXCEEDED);
   });
 
   it("validates locally: a bad request never reaches the server", async () => {

@@ -190,6 +190,11 @@ export class Server {
     return this.proc !== undefined && this.proc.exitCode === null && this.proc.signalCode === null;
   }
 
+  /** What the server (since its last start) wrote to stdout and stderr: its JSON log. */
+  logText(): string {
+    return this.log;
+  }
+
   tail(n = 40): string {
     return this.log.split("\n").slice(-n).join("\n");
   }

@@ -97,6 +97,39 @@ describe("event stream (fake server)", { timeout: 60_000 }, () => {
     assert.ok(b - a >= 295, `reconnected after ${(b - a).toFixed(1)} ms, RetryInfo said 300`);
   });
 
+  it("reconnects after a CANCELLED from the server side, a transport reset, or a proxy's deadline", async () => {
+    for (const [code, details] of [
+      [status.CANCELLED, "Received RST_STREAM with code 8"],
+      [status.INTERNAL, "Received RST_STREAM with code 2"],
+      [status.UNKNOWN, "Stream removed"],
+      [status.DEADLINE_EXCEEDED, "Deadline Exceeded"],
+    ] as const) {
+      fake.reset();
+      fake.onStream = (call, n) => {
+        send(call, n, n);
+        if (n === 1) call.emit("error", statusError({ code, details }));
+      };
+      const stream = client.streamDeliveryEvents({});
+      const seen: number[] = [];
+      for await (const ev of stream) if (seen.push(ev.sequence) === 2) break;
+      assert.deepEqual(seen, [1, 2], status[code]);
+      assert.equal(stream.reconnects, 1, status[code]);
+      assert.deepEqual(requests().map((r) => r.afterSequence), [0, 1]);
+    }
+    fake.reset();
+    fake.onStream = (call) => {
+      send(call, 1, 1);
+      call.emit("error", statusError({ code: status.INTERNAL, details: "internal error" }));
+    };
+    await assert.rejects(
+      (async () => {
+        for await (const _ of client.streamDeliveryEvents({})) continue;
+      })(),
+      (e: unknown) => e instanceof OtnError && e.code === status.INTERNAL,
+    );
+    assert.equal(fake.of("streamDeliveryEvents").length, 1, "an INTERNAL error that is not a reset reconnected");
+  });
+
   it("throws what a reconnection cannot cure", async () => {
     for (const [code, reason] of [
       [status.INVALID_ARGUMENT, "INVALID_FIELD"],

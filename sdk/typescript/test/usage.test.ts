@@ -96,8 +96,8 @@ describe("malformed calls (fake server)", { timeout: 60_000 }, () => {
       "options.max_recipients",
       "audience.tag_filter.allof",
     ]);
-    assert.match(bad[1].description, /did you mean "webUrl"/);
-    assert.match(bad[4].description, /did you mean "allOf"/);
+    assert.match(bad[1].description, /did you mean 'webUrl'\?/);
+    assert.match(bad[4].description, /did you mean 'allOf'\?/);
     assert.deepEqual(shapeViolations("otn.v1.RecordOptInRequest", {
       pageId: "p", psid: "u", topicKey: "t", token: "x", optInTime: new Date(), kind: v1.GrantKind.GRANT_KIND_ONE_TIME_NOTIFICATION,
       topicTitle: undefined, payload: null,

@@ -1,12 +1,15 @@
 // Every case of proto/otn/v1/validation-cases.json through the local validator: exactly the
-// expected BadRequest field paths (none for the cases the server accepts).
+// expected BadRequest field paths (none for the cases the server accepts), fast even for a list
+// of 200,000 entries (its count is checked first).
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import { performance } from "node:perf_hooks";
 import {
   limits,
   v1,
+  validateListEligible,
   validateRequestOptIn,
   validateSendNotification,
   type DeepPartial,
@@ -14,13 +17,19 @@ import {
 } from "@otn/client";
 import { repoRoot } from "./server";
 
-type Value = string | { repeat: string; times: number } | { count: number };
+type Value = string | number | { repeat: string; times: number } | { list: string; times: number } | { count: number };
 interface Case {
   name: string;
   rpc: string;
   set: string;
   value: Value;
-  violations: string[];
+  violations: string[] | { each: string; count: number };
+}
+
+/** The expected field paths: a list, or {each: P, count: N} (P with `{i}` as 0..N-1). */
+function expected(v: Case["violations"]): string[] {
+  if (Array.isArray(v)) return v;
+  return Array.from({ length: v.count }, (_, i) => v.each.replace("{i}", String(i)));
 }
 
 const FILE = join(repoRoot(), "proto", "otn", "v1", "validation-cases.json");
@@ -50,6 +59,9 @@ const sendRequest = (r: Record<string, unknown>) =>
   v1.SendNotificationRequest.fromPartial(r as DeepPartial<v1.SendNotificationRequest>);
 const optInRequest = (r: Record<string, unknown>) =>
   v1.RequestOptInRequest.fromPartial(r as DeepPartial<v1.RequestOptInRequest>);
+const listRequest = (r: Record<string, unknown>) =>
+  v1.ListEligibleRequest.fromPartial(r as DeepPartial<v1.ListEligibleRequest>);
+const listBase = (): Record<string, unknown> => ({ pageId: "case-page", topicKey: "back-in-stock:sku-1" });
 
 const camel = (s: string) => s.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
 
@@ -61,8 +73,9 @@ const ONEOFS: Record<string, string[]> = {
 };
 
 function valueOf(v: Value, set: string): unknown {
-  if (typeof v === "string") return v;
+  if (typeof v === "string" || typeof v === "number") return v;
   if ("repeat" in v) return v.repeat.repeat(v.times);
+  if ("list" in v) return Array.from({ length: v.times }, () => v.list);
   if (set !== "content.button_template.buttons") throw new Error(`{count} is only for buttons, not ${set}`);
   return Array.from({ length: v.count }, () => ({ ...BUTTON }));
 }
@@ -110,30 +123,59 @@ function violationsOf(c: Case): FieldViolation[] {
       setPath(req, c.set, value);
       return validateRequestOptIn(optInRequest(req));
     }
+    case "ListEligible": {
+      const req = listBase();
+      setPath(req, c.set, value);
+      return validateListEligible(listRequest(req));
+    }
     default:
       throw new Error(`case "${c.name}": no validator for rpc ${c.rpc}`);
   }
 }
 
 describe("validation-cases.json", () => {
-  it("has cases for both validated RPCs", () => {
+  it("has cases for every validated RPC", () => {
     assert.ok(CASES.length >= 40, `only ${CASES.length} cases in ${FILE}`);
-    assert.deepEqual([...new Set(CASES.map((c) => c.rpc))].sort(), ["RequestOptIn", "SendNotification"]);
+    assert.deepEqual([...new Set(CASES.map((c) => c.rpc))].sort(), ["ListEligible", "RequestOptIn", "SendNotification"]);
   });
 
   it("the base requests are valid", () => {
     assert.deepEqual(validateSendNotification(sendRequest(sendBase("content.text"))), []);
     assert.deepEqual(validateSendNotification(sendRequest(sendBase("content.button_template"))), []);
     assert.deepEqual(validateRequestOptIn(optInRequest(optInBase())), []);
+    assert.deepEqual(validateListEligible(listRequest(listBase())), []);
   });
 
   for (const c of CASES) {
-    it(`${c.rpc}: ${c.name} → [${c.violations.join(", ")}]`, () => {
+    const want = expected(c.violations);
+    it(`${c.rpc}: ${c.name} → [${want.length > 3 ? `${want.length} violations` : want.join(", ")}]`, () => {
+      const started = performance.now();
       const got = violationsOf(c);
-      assert.deepEqual(got.map((v) => v.field), c.violations);
+      const took = performance.now() - started;
+      assert.deepEqual(got.map((v) => v.field), want);
       for (const v of got) assert.ok(v.description, `${v.field} has no description`);
+      assert.ok(got.length <= limits.VIOLATIONS_MAX);
+      assert.ok(took < 1000, `${c.name}: ${took.toFixed(0)} ms (a list's count is checked first)`);
     });
   }
+
+  it("words the list rules and the page size as the server does", () => {
+    const got = validateListEligible(
+      listRequest({ pageId: "p", topicKey: "t", regions: Array(65).fill("DE"), pageSize: 1001, tagFilter: { allOf: Array(51).fill("vip") } }),
+    );
+    assert.deepEqual(
+      got.map((v) => [v.field, v.description]),
+      [
+        ["tag_filter.all_of", "must hold at most 50 entries (got 51)"],
+        ["regions", "must hold at most 64 entries (got 65)"],
+        ["page_size", "must be between 0 (default 100) and 1000"],
+      ],
+    );
+    const send = sendRequest({ ...sendBase("content.button_template"), content: { buttonTemplate: { text: "x", buttons: [] } } });
+    assert.deepEqual(validateSendNotification(send).map((v) => [v.field, v.description]), [
+      ["content.button_template.buttons", "must hold 1 to 3 entries (got 0)"],
+    ]);
+  });
 
   it("reads its numbers from the generated limits table", () => {
     assert.equal(limits.LIMITS_SOURCE, "proto/otn/v1/limits.json");

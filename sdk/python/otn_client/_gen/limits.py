@@ -19,7 +19,7 @@ PAYLOAD_MAX_CHARS: int = 1000
 TEXT_MAX_CHARS: int = 2000
 #: The text of a button template: 1 to this many characters.
 TEMPLATE_TEXT_MAX_CHARS: int = 640
-#: A button template holds 1 to this many buttons.
+#: A button template holds 1 to this many buttons. More is one violation of the list, its buttons are not checked.
 BUTTONS_MAX: int = 3
 #: A button title: 1 to this many characters.
 BUTTON_TITLE_MAX_CHARS: int = 20
@@ -29,9 +29,19 @@ POSTBACK_PAYLOAD_MAX_CHARS: int = 1000
 WEB_URL_MAX_CHARS: int = 2000
 #: A segmentation tag (stored lower case): 1 to this many characters of `tag_alphabet`.
 TAG_MAX_CHARS: int = 64
-#: UpdateRecipient: at most this many tags added and removed together.
+#: UpdateRecipient: at most this many tags added and removed together (add_tags and remove_tags are each also at most this long).
 TAGS_PER_CALL_MAX: int = 100
-#: An explicit recipient list names 1 to this many people.
+#: Each list of a tag filter (all_of, any_of, none_of; ListEligible and SendNotification): at most this many tags. A longer list is one violation of the list, its entries are not checked.
+TAG_FILTER_TAGS_MAX: int = 50
+#: A list of regions (ListEligible.regions, SendOptions.regions): at most this many. A longer list is one violation of the list, its entries are not checked.
+REGIONS_MAX: int = 64
+#: ListNotifications.states: at most this many.
+STATES_MAX: int = 8
+#: A BadRequest lists at most this many field violations: the first ones, in the order the fields are checked (the server's field order); the others are not listed.
+VIOLATIONS_MAX: int = 50
+#: The largest request message the server decodes, in bytes: a larger one is refused (OUT_OF_RANGE, before its body is read).
+REQUEST_BYTES_MAX: int = 1048576
+#: An explicit recipient list names 1 to this many people. A longer list is one violation of the list, its entries are not checked.
 RECIPIENTS_LIST_MAX: int = 10000
 #: ListEligible page_size: 0 (the default, 100) to this many.
 PAGE_SIZE_MAX: int = 1000
@@ -68,6 +78,11 @@ LIMITS: Dict[str, int] = {
     'web_url_max_chars': WEB_URL_MAX_CHARS,
     'tag_max_chars': TAG_MAX_CHARS,
     'tags_per_call_max': TAGS_PER_CALL_MAX,
+    'tag_filter_tags_max': TAG_FILTER_TAGS_MAX,
+    'regions_max': REGIONS_MAX,
+    'states_max': STATES_MAX,
+    'violations_max': VIOLATIONS_MAX,
+    'request_bytes_max': REQUEST_BYTES_MAX,
     'recipients_list_max': RECIPIENTS_LIST_MAX,
     'page_size_max': PAGE_SIZE_MAX,
     'page_size_default': PAGE_SIZE_DEFAULT,

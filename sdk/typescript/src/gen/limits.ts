@@ -22,7 +22,7 @@ export const PAYLOAD_MAX_CHARS = 1000;
 export const TEXT_MAX_CHARS = 2000;
 /** The text of a button template: 1 to this many characters. */
 export const TEMPLATE_TEXT_MAX_CHARS = 640;
-/** A button template holds 1 to this many buttons. */
+/** A button template holds 1 to this many buttons. More is one violation of the list, its buttons are not checked. */
 export const BUTTONS_MAX = 3;
 /** A button title: 1 to this many characters. */
 export const BUTTON_TITLE_MAX_CHARS = 20;
@@ -32,9 +32,19 @@ export const POSTBACK_PAYLOAD_MAX_CHARS = 1000;
 export const WEB_URL_MAX_CHARS = 2000;
 /** A segmentation tag (stored lower case): 1 to this many characters of `tag_alphabet`. */
 export const TAG_MAX_CHARS = 64;
-/** UpdateRecipient: at most this many tags added and removed together. */
+/** UpdateRecipient: at most this many tags added and removed together (add_tags and remove_tags are each also at most this long). */
 export const TAGS_PER_CALL_MAX = 100;
-/** An explicit recipient list names 1 to this many people. */
+/** Each list of a tag filter (all_of, any_of, none_of; ListEligible and SendNotification): at most this many tags. A longer list is one violation of the list, its entries are not checked. */
+export const TAG_FILTER_TAGS_MAX = 50;
+/** A list of regions (ListEligible.regions, SendOptions.regions): at most this many. A longer list is one violation of the list, its entries are not checked. */
+export const REGIONS_MAX = 64;
+/** ListNotifications.states: at most this many. */
+export const STATES_MAX = 8;
+/** A BadRequest lists at most this many field violations: the first ones, in the order the fields are checked (the server's field order); the others are not listed. */
+export const VIOLATIONS_MAX = 50;
+/** The largest request message the server decodes, in bytes: a larger one is refused (OUT_OF_RANGE, before its body is read). */
+export const REQUEST_BYTES_MAX = 1048576;
+/** An explicit recipient list names 1 to this many people. A longer list is one violation of the list, its entries are not checked. */
 export const RECIPIENTS_LIST_MAX = 10000;
 /** ListEligible page_size: 0 (the default, 100) to this many. */
 export const PAGE_SIZE_MAX = 1000;
@@ -63,6 +73,11 @@ export const LIMITS = {
   web_url_max_chars: WEB_URL_MAX_CHARS,
   tag_max_chars: TAG_MAX_CHARS,
   tags_per_call_max: TAGS_PER_CALL_MAX,
+  tag_filter_tags_max: TAG_FILTER_TAGS_MAX,
+  regions_max: REGIONS_MAX,
+  states_max: STATES_MAX,
+  violations_max: VIOLATIONS_MAX,
+  request_bytes_max: REQUEST_BYTES_MAX,
   recipients_list_max: RECIPIENTS_LIST_MAX,
   page_size_max: PAGE_SIZE_MAX,
   page_size_default: PAGE_SIZE_DEFAULT,
@@ -144,7 +159,7 @@ export const LIMITS_TABLE = {
     {
       "name": "buttons_max",
       "value": 3,
-      "doc": "A button template holds 1 to this many buttons."
+      "doc": "A button template holds 1 to this many buttons. More is one violation of the list, its buttons are not checked."
     },
     {
       "name": "button_title_max_chars",
@@ -169,12 +184,37 @@ export const LIMITS_TABLE = {
     {
       "name": "tags_per_call_max",
       "value": 100,
-      "doc": "UpdateRecipient: at most this many tags added and removed together."
+      "doc": "UpdateRecipient: at most this many tags added and removed together (add_tags and remove_tags are each also at most this long)."
+    },
+    {
+      "name": "tag_filter_tags_max",
+      "value": 50,
+      "doc": "Each list of a tag filter (all_of, any_of, none_of; ListEligible and SendNotification): at most this many tags. A longer list is one violation of the list, its entries are not checked."
+    },
+    {
+      "name": "regions_max",
+      "value": 64,
+      "doc": "A list of regions (ListEligible.regions, SendOptions.regions): at most this many. A longer list is one violation of the list, its entries are not checked."
+    },
+    {
+      "name": "states_max",
+      "value": 8,
+      "doc": "ListNotifications.states: at most this many."
+    },
+    {
+      "name": "violations_max",
+      "value": 50,
+      "doc": "A BadRequest lists at most this many field violations: the first ones, in the order the fields are checked (the server's field order); the others are not listed."
+    },
+    {
+      "name": "request_bytes_max",
+      "value": 1048576,
+      "doc": "The largest request message the server decodes, in bytes: a larger one is refused (OUT_OF_RANGE, before its body is read)."
     },
     {
       "name": "recipients_list_max",
       "value": 10000,
-      "doc": "An explicit recipient list names 1 to this many people."
+      "doc": "An explicit recipient list names 1 to this many people. A longer list is one violation of the list, its entries are not checked."
     },
     {
       "name": "page_size_max",
