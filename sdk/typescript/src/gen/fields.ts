@@ -362,6 +362,8 @@ export const ENUMS: { readonly [enumName: string]: { readonly [value: number]: s
     20: "ERROR_REASON_SCOPE_MISSING",
     21: "ERROR_REASON_PAGE_NOT_ALLOWED",
     22: "ERROR_REASON_SEQUENCE_PRUNED",
+    23: "ERROR_REASON_CSRF_REJECTED",
+    24: "ERROR_REASON_RECIPIENT_FORGOTTEN",
   },
   "otn.v1.ExclusionReason": {
     0: "EXCLUSION_REASON_UNSPECIFIED",

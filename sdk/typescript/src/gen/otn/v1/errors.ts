@@ -74,6 +74,16 @@ export enum ErrorReason {
    * after_sequence = oldest_sequence - 1, or 0 for the oldest retained event.
    */
   ERROR_REASON_SEQUENCE_PRUNED = 22,
+  /**
+   * ERROR_REASON_CSRF_REJECTED - A console change came without its session's CSRF token, or from another origin
+   * (PERMISSION_DENIED).
+   */
+  ERROR_REASON_CSRF_REJECTED = 23,
+  /**
+   * ERROR_REASON_RECIPIENT_FORGOTTEN - The person was erased (ForgetRecipient) after this opt-in was made: an opt-in stamped
+   * before the erasure is not recorded again (FAILED_PRECONDITION).
+   */
+  ERROR_REASON_RECIPIENT_FORGOTTEN = 24,
   UNRECOGNIZED = -1,
 }
 
@@ -148,6 +158,12 @@ export function errorReasonFromJSON(object: any): ErrorReason {
     case 22:
     case "ERROR_REASON_SEQUENCE_PRUNED":
       return ErrorReason.ERROR_REASON_SEQUENCE_PRUNED;
+    case 23:
+    case "ERROR_REASON_CSRF_REJECTED":
+      return ErrorReason.ERROR_REASON_CSRF_REJECTED;
+    case 24:
+    case "ERROR_REASON_RECIPIENT_FORGOTTEN":
+      return ErrorReason.ERROR_REASON_RECIPIENT_FORGOTTEN;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -203,6 +219,10 @@ export function errorReasonToJSON(object: ErrorReason): string {
       return "ERROR_REASON_PAGE_NOT_ALLOWED";
     case ErrorReason.ERROR_REASON_SEQUENCE_PRUNED:
       return "ERROR_REASON_SEQUENCE_PRUNED";
+    case ErrorReason.ERROR_REASON_CSRF_REJECTED:
+      return "ERROR_REASON_CSRF_REJECTED";
+    case ErrorReason.ERROR_REASON_RECIPIENT_FORGOTTEN:
+      return "ERROR_REASON_RECIPIENT_FORGOTTEN";
     case ErrorReason.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
