@@ -20,7 +20,7 @@ use crate::domain::policy::Policy;
 use crate::events::{Events, hub::Hub, sequencer};
 use crate::messenger::{errors::Classifier, graph::GraphClient};
 use crate::ops;
-use crate::service::{Consent, Deps, Pages, Sending};
+use crate::service::{Consent, Deps, Pages, Planner, Sending};
 use crate::store::{Store, listener};
 
 /// Transactions recording opt-ins at once on PostgreSQL (each takes whatever has queued).
@@ -129,7 +129,11 @@ pub async fn start(mut config: Config, clock: SharedClock) -> anyhow::Result<Run
         pages,
     );
     let consent = Consent::new(deps.clone(), clock.clone(), OPT_IN_WRITERS);
-    let sending = Sending::new(deps.clone());
+    let planner = Planner::new(
+        deps.clone(),
+        Duration::from_millis(config.dispatch.inline_planning_ms),
+    );
+    let sending = Sending::new(deps.clone(), planner.clone());
     let shutdown = CancellationToken::new();
     let (hub, hub_task) = Hub::start(store.clone(), shutdown.clone()).await?;
     let events = Events::new(store.clone(), hub);
@@ -243,6 +247,7 @@ pub async fn start(mut config: Config, clock: SharedClock) -> anyhow::Result<Run
         Dispatcher::new(deps.clone(), DispatchConfig::from(&config.dispatch))
             .spawn(shutdown.clone()),
     );
+    tasks.push(planner.spawn(shutdown.clone()));
     tasks.push(ops::sampler::spawn(deps.clone(), shutdown.clone()));
     tasks.extend(ops::retention::spawn(
         deps.clone(),

@@ -11,6 +11,7 @@ mod meta_sending;
 mod meta_webhooks;
 mod operations;
 mod opt_in;
+mod planning;
 mod policy;
 mod receipts;
 mod reflection;

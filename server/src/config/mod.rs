@@ -136,6 +136,9 @@ pub struct DispatchSettings {
     pub idle_poll_ms: u64,
     /// How long a page pauses after Meta rejects its access token (ms).
     pub page_pause_ms: u64,
+    /// How long SendNotification plans its audience before it answers (ms); a larger audience
+    /// is planned by every replica's planner afterwards, in chunks, while the first sends go.
+    pub inline_planning_ms: u64,
 }
 
 impl Default for DispatchSettings {
@@ -152,6 +155,7 @@ impl Default for DispatchSettings {
             backoff_max_ms: 60_000,
             idle_poll_ms: 200,
             page_pause_ms: 60_000,
+            inline_planning_ms: 150,
         }
     }
 }

@@ -9,6 +9,7 @@ pub(crate) mod grant;
 pub(crate) mod notification;
 pub(crate) mod outcome;
 pub(crate) mod plan;
+pub(crate) mod planning;
 pub(crate) mod policy;
 pub(crate) mod values;
 pub(crate) mod vocab;

@@ -108,6 +108,8 @@ pub(crate) struct Notification {
     pub(crate) topic_key: String,
     pub(crate) state: NotificationState,
     pub(crate) plan: PlanCounts,
+    /// The plan is still being made (chunks of a large audience are queued after the call).
+    pub(crate) planning: bool,
     pub(crate) message_tag: Option<MessageTag>,
     pub(crate) rolling_title: Option<String>,
     pub(crate) scheduled_ms: i64,

@@ -1,14 +1,8 @@
-//! Planning a send: from the people who might receive it to the deliveries to queue and the
-//! counts of the plan, by the policy engine's decision for each person. Pure: no I/O.
+//! The words of planning a send: the people who might receive it (candidates), what the send
+//! asks for, and the deliveries to queue. The chunked planning itself is `planning`.
 
-use std::collections::HashSet;
-
-use super::decide::{Decision, decide};
 use super::grant::PersonFacts;
-use super::notification::PlanCounts;
-use super::policy::Policy;
-use super::values::Psid;
-use super::vocab::{DeliveryPath, ExclusionReason, MessageTag};
+use super::vocab::{DeliveryPath, MessageTag};
 
 /// One person who might receive a send.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,98 +28,58 @@ pub(crate) struct NewDelivery {
 
 /// What the send asks for, beyond its audience.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Ask<'a> {
-    /// The people named by an explicit list, if the audience is one.
-    pub(crate) named: Option<&'a [Psid]>,
+pub(crate) struct Ask {
     pub(crate) include_window: bool,
     pub(crate) message_tag: Option<MessageTag>,
     pub(crate) max_recipients: Option<u32>,
 }
 
-/// A plan: the deliveries to queue, in order, and its counts.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct Plan {
-    pub(crate) deliveries: Vec<NewDelivery>,
-    pub(crate) counts: PlanCounts,
-}
-
-/// Plans a send at `now_ms`. People named but unknown are excluded as NO_GRANT; filters come
-/// first; then the policy engine decides each person's path. Order (what max_recipients keeps):
-/// grant sends by the person's oldest usable opt-in (then row id), then window and tag sends by
-/// row id.
-pub(crate) fn plan(policy: &Policy, candidates: &[Candidate], ask: Ask<'_>, now_ms: i64) -> Plan {
-    let mut counts = PlanCounts::default();
-    if let Some(list) = ask.named {
-        let known: HashSet<&str> = candidates.iter().map(|c| c.psid.as_str()).collect();
-        let unknown = list.iter().filter(|p| !known.contains(p.as_str())).count();
-        counts.exclude(ExclusionReason::NoGrant, unknown as i64);
-    }
-    let mut grant_sends: Vec<((i64, i64), NewDelivery)> = Vec::new();
-    let mut other_sends: Vec<NewDelivery> = Vec::new();
-    for c in candidates {
-        if !c.tag_ok {
-            counts.exclude(ExclusionReason::TagFilter, 1);
-            continue;
-        }
-        if !c.region_ok {
-            counts.exclude(ExclusionReason::RegionFilter, 1);
-            continue;
-        }
-        match decide(
-            policy,
-            &c.facts,
-            ask.include_window,
-            ask.message_tag,
-            now_ms,
-        ) {
-            Decision::Excluded { reason, .. } => counts.exclude(reason, 1),
-            Decision::Send {
-                path,
-                grant_id,
-                rule,
-            } => {
-                let d = NewDelivery {
-                    recipient_id: c.recipient_id,
-                    psid: c.psid.clone(),
-                    grant_id,
-                    path,
-                    rule,
-                };
-                if path == DeliveryPath::Grant {
-                    let oldest = c
-                        .facts
-                        .grants
-                        .iter()
-                        .filter(|g| g.usable(now_ms))
-                        .map(|g| g.opted_in_ms)
-                        .min()
-                        .unwrap_or(i64::MAX);
-                    grant_sends.push(((oldest, c.recipient_id), d));
-                } else {
-                    other_sends.push(d);
-                }
-            }
-        }
-    }
-    grant_sends.sort_by_key(|(k, _)| *k);
-    let mut deliveries: Vec<NewDelivery> = grant_sends.into_iter().map(|(_, d)| d).collect();
-    deliveries.extend(other_sends);
-    if let Some(max) = ask.max_recipients {
-        let over = deliveries.len().saturating_sub(max as usize);
-        deliveries.truncate(max as usize);
-        counts.exclude(ExclusionReason::MaxRecipients, over as i64);
-    }
-    for d in &deliveries {
-        counts.send(d.path, 1);
-    }
-    Plan { deliveries, counts }
-}
-
 #[cfg(test)]
 mod tests {
+    use std::collections::{HashMap, HashSet};
+
     use super::*;
     use crate::domain::grant::GrantFacts;
-    use crate::domain::vocab::{GrantKind, GrantState};
+    use crate::domain::planning::{ChunkPlan, first_grants, merge, room, scan_of, sweep};
+    use crate::domain::policy::Policy;
+    use crate::domain::vocab::{ExclusionReason, GrantKind, GrantState};
+
+    /// A plan made in one piece: the opt-in-order phase over every usable grant (with a
+    /// maximum), then one sweep, as the chunked planner does chunk by chunk.
+    fn plan(policy: &Policy, people: &[Candidate], ask: Ask, now: i64) -> ChunkPlan {
+        plan_named(policy, people, 0, ask, now)
+    }
+
+    fn plan_named(
+        policy: &Policy,
+        people: &[Candidate],
+        unknown: usize,
+        ask: Ask,
+        now: i64,
+    ) -> ChunkPlan {
+        let mut out = ChunkPlan::default();
+        let mut queued = HashSet::new();
+        if let Some(max) = ask.max_recipients {
+            let by_id: HashMap<i64, Candidate> =
+                people.iter().map(|c| (c.recipient_id, c.clone())).collect();
+            let first = first_grants(
+                policy,
+                &scan_of(people, now),
+                &by_id,
+                &queued,
+                u64::from(max),
+                &ask,
+                now,
+            );
+            queued.extend(first.deliveries.iter().map(|d| d.recipient_id));
+            out = first;
+        }
+        let left = room(&ask, out.deliveries.len() as u64);
+        let rest = sweep(policy, people, unknown, &queued, left, &ask, now);
+        merge(&mut out.counts, &rest.counts);
+        out.deliveries.extend(rest.deliveries);
+        out
+    }
 
     const NOW: i64 = 1_790_000_000_000;
     const DAY: i64 = 86_400_000;
@@ -151,16 +105,15 @@ mod tests {
         }
     }
 
-    fn ask() -> Ask<'static> {
+    fn ask() -> Ask {
         Ask {
-            named: None,
             include_window: false,
             message_tag: None,
             max_recipients: None,
         }
     }
 
-    fn psids(p: &Plan) -> Vec<&str> {
+    fn psids(p: &ChunkPlan) -> Vec<&str> {
         p.deliveries.iter().map(|d| d.psid.as_str()).collect()
     }
 
@@ -199,17 +152,12 @@ mod tests {
 
     #[test]
     fn named_people_the_topic_does_not_know_are_excluded_as_no_grant() {
-        let named = [
-            Psid::parse("p", "u1").unwrap(),
-            Psid::parse("p", "stranger").unwrap(),
-        ];
-        let p = plan(
+        // u1 and a stranger were named; only u1 is known.
+        let p = plan_named(
             &Policy::builtin(),
             &[person(1, NOW - DAY, None)],
-            Ask {
-                named: Some(&named),
-                ..ask()
-            },
+            1,
+            ask(),
             NOW,
         );
         assert_eq!(psids(&p), ["u1"]);
@@ -217,20 +165,35 @@ mod tests {
     }
 
     #[test]
-    fn window_sends_come_after_grant_sends() {
-        let mut spent = person(1, NOW - DAY, Some(NOW - 60_000));
-        spent.facts.grants[0].state = GrantState::Consumed;
+    fn under_max_recipients_window_sends_come_after_grant_sends() {
+        let people = || {
+            let mut spent = person(1, NOW - DAY, Some(NOW - 60_000));
+            spent.facts.grants[0].state = GrantState::Consumed;
+            [spent, person(2, NOW - DAY, None)]
+        };
+        let with_max = |max| Ask {
+            include_window: true,
+            max_recipients: Some(max),
+            ..ask()
+        };
+        let p = plan(&Policy::builtin(), &people(), with_max(2), NOW);
+        assert_eq!(psids(&p), ["u2", "u1"]);
+        assert_eq!((p.counts.grant_sends, p.counts.window_sends), (1, 1));
+        assert_eq!(p.deliveries[1].path, DeliveryPath::Window);
+        // Room for one: the grant holder keeps it, the window send is left out.
+        let p = plan(&Policy::builtin(), &people(), with_max(1), NOW);
+        assert_eq!(psids(&p), ["u2"]);
+        assert_eq!(p.counts.exclusions[&ExclusionReason::MaxRecipients], 1);
+        // Without a maximum both are sent, in the sweep's order.
         let p = plan(
             &Policy::builtin(),
-            &[spent, person(2, NOW - DAY, None)],
+            &people(),
             Ask {
                 include_window: true,
                 ..ask()
             },
             NOW,
         );
-        assert_eq!(psids(&p), ["u2", "u1"]);
         assert_eq!((p.counts.grant_sends, p.counts.window_sends), (1, 1));
-        assert_eq!(p.deliveries[1].path, DeliveryPath::Window);
     }
 }

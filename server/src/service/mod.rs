@@ -5,12 +5,14 @@ mod consent;
 mod group_commit;
 mod inbound;
 mod opt_in;
+mod planner;
 mod sending;
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 pub(crate) use consent::{Consent, OptInInput, grant_not_found};
+pub(crate) use planner::Planner;
 pub(crate) use sending::Sending;
 
 use crate::clock::SharedClock;

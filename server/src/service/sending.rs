@@ -1,13 +1,13 @@
 //! SendNotification, GetNotification, ListNotifications and CancelNotification: idempotency, the
-//! plan decided by the policy engine, and the one transaction that stores the intent.
+//! intent stored at once, and planning handed to the planner.
 
 use std::sync::Arc;
 
 use super::Deps;
+use super::planner::Planner;
 use crate::access::Caller;
-use crate::domain::grant::TagFilter;
-use crate::domain::notification::{Actor, Audience, Notification, NotificationStatus, SendInput};
-use crate::domain::plan::{Ask, plan};
+use crate::domain::notification::{Actor, Notification, NotificationStatus, PlanCounts, SendInput};
+use crate::domain::planning::Spec;
 use crate::domain::vocab::NotificationState;
 use crate::error::{Error, Reason, Result};
 use crate::messenger::wire;
@@ -17,16 +17,18 @@ use crate::store::NewNotification;
 #[derive(Debug, Clone)]
 pub(crate) struct Sending {
     deps: Arc<Deps>,
+    planner: Planner,
 }
 
 impl Sending {
-    /// The sending side over `deps`.
-    pub(crate) fn new(deps: Arc<Deps>) -> Self {
-        Self { deps }
+    /// The sending side over `deps`, planning with `planner`.
+    pub(crate) fn new(deps: Arc<Deps>, planner: Planner) -> Self {
+        Self { deps, planner }
     }
 
-    /// Plans and stores a notification and its deliveries; `true` when `request_id` was seen
-    /// before.
+    /// Stores a notification and plans it (inline for `dispatch.inline_planning_ms`, then in
+    /// the background); `true` when `request_id` was seen before. A dry run is planned whole, in
+    /// memory, and stored as PLANNED.
     pub(crate) async fn send(
         &self,
         input: SendInput,
@@ -42,65 +44,50 @@ impl Sending {
             return replay(existing, &input);
         }
         let now = self.deps.now();
-        let topic_id = store.topic_id(&input.page_id, &input.topic_key).await?;
-        let (tags, psids) = match &input.audience {
-            Audience::AllEligible => (TagFilter::default(), None),
-            Audience::Tags(t) => (t.clone(), None),
-            Audience::Psids(p) => (TagFilter::default(), Some(p.as_slice())),
-        };
-        let candidates = store
-            .candidates(page_id, topic_id, &tags, &input.options.regions, psids)
-            .await?;
+        let spec = Spec::of(&input);
         let o = &input.options;
-        let mut planned = plan(
-            self.deps.policy(),
-            &candidates,
-            Ask {
-                named: psids,
-                include_window: o.include_window_recipients,
-                message_tag: o.message_tag,
-                max_recipients: o.max_recipients,
-            },
-            now,
-        );
         let scheduled = o.scheduled_ms.unwrap_or(now).max(now);
         let state = if o.dry_run {
-            planned.deliveries.clear();
             NotificationState::Planned
-        } else if planned.deliveries.is_empty() {
-            NotificationState::Completed
         } else if scheduled > now {
             NotificationState::Scheduled
         } else {
             NotificationState::Dispatching
         };
-        let notification = Notification {
+        let mut notification = Notification {
             id: uuid::Uuid::now_v7().to_string(),
             page_id: page_id.to_string(),
             request_id: input.request_id.to_string(),
             request_hash: input.request_hash.clone(),
             topic_key: input.topic_key.to_string(),
             state,
-            plan: planned.counts,
+            plan: PlanCounts::default(),
+            planning: !o.dry_run,
             message_tag: o.message_tag,
             rolling_title: o.rolling_title.as_ref().map(|t| t.to_string()),
             scheduled_ms: scheduled,
             created_ms: now,
-            completed_ms: (!state.is_open()).then_some(now),
+            completed_ms: None,
             created_by: actor.as_str().to_string(),
         };
+        if o.dry_run {
+            notification.plan = self.planner.dry_run(&notification, &spec).await?;
+            notification.completed_ms = Some(now);
+        }
         let created = store
-            .create_notification(
-                NewNotification {
-                    notification,
-                    message: wire::message(&input.content).to_string(),
-                    deliveries: planned.deliveries,
-                    trace_parent: crate::telemetry::current_traceparent(),
-                },
-                now,
-            )
+            .create_notification(NewNotification {
+                notification,
+                message: wire::message(&input.content).to_string(),
+                spec: (!o.dry_run).then_some(spec),
+                trace_parent: crate::telemetry::current_traceparent(),
+            })
             .await?;
         match created {
+            Some(n) if n.planning => {
+                self.planner.plan_for(&n).await?;
+                let stored = store.notification(&n.id).await?;
+                Ok((stored.unwrap_or(n), false))
+            }
             Some(n) => Ok((n, false)),
             None => {
                 let existing = store

@@ -1,5 +1,5 @@
-//! The candidates of a send: everyone who holds or held a grant on the topic (or the people
-//! named), with their grants on it and whether they pass the send's filters.
+//! The candidates of a chunk of a send: people (by row id, or named) with their grants on the
+//! topic and whether they pass the send's filters.
 
 use sea_orm::FromQueryResult;
 use sea_orm::sea_query::{Alias, CaseStatement, Cond, Expr, ExprTrait, Order, Query};
@@ -37,16 +37,25 @@ fn flag(c: Option<Cond>) -> Expr {
     }
 }
 
+/// Whose candidacy to read.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Who<'a> {
+    /// These people of the topic, by row id (those without a grant on it are left out).
+    Ids(&'a [i64]),
+    /// Exactly these people of the page, by PSID, with or without grants on the topic.
+    Named(&'a [Psid]),
+}
+
 impl Store {
-    /// Everyone who holds or held a grant on the topic (or, with `psids`, exactly those
-    /// people), with their grants on it and whether they pass the tag and region filters.
+    /// The people `who` names, by row id, with their grants on the topic and whether they
+    /// pass the tag and region filters.
     pub(crate) async fn candidates(
         &self,
         page_id: &str,
         topic_id: Option<i64>,
         tags: &TagFilter,
         regions: &[Region],
-        psids: Option<&[Psid]>,
+        who: Who<'_>,
     ) -> Result<Vec<Candidate>> {
         let r = |c: Recipients| (Recipients::Table, c);
         let gc = |c: Grants| (Grants::Table, c);
@@ -75,8 +84,8 @@ impl Store {
                 gc(Grants::LastSentAt),
             ])
             .from(Recipients::Table);
-        match psids {
-            Some(list) => {
+        match who {
+            Who::Named(list) => {
                 s.left_join(Grants::Table, joined)
                     .and_where(Expr::col(r(Recipients::PageId)).eq(page_id))
                     .and_where(
@@ -84,8 +93,9 @@ impl Store {
                             .is_in(list.iter().map(|p| p.as_str().to_string())),
                     );
             }
-            None => {
-                s.inner_join(Grants::Table, joined);
+            Who::Ids(ids) => {
+                s.inner_join(Grants::Table, joined)
+                    .and_where(Expr::col(r(Recipients::Id)).is_in(ids.iter().copied()));
             }
         }
         s.order_by(r(Recipients::Id), Order::Asc)

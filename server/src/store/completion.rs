@@ -104,11 +104,13 @@ pub(super) async fn settle(
 ) -> Result<()> {
     let open = values(&[NotificationState::Scheduled, NotificationState::Dispatching]);
     for (id, n) in finals {
+        // Complete only once planning is over: until then more deliveries may come.
         let done = || {
             Expr::col(Notifications::Pending)
                 .sub(*n)
                 .lte(0)
                 .and(Expr::col(Notifications::State).is_in(open.clone()))
+                .and(Expr::col(Notifications::Planning).eq(0))
         };
         let s = Query::update()
             .table(Notifications::Table)

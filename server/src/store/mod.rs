@@ -18,6 +18,7 @@ mod migration;
 mod notifications;
 mod optins;
 mod pacing;
+mod planning;
 mod receipts;
 mod recipients;
 mod retention;
@@ -40,9 +41,11 @@ use tokio::sync::{Mutex, MutexGuard};
 use crate::error::{Error, Result};
 use bus::EventBus;
 
+pub(crate) use candidates::Who;
 pub(crate) use eligible::Eligible;
 pub(crate) use notifications::NewNotification;
 pub(crate) use optins::{NewOptIn, OptInRow};
+pub(crate) use planning::Applied;
 pub(crate) use receipts::Receipt;
 pub(crate) use recipients::Forgotten;
 

@@ -1,30 +1,33 @@
-//! Notifications: the candidates of a send, the one transaction that stores the intent
-//! (notification, reserved grants, queued deliveries, events), reads, counts and listing.
+//! Notifications: the intent of a send (the row, its audience, where planning starts), the
+//! queuing of a planned chunk's deliveries, reads, counts and listing.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, OnConflict};
 use sea_orm::sea_query::{Order, Query, SelectStatement};
 use sea_orm::{ConnectionTrait, FromQueryResult};
 
+use super::Store;
 use super::codes::{Code, values};
-use super::schema::{Deliveries, Grants, Notifications};
-use super::{Store, events};
+use super::planning::{cursor_json, spec_json};
+use super::schema::{Deliveries, Notifications};
 use crate::domain::event::NewEvent;
 use crate::domain::notification::{Notification, PlanCounts};
 use crate::domain::plan::NewDelivery;
+use crate::domain::planning::{Cursor, Spec};
 use crate::domain::vocab::{
-    DeliveryState, EventKind, ExclusionReason, GrantState, MessageTag, NotificationState,
+    DeliveryState, EventKind, ExclusionReason, MessageTag, NotificationState,
 };
 use crate::error::{Error, Result};
 
-/// A notification to create: the row, its rendered Meta message, and its deliveries.
+/// A notification to create: the row, its rendered Meta message, and what its planner needs.
 #[derive(Debug, Clone)]
 pub(crate) struct NewNotification {
     pub(crate) notification: Notification,
     /// Meta's `message` object, rendered by `messenger::wire`.
     pub(crate) message: String,
-    pub(crate) deliveries: Vec<NewDelivery>,
+    /// The audience to plan (none for a dry run, planned before it is stored).
+    pub(crate) spec: Option<Spec>,
     /// The creating call's W3C `traceparent`, when it was traced.
     pub(crate) trace_parent: Option<String>,
 }
@@ -44,6 +47,7 @@ struct NotificationRow {
     completed_at: Option<i64>,
     message_tag: Option<i32>,
     created_by: Option<String>,
+    planning: i32,
 }
 
 /// The plan as stored: JSON with exclusion reasons by their codes.
@@ -55,7 +59,7 @@ struct StoredPlan {
     exclusions: BTreeMap<i32, i64>,
 }
 
-fn plan_json(p: &PlanCounts) -> Result<String> {
+pub(super) fn plan_json(p: &PlanCounts) -> Result<String> {
     let stored = StoredPlan {
         grant_sends: p.grant_sends,
         window_sends: p.window_sends,
@@ -65,7 +69,7 @@ fn plan_json(p: &PlanCounts) -> Result<String> {
     serde_json::to_string(&stored).map_err(|e| Error::Internal(format!("plan: {e}")))
 }
 
-fn plan_of(json: &str) -> Result<PlanCounts> {
+pub(super) fn plan_of(json: &str) -> Result<PlanCounts> {
     let p: StoredPlan = serde_json::from_str(json).unwrap_or_default();
     Ok(PlanCounts {
         grant_sends: p.grant_sends,
@@ -85,6 +89,7 @@ impl TryFrom<NotificationRow> for Notification {
         Ok(Notification {
             state: NotificationState::from_code(r.state)?,
             plan: plan_of(&r.plan)?,
+            planning: r.planning != 0,
             message_tag: r.message_tag.map(MessageTag::from_code).transpose()?,
             id: r.id,
             page_id: r.page_id,
@@ -116,6 +121,7 @@ fn notification_select() -> SelectStatement {
             Notifications::CompletedAt,
             Notifications::MessageTag,
             Notifications::CreatedBy,
+            Notifications::Planning,
         ])
         .from(Notifications::Table)
         .to_owned()
@@ -197,16 +203,24 @@ impl Store {
         Ok(out)
     }
 
-    /// Stores the intent in one transaction: the notification, its grants reserved (a grant
-    /// another send reserved first is left out, counted as RESERVED), its deliveries queued and
-    /// their events. Returns `None` when a concurrent call created the same request first.
+    /// Stores the intent: the notification and what its planner needs (the audience, the
+    /// cursor at its start), in one short transaction whatever the audience's size; the
+    /// deliveries are queued by chunks afterwards ([`Store::apply_plan_chunk`]). Returns
+    /// `None` when a concurrent call created the same request first.
     pub(crate) async fn create_notification(
         &self,
-        mut n: NewNotification,
-        now_ms: i64,
+        n: NewNotification,
     ) -> Result<Option<Notification>> {
-        let mut w = self.write().await?;
+        let w = self.write().await?;
         let row = &n.notification;
+        let (audience, planning, cursor) = match &n.spec {
+            Some(spec) => (
+                Some(spec_json(spec)?),
+                1,
+                Some(cursor_json(&Cursor::start(&spec.ask()))?),
+            ),
+            None => (None, 0, None),
+        };
         let insert = Query::insert()
             .into_table(Notifications::Table)
             .columns([
@@ -225,6 +239,10 @@ impl Store {
                 Notifications::MessageTag,
                 Notifications::CreatedBy,
                 Notifications::TraceParent,
+                Notifications::Pending,
+                Notifications::Audience,
+                Notifications::Planning,
+                Notifications::PlanCursor,
             ])
             .values_panic([
                 row.id.clone().into(),
@@ -234,7 +252,7 @@ impl Store {
                 row.topic_key.clone().into(),
                 n.message.clone().into(),
                 row.state.code().into(),
-                String::new().into(),
+                plan_json(&row.plan)?.into(),
                 row.rolling_title.clone().into(),
                 row.scheduled_ms.into(),
                 row.created_ms.into(),
@@ -242,6 +260,10 @@ impl Store {
                 row.message_tag.map(Code::code).into(),
                 row.created_by.clone().into(),
                 n.trace_parent.clone().into(),
+                0i64.into(),
+                audience.into(),
+                planning.into(),
+                cursor.into(),
             ])
             .on_conflict(
                 OnConflict::columns([Notifications::PageId, Notifications::RequestId])
@@ -252,116 +274,76 @@ impl Store {
         if w.txn().execute(&insert).await?.rows_affected() == 0 {
             return Ok(None);
         }
-        let wanted: Vec<i64> = n.deliveries.iter().filter_map(|d| d.grant_id).collect();
-        let mut reserved: HashSet<i64> = HashSet::with_capacity(wanted.len());
-        for chunk in wanted.chunks(500) {
-            let stmt = Query::update()
-                .table(Grants::Table)
-                .value(Grants::State, GrantState::Reserved.code())
-                .value(Grants::StateChangedAt, now_ms)
-                .and_where(Expr::col(Grants::State).eq(GrantState::Active.code()))
-                .and_where(Expr::col(Grants::Id).is_in(chunk.iter().copied()))
-                .returning_col(Grants::Id)
-                .to_owned();
-            for r in w.txn().query_all(&stmt).await? {
-                reserved.insert(r.try_get("", "id")?);
-            }
-        }
-        let lost = (wanted.len() - reserved.len()) as i64;
-        let notification = &mut n.notification;
-        if lost > 0 {
-            n.deliveries
-                .retain(|d| d.grant_id.is_none_or(|g| reserved.contains(&g)));
-            notification.plan.grant_sends -= lost;
-            notification.plan.exclude(ExclusionReason::Reserved, lost);
-        }
-        if n.deliveries.is_empty() && notification.state.is_open() {
-            // Every grant went to a concurrent send: nothing is left to do.
-            notification.state = NotificationState::Completed;
-            notification.completed_ms = Some(now_ms);
-        }
-        let update = Query::update()
-            .table(Notifications::Table)
-            .value(Notifications::Plan, plan_json(&notification.plan)?)
-            .value(Notifications::State, notification.state.code())
-            .value(Notifications::CompletedAt, notification.completed_ms)
-            .value(Notifications::Pending, n.deliveries.len() as i64)
-            .and_where(Expr::col(Notifications::Id).eq(notification.id.clone()))
-            .to_owned();
-        w.txn().execute(&update).await?;
-        let evs = self
-            .queue_deliveries(&w, notification, &n.deliveries, now_ms)
-            .await?;
-        events::append(&mut w, evs, now_ms).await?;
         w.commit().await?;
         Ok(Some(n.notification))
     }
+}
 
-    async fn queue_deliveries(
-        &self,
-        w: &super::WriteTxn<'_>,
-        n: &Notification,
-        deliveries: &[NewDelivery],
-        now_ms: i64,
-    ) -> Result<Vec<NewEvent>> {
-        let mut evs = Vec::with_capacity(deliveries.len());
-        for chunk in deliveries.chunks(500) {
-            let mut insert = Query::insert();
-            insert
-                .into_table(Deliveries::Table)
-                .columns([
-                    Deliveries::NotificationId,
-                    Deliveries::PageId,
-                    Deliveries::RecipientId,
-                    Deliveries::Psid,
-                    Deliveries::TopicKey,
-                    Deliveries::GrantId,
-                    Deliveries::Path,
-                    Deliveries::Rule,
-                    Deliveries::State,
-                    Deliveries::Attempts,
-                    Deliveries::Ambiguous,
-                    Deliveries::NextAttemptAt,
-                    Deliveries::CreatedAt,
-                ])
-                .returning(Query::returning().columns([Deliveries::Id, Deliveries::RecipientId]));
-            for d in chunk {
-                insert.values_panic([
-                    n.id.clone().into(),
-                    n.page_id.clone().into(),
-                    d.recipient_id.into(),
-                    d.psid.clone().into(),
-                    n.topic_key.clone().into(),
-                    d.grant_id.into(),
-                    d.path.code().into(),
-                    d.rule.clone().into(),
-                    DeliveryState::Queued.code().into(),
-                    0.into(),
-                    0.into(),
-                    n.scheduled_ms.into(),
-                    now_ms.into(),
-                ]);
-            }
-            let by_recipient: HashMap<i64, &NewDelivery> =
-                chunk.iter().map(|d| (d.recipient_id, d)).collect();
-            for row in w.txn().query_all(&insert).await? {
-                let id: i64 = row.try_get("", "id")?;
-                let rid: i64 = row.try_get("", "recipient_id")?;
-                let Some(d) = by_recipient.get(&rid) else {
-                    continue;
-                };
-                let mut ev = NewEvent::new(EventKind::Queued, n.page_id.clone());
-                ev.topic_key = Some(n.topic_key.clone());
-                ev.notification_id = Some(n.id.clone());
-                ev.delivery_id = Some(id);
-                ev.psid = Some(d.psid.clone());
-                ev.grant_id = d.grant_id;
-                ev.path = Some(d.path);
-                ev.rule = Some(d.rule.clone());
-                ev.actor = Some(n.created_by.clone());
-                evs.push(ev);
-            }
+/// Inserts a chunk's deliveries, due at the notification's scheduled time, and returns their
+/// QUEUED events.
+pub(super) async fn queue_deliveries(
+    w: &super::WriteTxn<'_>,
+    n: &Notification,
+    deliveries: &[NewDelivery],
+    now_ms: i64,
+) -> Result<Vec<NewEvent>> {
+    let mut evs = Vec::with_capacity(deliveries.len());
+    for chunk in deliveries.chunks(500) {
+        let mut insert = Query::insert();
+        insert
+            .into_table(Deliveries::Table)
+            .columns([
+                Deliveries::NotificationId,
+                Deliveries::PageId,
+                Deliveries::RecipientId,
+                Deliveries::Psid,
+                Deliveries::TopicKey,
+                Deliveries::GrantId,
+                Deliveries::Path,
+                Deliveries::Rule,
+                Deliveries::State,
+                Deliveries::Attempts,
+                Deliveries::Ambiguous,
+                Deliveries::NextAttemptAt,
+                Deliveries::CreatedAt,
+            ])
+            .returning(Query::returning().columns([Deliveries::Id, Deliveries::RecipientId]));
+        for d in chunk {
+            insert.values_panic([
+                n.id.clone().into(),
+                n.page_id.clone().into(),
+                d.recipient_id.into(),
+                d.psid.clone().into(),
+                n.topic_key.clone().into(),
+                d.grant_id.into(),
+                d.path.code().into(),
+                d.rule.clone().into(),
+                DeliveryState::Queued.code().into(),
+                0.into(),
+                0.into(),
+                n.scheduled_ms.into(),
+                now_ms.into(),
+            ]);
         }
-        Ok(evs)
+        let by_recipient: HashMap<i64, &NewDelivery> =
+            chunk.iter().map(|d| (d.recipient_id, d)).collect();
+        for row in w.txn().query_all(&insert).await? {
+            let id: i64 = row.try_get("", "id")?;
+            let rid: i64 = row.try_get("", "recipient_id")?;
+            let Some(d) = by_recipient.get(&rid) else {
+                continue;
+            };
+            let mut ev = NewEvent::new(EventKind::Queued, n.page_id.clone());
+            ev.topic_key = Some(n.topic_key.clone());
+            ev.notification_id = Some(n.id.clone());
+            ev.delivery_id = Some(id);
+            ev.psid = Some(d.psid.clone());
+            ev.grant_id = d.grant_id;
+            ev.path = Some(d.path);
+            ev.rule = Some(d.rule.clone());
+            ev.actor = Some(n.created_by.clone());
+            evs.push(ev);
+        }
     }
+    Ok(evs)
 }

@@ -110,6 +110,9 @@ pub(crate) enum Notifications {
     CreatedBy,
     Pending,
     TraceParent,
+    Audience,
+    Planning,
+    PlanCursor,
 }
 
 #[derive(DeriveIden, Clone, Copy)]

@@ -161,5 +161,6 @@ pub(crate) fn notification(s: &NotificationStatus) -> pb::Notification {
             .message_tag
             .map(|t| t.as_str().to_string())
             .unwrap_or_default(),
+        planning: n.planning,
     }
 }

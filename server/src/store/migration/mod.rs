@@ -11,6 +11,7 @@ mod m0007_grant_status;
 mod m0008_api_keys;
 mod m0009_trace_parent;
 mod m0010_edges;
+mod m0011_planner;
 
 use sea_orm::{ConnectionTrait, DatabaseBackend};
 use sea_orm_migration::prelude::*;
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0008_api_keys::M0008ApiKeys),
             Box::new(m0009_trace_parent::M0009TraceParent),
             Box::new(m0010_edges::M0010Edges),
+            Box::new(m0011_planner::M0011Planner),
         ]
     }
 }

@@ -9,6 +9,7 @@ use crate::domain::grant::NewGrant;
 use crate::domain::notification::{Actor, Notification, PlanCounts};
 use crate::domain::outcome::{Claimed, Completed, Outcome};
 use crate::domain::plan::NewDelivery;
+use crate::domain::planning::{ChunkPlan, Cursor, Spec};
 use crate::domain::values::{PageId, Psid, Title, Token, TopicKey};
 use crate::domain::vocab::{DeliveryPath, DeliveryState, GrantKind, NotificationState};
 use crate::store::{NewNotification, Receipt, Store};
@@ -75,6 +76,7 @@ pub(super) async fn queued(store: &Store, n: usize) -> String {
         topic_key: "t".into(),
         state: NotificationState::Scheduled,
         plan: PlanCounts::default(),
+        planning: true,
         message_tag: None,
         rolling_title: None,
         scheduled_ms: now,
@@ -83,13 +85,30 @@ pub(super) async fn queued(store: &Store, n: usize) -> String {
         created_by: "t".into(),
     };
     let id = notification.id.clone();
+    let spec = Spec {
+        tags: Default::default(),
+        regions: Vec::new(),
+        named: None,
+        include_window: false,
+        message_tag: None,
+        max_recipients: None,
+    };
     let new = NewNotification {
         notification,
         message: r#"{"text":"hi"}"#.into(),
-        deliveries,
+        spec: Some(spec),
         trace_parent: None,
     };
-    store.create_notification(new, now).await.unwrap().unwrap();
+    let n = store.create_notification(new).await.unwrap().unwrap();
+    let count = deliveries.len() as u64;
+    let mut chunk = ChunkPlan::default();
+    chunk.counts.grant_sends = count as i64;
+    chunk.deliveries = deliveries;
+    let applied = store
+        .apply_plan_chunk(&n, &Cursor::Sweep { after: -1 }, &Cursor::Done, chunk, now)
+        .await
+        .unwrap();
+    assert_eq!(applied, crate::store::Applied::Queued(count));
     id
 }
 
