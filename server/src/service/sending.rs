@@ -167,7 +167,12 @@ impl Sending {
         let n = self
             .deps
             .store()
-            .cancel_notification(id, actor, self.deps.now())
+            .cancel_notification(
+                id,
+                actor,
+                &self.deps.policy().reusable_kinds(),
+                self.deps.now(),
+            )
             .await?;
         Ok((self.status(id).await?, n))
     }

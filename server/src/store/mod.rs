@@ -9,6 +9,7 @@ pub(crate) mod codes;
 mod completion;
 mod console;
 mod deliveries;
+mod echoes;
 mod eligible;
 pub(crate) mod events;
 mod grant_batch;
@@ -39,6 +40,7 @@ use tokio::sync::{Mutex, MutexGuard};
 use crate::error::{Error, Result};
 use bus::EventBus;
 
+pub(crate) use echoes::EchoApplied;
 pub(crate) use eligible::Eligible;
 pub(crate) use notifications::NewNotification;
 pub(crate) use optins::{NewOptIn, OptInRow};

@@ -10,6 +10,7 @@ mod m0006_replicas;
 mod m0007_grant_status;
 mod m0008_api_keys;
 mod m0009_trace_parent;
+mod m0010_echoes;
 
 use sea_orm::{ConnectionTrait, DatabaseBackend};
 use sea_orm_migration::prelude::*;
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0007_grant_status::M0007GrantStatus),
             Box::new(m0008_api_keys::M0008ApiKeys),
             Box::new(m0009_trace_parent::M0009TraceParent),
+            Box::new(m0010_echoes::M0010Echoes),
         ]
     }
 }
