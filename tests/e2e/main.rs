@@ -3,7 +3,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod access;
+mod books;
 mod console;
+mod echoes;
 mod faults;
 mod ledger;
 mod meta_sending;
