@@ -68,6 +68,13 @@ async fn two_thousand_grants_under_5xx_timeouts_and_accept_then_fail_book_what_m
     let n = app.send("mixed", TOPIC, pb::SendOptions::default()).await;
     let books = app.assert_books_agree(&n.notification_id).await;
     app.sim().clear_faults();
+    eprintln!(
+        "2,000 grants: Meta accepted {}, otn SENT {}, FAILED {}, UNCONFIRMED {}",
+        app.accepted_psids().len(),
+        books.sent.len(),
+        books.failed.len(),
+        books.unconfirmed.len()
+    );
     assert!(books.failed.is_empty(), "{:?}", books.failed);
     assert!(
         books.sent.len() >= 1_990,

@@ -208,6 +208,14 @@ async fn two_replicas_one_killed_send_every_token_once_at_the_page_rate_and_stre
             "token accepted exactly once"
         );
     }
+    let calls: usize = (0..PAGES).map(|i| sim.call_times(&page(i)).len()).sum();
+    eprintln!(
+        "{} Send API calls for {} messages: {} refused as already spent (in flight at the kill), \
+         every one booked SENT",
+        calls,
+        tokens.len(),
+        calls - tokens.len()
+    );
     // The pacer aims 1.5% under the rate; 5% over it allows a scheduling stall of one of the
     // two processes (or of the simulator stamping arrivals) without hiding a doubled rate.
     let limit = (f64::from(RATE) * 1.05).floor() as usize;
