@@ -21,7 +21,8 @@ pub fn is_final(n: &pb::Notification) -> bool {
 }
 
 /// Where a notification's deliveries are, in the terms a person follows: how many were sent
-/// (accepted by Meta), delivered (to the device, read included) and failed, of the total.
+/// (accepted by Meta), delivered (to the device, read included), failed (certainly not
+/// delivered) and unconfirmed (given up with their outcome unknown), of the total.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Progress {
     /// Deliveries in all.
@@ -36,6 +37,8 @@ pub struct Progress {
     pub failed: u64,
     /// Cancelled before being sent.
     pub cancelled: u64,
+    /// Given up after an attempt that may have reached Meta, with no evidence either way.
+    pub unconfirmed: u64,
     /// Still queued or being sent.
     pub pending: u64,
 }
@@ -52,21 +55,22 @@ impl Progress {
             u(c.delivered),
             u(c.read),
         );
-        let (failed, cancelled) = (u(c.failed), u(c.cancelled));
+        let (failed, cancelled, unconfirmed) = (u(c.failed), u(c.cancelled), u(c.unconfirmed));
         Progress {
-            total: queued + sending + sent + delivered + read + failed + cancelled,
+            total: queued + sending + sent + delivered + read + failed + cancelled + unconfirmed,
             sent: sent + delivered + read,
             delivered: delivered + read,
             read,
             failed,
             cancelled,
+            unconfirmed,
             pending: queued + sending,
         }
     }
 
-    /// Deliveries that reached an end: sent, failed or cancelled.
+    /// Deliveries that reached an end: sent, failed, cancelled or unconfirmed.
     pub fn done(&self) -> u64 {
-        self.sent + self.failed + self.cancelled
+        self.sent + self.failed + self.cancelled + self.unconfirmed
     }
 }
 
@@ -79,6 +83,9 @@ impl std::fmt::Display for Progress {
         )?;
         if self.cancelled > 0 {
             write!(f, " · cancelled {}", self.cancelled)?;
+        }
+        if self.unconfirmed > 0 {
+            write!(f, " · unconfirmed {}", self.unconfirmed)?;
         }
         Ok(())
     }
@@ -192,15 +199,17 @@ mod tests {
                 read: 4,
                 failed: 5,
                 cancelled: 6,
+                unconfirmed: 7,
             }),
             ..Default::default()
         };
         let p = Progress::of(&n);
-        assert_eq!((p.total, p.sent, p.delivered, p.read), (22, 9, 7, 4));
-        assert_eq!((p.failed, p.cancelled, p.pending, p.done()), (5, 6, 2, 20));
+        assert_eq!((p.total, p.sent, p.delivered, p.read), (29, 9, 7, 4));
+        assert_eq!((p.failed, p.cancelled, p.pending, p.done()), (5, 6, 2, 27));
+        assert_eq!(p.unconfirmed, 7);
         assert_eq!(
             p.to_string(),
-            "sent 9 · delivered 7 · failed 5 of 22 · cancelled 6"
+            "sent 9 · delivered 7 · failed 5 of 29 · cancelled 6 · unconfirmed 7"
         );
         assert!(!is_final(&n));
     }

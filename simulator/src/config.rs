@@ -35,6 +35,10 @@ pub struct SimulatorConfig {
     pub receipt_delay: Duration,
     /// Post a `message_echoes` webhook (with `metadata`) after each accepted send.
     pub echoes: bool,
+    /// Answer a send only once its echo was posted (Meta often echoes before answering).
+    pub echo_before_answer: bool,
+    /// The `app_id` echoes name as the app that sent the message.
+    pub app_id: u64,
     /// Whether an OTN opt-in opens the 24-hour window (unverified on Meta's side; default false).
     pub optin_opens_window: bool,
     /// Refuse (100) sends to `recipient.id` without `messaging_type` (default true).
@@ -66,6 +70,8 @@ impl SimulatorConfig {
             auto_reads: false,
             receipt_delay: Duration::ZERO,
             echoes: false,
+            echo_before_answer: false,
+            app_id: 1_517_776_481_860_111,
             optin_opens_window: false,
             require_messaging_type: true,
             record_messages: true,

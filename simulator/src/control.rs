@@ -190,6 +190,8 @@ impl FaultSpec {
                 regain_minutes: self.regain_minutes.unwrap_or(1),
             },
             "server_error" => Fault::ServerErrorCode(self.code.unwrap_or(2)),
+            "accept_then_server_error" => Fault::AcceptThenServerErrorCode(self.code.unwrap_or(2)),
+            "accept_then_bad_gateway" => Fault::AcceptThenBadGateway,
             "timeout" => Fault::Timeout(ms),
             "accept_then_timeout" => Fault::AcceptThenTimeout(ms),
             "drop_connection" => Fault::DropConnection,
@@ -256,6 +258,7 @@ struct SettingsReq {
     auto_receipts: Option<bool>,
     auto_reads: Option<bool>,
     echoes: Option<bool>,
+    echo_before_answer: Option<bool>,
     webhook_duplicate_per_mille: Option<u32>,
 }
 
@@ -272,6 +275,9 @@ async fn settings(State(i): State<Arc<Inner>>, Json(r): Json<SettingsReq>) -> Js
     }
     if let Some(v) = r.echoes {
         i.echoes.store(v, Ordering::Relaxed);
+    }
+    if let Some(v) = r.echo_before_answer {
+        i.echo_before_answer.store(v, Ordering::Relaxed);
     }
     if let Some(v) = r.webhook_duplicate_per_mille {
         i.webhook_dup_per_mille

@@ -35,12 +35,14 @@ pub const SUBCODE_STOPPED: i64 = 1893015;
 pub const SUBCODE_OPTIN_REPEATED: i64 = 1893016;
 /// Subcode of code 4: marketing token used again before its cooldown.
 pub const SUBCODE_MARKETING_COOLDOWN: i64 = 2018354;
-/// Subcode of code 100 for a one-time notification token already used (simulator's choice; Meta's is unverified).
-pub const SUBCODE_TOKEN_USED: i64 = 2018310;
-/// Subcode of code 100 for a token this page never issued (simulator's choice).
-pub const SUBCODE_TOKEN_UNKNOWN: i64 = 2018311;
-/// Subcode of code 100 for an expired one-time notification token (simulator's choice).
-pub const SUBCODE_TOKEN_EXPIRED: i64 = 2018312;
+/// The recipient field of a One-Time Notification token.
+pub const ONE_TIME_TOKEN_FIELD: &str = "one_time_notif_token";
+/// The recipient field of a Marketing Messages token.
+pub const MARKETING_TOKEN_FIELD: &str = "notification_messages_token";
+/// What the simulator answers for a spent One-Time Notification token (code 100, no subcode):
+/// Meta's exact words are not public; they are worded as Meta's 2026 error table words its
+/// other token refusals, naming the field.
+pub const TOKEN_USED_MESSAGE: &str = "(#100) The one_time_notif_token has already been used";
 
 /// A Graph API error as the simulator reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,7 +116,23 @@ impl GraphError {
         e
     }
 
-    /// HTTP 500 with a temporary-failure code (2 or 1200).
+    /// Code 100 without a subcode refusing the token of `field`, as Meta's 2026 table words
+    /// token refusals: `(#100) notification_messages_token is invalid`.
+    pub fn token_refused(field: &str, what: &str) -> Self {
+        Self::new(
+            CODE_INVALID_PARAMETER,
+            None,
+            format!("(#100) {field} {what}"),
+        )
+    }
+
+    /// A spent One-Time Notification token: [`TOKEN_USED_MESSAGE`].
+    pub fn token_used() -> Self {
+        Self::new(CODE_INVALID_PARAMETER, None, TOKEN_USED_MESSAGE)
+    }
+
+    /// HTTP 500 with a failure code (2 or 1200: temporary, with `is_transient`; others
+    /// without, e.g. 1, "an unknown error").
     pub fn server_error(code: i64) -> Self {
         let mut e = Self::new(
             code,
@@ -136,7 +154,9 @@ impl GraphError {
         if let (Some(sub), Some(obj)) = (self.subcode, error.as_object_mut()) {
             obj.insert("error_subcode".into(), sub.into());
         }
-        if let (true, Some(obj)) = (self.status.is_server_error(), error.as_object_mut()) {
+        let transient = self.status.is_server_error()
+            && matches!(self.code, CODE_TEMPORARY | CODE_TEMPORARY_SEND);
+        if let (true, Some(obj)) = (transient, error.as_object_mut()) {
             obj.insert("is_transient".into(), true.into());
         }
         serde_json::json!({ "error": error })
@@ -161,6 +181,18 @@ impl IntoResponse for GraphError {
         }
         resp
     }
+}
+
+/// HTTP 502 with an HTML body, as a proxy in front of the Graph API answers.
+pub(crate) fn bad_gateway() -> Response {
+    let mut resp = Response::new(Body::from(
+        "<html><head><title>502 Bad Gateway</title></head>\
+         <body><center><h1>502 Bad Gateway</h1></center></body></html>",
+    ));
+    *resp.status_mut() = StatusCode::BAD_GATEWAY;
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
+    resp
 }
 
 /// A random trace id shaped like Meta's.

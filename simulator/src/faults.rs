@@ -17,8 +17,8 @@ use rand::Rng;
 
 use super::{
     errors::{
-        CODE_INVALID_PARAMETER, CODE_PERMISSION, CODE_POLICY, CODE_RATE_LIMIT, CODE_TEMPORARY,
-        GraphError, SUBCODE_BLOCKED, SUBCODE_TOKEN_UNKNOWN, SUBCODE_UNAVAILABLE,
+        CODE_PERMISSION, CODE_POLICY, CODE_RATE_LIMIT, CODE_TEMPORARY, GraphError, SUBCODE_BLOCKED,
+        SUBCODE_UNAVAILABLE,
     },
     state::lock,
 };
@@ -47,7 +47,8 @@ pub enum Fault {
     DropConnection,
     /// Processes the send normally (it may be accepted), then closes the connection without a response.
     AcceptThenDrop,
-    /// HTTP 400, code 100: the recipient token is invalid; nothing accepted, the token is not spent.
+    /// HTTP 400, code 100 without a subcode naming the recipient's token field (`(#100)
+    /// one_time_notif_token is invalid`); nothing accepted, the token is not spent.
     TokenInvalid,
     /// HTTP 400, code 190: the page access token is invalid.
     PageTokenInvalid,
@@ -68,6 +69,12 @@ pub enum Fault {
     /// Processes the send normally (it may be accepted), then answers HTTP 500 code 2 with
     /// `is_transient: true`, as Meta sometimes does after accepting a message.
     AcceptThenServerError,
+    /// Processes the send normally (it may be accepted), then answers HTTP 500 with this code
+    /// (e.g. `{code: 1}`, "an unknown error", without `is_transient`).
+    AcceptThenServerErrorCode(i64),
+    /// Processes the send normally (it may be accepted), then answers HTTP 502 with an HTML
+    /// body (a proxy's error page, no Graph error at all).
+    AcceptThenBadGateway,
 }
 
 /// What a fault does to the processing of one send.
@@ -85,11 +92,14 @@ pub(super) enum Effect {
     ProcessThenDrop,
     /// Process the send, then answer this error instead of its result.
     ProcessThenFail(GraphError),
+    /// Process the send, then answer HTTP 502 with an HTML page.
+    ProcessThenBadGateway,
 }
 
 impl Fault {
-    /// The effect of this fault on a send for `page_id` (used in the rate-limit usage header).
-    pub(super) fn effect(&self, page_id: &str) -> Effect {
+    /// The effect of this fault on a send for `page_id` (used in the rate-limit usage header)
+    /// whose recipient is `token_field` (named by a token refusal).
+    pub(super) fn effect(&self, page_id: &str, token_field: &str) -> Effect {
         match self {
             Fault::RateLimited => {
                 Effect::Refuse(GraphError::rate_limited(CODE_RATE_LIMIT, page_id, 1))
@@ -104,11 +114,9 @@ impl Fault {
             Fault::AcceptThenTimeout(d) => Effect::ProcessThenStall(*d),
             Fault::DropConnection => Effect::Drop,
             Fault::AcceptThenDrop => Effect::ProcessThenDrop,
-            Fault::TokenInvalid => Effect::Refuse(GraphError::new(
-                CODE_INVALID_PARAMETER,
-                Some(SUBCODE_TOKEN_UNKNOWN),
-                "(#100) The token is invalid or has expired.",
-            )),
+            Fault::TokenInvalid => {
+                Effect::Refuse(GraphError::token_refused(token_field, "is invalid"))
+            }
             Fault::PageTokenInvalid => Effect::Refuse(GraphError::bad_access_token()),
             Fault::Blocked => Effect::Refuse(GraphError::new(
                 CODE_POLICY,
@@ -128,6 +136,10 @@ impl Fault {
             Fault::AcceptThenServerError => {
                 Effect::ProcessThenFail(GraphError::server_error(CODE_TEMPORARY))
             }
+            Fault::AcceptThenServerErrorCode(code) => {
+                Effect::ProcessThenFail(GraphError::server_error(*code))
+            }
+            Fault::AcceptThenBadGateway => Effect::ProcessThenBadGateway,
         }
     }
 }

@@ -40,6 +40,7 @@ struct Settings {
     record_messages: bool,
     page_rate_limit_per_sec: Option<u32>,
     webhook_attempts: u32,
+    app_id: u64,
 }
 
 /// Shared state behind every clone of a [`Simulator`] and every request handler.
@@ -54,6 +55,7 @@ struct Inner {
     auto_receipts: AtomicBool,
     auto_reads: AtomicBool,
     echoes: AtomicBool,
+    echo_before_answer: AtomicBool,
     receipt_delay_ms: AtomicU64,
     settings: Settings,
     http: reqwest::Client,
@@ -90,9 +92,11 @@ impl std::fmt::Debug for Inner {
 /// `/_sim/` for tests that run the service as a separate process.
 ///
 /// Simulator-chosen details (Meta's behaviour is unverified): a second send with a spent OTN token
-/// answers 100/[`SUBCODE_TOKEN_USED`], an unknown token 100/[`SUBCODE_TOKEN_UNKNOWN`], an expired
-/// one 100/[`SUBCODE_TOKEN_EXPIRED`]; an OTN opt-in opens the window only when
-/// [`SimulatorConfig::optin_opens_window`] is set; a grant send carrying a `tag` is refused with 100.
+/// answers code 100 without a subcode, [`TOKEN_USED_MESSAGE`]; an unknown token `(#100)
+/// <field> is invalid` and an expired one `(#100) <field> has expired`, naming the recipient's
+/// token field as Meta's 2026 error table words token refusals; an OTN opt-in opens the window
+/// only when [`SimulatorConfig::optin_opens_window`] is set; a grant send carrying a `tag` is
+/// refused with 100.
 #[derive(Debug, Clone)]
 pub struct Simulator {
     inner: Arc<Inner>,
@@ -147,6 +151,7 @@ impl Simulator {
             auto_receipts: AtomicBool::new(config.auto_receipts),
             auto_reads: AtomicBool::new(config.auto_reads),
             echoes: AtomicBool::new(config.echoes),
+            echo_before_answer: AtomicBool::new(config.echo_before_answer),
             receipt_delay_ms: AtomicU64::new(millis(config.receipt_delay)),
             settings: Settings {
                 optin_opens_window: config.optin_opens_window,
@@ -154,6 +159,7 @@ impl Simulator {
                 record_messages: config.record_messages,
                 page_rate_limit_per_sec: config.page_rate_limit_per_sec,
                 webhook_attempts: config.webhook_attempts,
+                app_id: config.app_id,
             },
             http,
             webhook_permits: tokio::sync::Semaphore::new(config.webhook_concurrency.max(1)),
@@ -259,6 +265,12 @@ impl Simulator {
     /// Switches `message_echoes` webhooks after accepted sends.
     pub fn set_echoes(&self, on: bool) {
         self.inner.echoes.store(on, Ordering::Relaxed);
+    }
+
+    /// Whether a Send API answer waits until its message's echo was posted (Meta often echoes
+    /// a message before the Send API answers); echoes must be on.
+    pub fn set_echo_before_answer(&self, on: bool) {
+        self.inner.echo_before_answer.store(on, Ordering::Relaxed);
     }
 
     /// Posts each webhook a second time at this rate (per mille), like Meta's duplicate deliveries.

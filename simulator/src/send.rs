@@ -14,9 +14,9 @@ use axum::{
 use super::{
     Inner,
     errors::{
-        CODE_APP_RATE_LIMIT, CODE_INVALID_PARAMETER, CODE_POLICY, CODE_RATE_LIMIT, CODE_TEMPORARY,
-        GraphError, SUBCODE_MARKETING_COOLDOWN, SUBCODE_OPTIN_REPEATED, SUBCODE_STOPPED,
-        SUBCODE_TOKEN_EXPIRED, SUBCODE_TOKEN_UNKNOWN, SUBCODE_TOKEN_USED,
+        CODE_APP_RATE_LIMIT, CODE_POLICY, CODE_RATE_LIMIT, CODE_TEMPORARY, GraphError,
+        MARKETING_TOKEN_FIELD, ONE_TIME_TOKEN_FIELD, SUBCODE_MARKETING_COOLDOWN,
+        SUBCODE_OPTIN_REPEATED, SUBCODE_STOPPED, bad_gateway,
     },
     faults::{Effect, dropped_response},
     payload::{self, Content, Recipient, SendRequest},
@@ -49,13 +49,14 @@ async fn send(
     let page = token.as_deref().and_then(|t| inner.world.page_for_token(t));
     let effect = inner.faults.next().map(|f| {
         let hint = page.as_ref().map_or(page_seg.as_str(), |p| p.id.as_str());
-        f.effect(hint)
+        f.effect(hint, token_field(&body))
     });
     let stall_after = match &effect {
         Some(Effect::ProcessThenStall(d)) => Some(*d),
         _ => None,
     };
     let drop_after = matches!(effect, Some(Effect::ProcessThenDrop));
+    let bad_gateway_after = matches!(effect, Some(Effect::ProcessThenBadGateway));
     let fail_after = match &effect {
         Some(Effect::ProcessThenFail(e)) => Some(e.clone()),
         _ => None,
@@ -68,7 +69,13 @@ async fn send(
         }
         Some(Effect::Drop) => return dropped_response(),
         _ => match process(&inner, &version, &page_seg, page, &body) {
-            Ok(ok) => ok,
+            Ok((ok, echoed)) => {
+                // Meta often echoes a message before its Send API answers.
+                if let Some(echoed) = echoed {
+                    let _ = echoed.await;
+                }
+                ok
+            }
             Err(e) => e.into_response(),
         },
     };
@@ -82,7 +89,19 @@ async fn send(
     match (drop_after, fail_after) {
         (true, _) => dropped_response(),
         (false, Some(e)) => e.into_response(),
+        (false, None) if bad_gateway_after => bad_gateway(),
         (false, None) => resp,
+    }
+}
+
+/// The token field of a send's recipient, for refusals that name it (one-time by default).
+fn token_field(body: &[u8]) -> &'static str {
+    let named = serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|b| b.get("recipient")?.get(MARKETING_TOKEN_FIELD).cloned());
+    match named {
+        Some(_) => MARKETING_TOKEN_FIELD,
+        None => ONE_TIME_TOKEN_FIELD,
     }
 }
 
@@ -130,14 +149,15 @@ fn is_version(v: &str) -> bool {
     })
 }
 
-/// Authenticates, validates and applies the rules; on success records the send and answers 200.
+/// Authenticates, validates and applies the rules; on success records the send and answers 200,
+/// with the echo to wait for first when echoes come before answers.
 fn process(
     inner: &Arc<Inner>,
     version: &str,
     page_seg: &str,
     page: Option<Arc<Page>>,
     body: &[u8],
-) -> Result<Response, GraphError> {
+) -> Result<(Response, Option<webhook::Posted>), GraphError> {
     if !is_version(version) {
         return Err(GraphError::invalid(format!(
             "Unknown API version {version}"
@@ -186,7 +206,7 @@ fn process(
             (psid, Some(t.clone()), Some(GrantKind::NotificationMessages))
         }
     };
-    webhook::after_accept(inner, &page.id, &psid, &mid, now, &req.message);
+    let echoed = webhook::after_accept(inner, &page.id, &psid, &mid, now, &req.message);
     let body = serde_json::json!({ "recipient_id": psid, "message_id": mid }).to_string();
     let record = inner.settings.record_messages.then(|| AcceptedMessage {
         page_id: page.id.clone(),
@@ -205,7 +225,7 @@ fn process(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
-    Ok(resp)
+    Ok((resp, echoed))
 }
 
 /// How a send to `recipient.id` may leave the window.
@@ -300,14 +320,6 @@ fn check_id_send(
     })
 }
 
-fn token_error(subcode: i64, what: &str) -> GraphError {
-    GraphError::new(
-        CODE_INVALID_PARAMETER,
-        Some(subcode),
-        format!("(#100) {what}"),
-    )
-}
-
 /// Applies the grant rules and spends the token; returns the token owner's PSID.
 fn check_token_send(
     inner: &Inner,
@@ -327,7 +339,11 @@ fn check_token_send(
             "A grant send may carry only a text or a button template",
         ));
     }
-    let unknown = || token_error(SUBCODE_TOKEN_UNKNOWN, "The token is invalid.");
+    let field = match expected {
+        GrantKind::OneTimeNotification => ONE_TIME_TOKEN_FIELD,
+        GrantKind::NotificationMessages => MARKETING_TOKEN_FIELD,
+    };
+    let unknown = || GraphError::token_refused(field, "is invalid");
     let outcome = inner.world.with_token(token, |e| {
         if e.kind != expected || e.page_id != page_id {
             return Err(unknown());
@@ -335,16 +351,10 @@ fn check_token_send(
         match e.kind {
             GrantKind::OneTimeNotification => {
                 if e.accepted > 0 {
-                    return Err(token_error(
-                        SUBCODE_TOKEN_USED,
-                        "The one-time notification token has already been used.",
-                    ));
+                    return Err(GraphError::token_used());
                 }
                 if e.expires_ms.is_some_and(|x| now >= x) {
-                    return Err(token_error(
-                        SUBCODE_TOKEN_EXPIRED,
-                        "The one-time notification token has expired.",
-                    ));
+                    return Err(GraphError::token_refused(field, "has expired"));
                 }
             }
             GrantKind::NotificationMessages => {

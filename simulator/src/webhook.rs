@@ -119,10 +119,20 @@ pub(super) fn optin_event(page_id: &str, psid: &str, ts: i64, optin: Value) -> V
     with(base(page_id, psid, ts), "optin", optin)
 }
 
-/// A `message_echoes` event for a message the page sent.
-pub(super) fn echo_event(page_id: &str, psid: &str, ts: i64, mid: &str, message: &Value) -> Value {
+/// A `message_echoes` event for a message the page sent through the app `app_id`, as Meta
+/// documents it: the page is the sender, the person the recipient, with Meta's timestamp of
+/// the message, its mid and the sender's `metadata`.
+pub(super) fn echo_event(
+    page_id: &str,
+    psid: &str,
+    ts: i64,
+    mid: &str,
+    app_id: u64,
+    message: &Value,
+) -> Value {
     let mut m = serde_json::Map::new();
     m.insert("is_echo".into(), true.into());
+    m.insert("app_id".into(), app_id.into());
     m.insert("mid".into(), mid.into());
     for key in ["text", "metadata"] {
         if let Some(v) = message.get(key) {
@@ -221,7 +231,11 @@ impl Inner {
     }
 }
 
-/// After an accepted send: posts the echo, delivery and read webhooks that are switched on.
+/// Resolves once the echo of an accepted send was posted (or given up).
+pub(super) type Posted = tokio::sync::oneshot::Receiver<()>;
+
+/// After an accepted send: posts the echo, delivery and read webhooks that are switched on, in
+/// that order. When echoes come before answers, the answer waits for what this returns.
 pub(super) fn after_accept(
     inner: &Arc<Inner>,
     page_id: &str,
@@ -229,14 +243,17 @@ pub(super) fn after_accept(
     mid: &str,
     at_ms: i64,
     message: &Value,
-) {
+) -> Option<Posted> {
     let echo = inner.echoes.load(Ordering::Relaxed);
     let deliver = inner.auto_receipts.load(Ordering::Relaxed);
     let read = inner.auto_reads.load(Ordering::Relaxed);
     if !(echo || deliver || read) || inner.webhook_target().is_none() {
-        return;
+        return None;
     }
-    let echo_ev = echo.then(|| echo_event(page_id, psid, at_ms, mid, message));
+    let app_id = inner.settings.app_id;
+    let echo_ev = echo.then(|| echo_event(page_id, psid, at_ms, mid, app_id, message));
+    let (posted, wait) = tokio::sync::oneshot::channel();
+    let first = echo && inner.echo_before_answer.load(Ordering::Relaxed);
     let (inner, page_id, psid, mid) = (
         Arc::clone(inner),
         page_id.to_owned(),
@@ -248,6 +265,7 @@ pub(super) fn after_accept(
         if let Some(ev) = echo_ev {
             inner.post_events_retrying(&page_id, vec![ev]).await;
         }
+        let _ = posted.send(());
         if !delay.is_zero() {
             tokio::time::sleep(delay).await;
         }
@@ -260,4 +278,5 @@ pub(super) fn after_accept(
             inner.post_events_retrying(&page_id, vec![ev]).await;
         }
     });
+    first.then_some(wait)
 }

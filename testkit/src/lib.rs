@@ -5,6 +5,7 @@
 //! cases.
 
 mod app;
+pub mod books;
 mod calls;
 pub mod cases;
 pub mod db;

@@ -79,6 +79,34 @@ pub fn marketing_optin(psid: &str, ts: i64, topic: &str, token: &str) -> Value {
     )
 }
 
+/// The `app_id` of the app that sends the test page's messages, as echoes name it.
+pub const APP_ID: u64 = 1_517_776_481_860_111;
+
+/// A `message_echoes` event as Meta documents it: the page's own message `mid` to `psid`, sent
+/// through the app with `metadata`, stamped `ts` by Meta.
+pub fn echo(psid: &str, ts: i64, mid: &str, metadata: Option<&str>, text: &str) -> Value {
+    let mut message = json!({ "is_echo": true, "app_id": APP_ID, "mid": mid, "text": text });
+    if let Some(m) = metadata {
+        message["metadata"] = json!(m);
+    }
+    json!({
+        "sender": { "id": PAGE },
+        "recipient": { "id": psid },
+        "timestamp": ts,
+        "message": message,
+    })
+}
+
+/// A `message_deliveries` event as Meta documents it (no `timestamp`): `mids` and everything
+/// up to `watermark` delivered to `psid`.
+pub fn delivery(psid: &str, mids: &[&str], watermark: i64) -> Value {
+    let mut d = json!({ "watermark": watermark });
+    if !mids.is_empty() {
+        d["mids"] = json!(mids);
+    }
+    json!({ "sender": { "id": psid }, "recipient": { "id": PAGE }, "delivery": d })
+}
+
 /// A marketing STOP (`stop`) or RESUME status event for `token`.
 pub fn marketing_status(psid: &str, ts: i64, token: &str, stop: bool) -> Value {
     let status = if stop {

@@ -76,7 +76,7 @@ async fn refusals_that_may_not_be_retried_end_as_failed_deliveries_with_their_re
         }
     }
     reasons.sort();
-    assert_eq!(reasons, ["TOKEN_INVALID", "UNREACHABLE", "UNREACHABLE"]);
+    assert_eq!(reasons, ["TOKEN_REFUSED", "UNREACHABLE", "UNREACHABLE"]);
 
     // The invalid token's grant is dead; the other two were not spent and can be used again.
     let l = app

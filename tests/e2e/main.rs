@@ -3,7 +3,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod access;
+mod books;
 mod console;
+mod echoes;
 mod edges;
 mod faults;
 mod ledger;

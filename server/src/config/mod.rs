@@ -160,26 +160,19 @@ impl Default for DispatchSettings {
     }
 }
 
-/// What the service reads into Meta's answers where Meta does not document them (section 4 of
-/// the platform notes): which code-100 subcodes mean a spent single-use token (after an
-/// ambiguous attempt, the message went out) and which an unknown or expired one (the grant is
-/// dead). The defaults are the sandbox simulator's; set them to what your app observes.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+/// Subcodes an operator observed in Meta's token refusals, on top of what Meta documents. Meta
+/// documents no subcode for a spent or invalid token: its refusal is code 100 naming the token's
+/// field (`(#100) notification_messages_token is invalid`), which otn reads without any
+/// configuration. List here code-100 subcodes your app sees for a spent single-use token (after
+/// an ambiguous attempt, the message went out) or for an unknown or expired one (the grant is
+/// dead). Empty by default.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MessengerSettings {
     /// Subcodes of error 100 that mean "this one-time token was already used".
     pub spent_token_subcodes: Vec<i32>,
     /// Subcodes of error 100 that mean "this token is unknown or expired".
     pub invalid_token_subcodes: Vec<i32>,
-}
-
-impl Default for MessengerSettings {
-    fn default() -> Self {
-        Self {
-            spent_token_subcodes: vec![2018310],
-            invalid_token_subcodes: vec![2018311, 2018312],
-        }
-    }
 }
 
 fn d_grpc() -> SocketAddr {

@@ -153,14 +153,10 @@ async fn complete_loop(deps: Arc<Deps>, rx: Arc<Mutex<mpsc::Receiver<Completed>>
         }
         loop {
             match deps.store().complete(&batch, deps.now()).await {
-                Ok(()) => {
-                    for c in &batch {
-                        let state = match c.outcome {
-                            crate::domain::outcome::Outcome::Sent { .. } => "sent",
-                            crate::domain::outcome::Outcome::Failed { .. } => "failed",
-                            _ => continue,
-                        };
-                        crate::ops::metrics::delivery_finished(&c.claimed.page_id, state);
+                Ok(finished) => {
+                    for (i, state) in finished {
+                        let name = crate::ops::metrics::finished_state(state);
+                        crate::ops::metrics::delivery_finished(&batch[i].claimed.page_id, name);
                     }
                     break;
                 }

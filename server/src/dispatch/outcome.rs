@@ -4,9 +4,10 @@ use std::time::Duration;
 
 use crate::domain::event::Failure;
 use crate::domain::outcome::{Claimed, GrantAfter, Outcome};
-use crate::domain::vocab::GrantState;
+use crate::domain::vocab::{DeliveryPath, GrantState};
 use crate::messenger::errors::{Class, Classifier};
 use crate::messenger::graph::{GraphError, Sent};
+use crate::messenger::wire;
 
 /// Retry tuning.
 #[derive(Debug, Clone, Copy)]
@@ -49,7 +50,13 @@ fn failure(e: &GraphError, class: Class) -> Failure {
     }
 }
 
-/// Decides the outcome of one attempt, made at `started_ms`.
+/// Decides the outcome of one attempt, made at `started_ms`; `reusable`: the grant allows more
+/// than one message.
+///
+/// A send is FAILED only when no attempt of it may have reached Meta; after an ambiguous
+/// attempt (a timeout, a reset, any 5xx, a lapsed lease) it ends SENT on evidence (a refusal
+/// of its spent single-use token) or UNCONFIRMED without any, its grant spent either way.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn decide(
     c: &Claimed,
     result: Result<Sent, GraphError>,
@@ -58,6 +65,7 @@ pub(crate) fn decide(
     now_ms: i64,
     started_ms: i64,
     page_pause: Duration,
+    reusable: bool,
 ) -> (Outcome, PageAction) {
     let e = match result {
         Ok(s) => {
@@ -72,20 +80,19 @@ pub(crate) fn decide(
         Err(e) => e,
     };
     let later = |d: Duration| now_ms + d.as_millis() as i64;
-    let is_grant = c.grant.is_some();
+    // The token this send carried, if any.
+    let field = c
+        .grant
+        .as_ref()
+        .filter(|_| c.path == DeliveryPath::Grant)
+        .map(|g| wire::token_field(g.kind));
     let class = classifier.class(&e);
-    let failed = |grant: GrantAfter| Outcome::Failed {
-        failure: failure(&e, class),
-        grant,
-    };
+    let give_up = |grant: GrantAfter| Outcome::given_up(c.ambiguous, failure(&e, class), grant);
     let retry = |d: Duration, ambiguous: bool| {
         if c.attempts >= policy.max_attempts {
             let mut f = failure(&e, class);
             f.reason = format!("GAVE_UP_{}", f.reason);
-            Outcome::Failed {
-                failure: f,
-                grant: GrantAfter::Release,
-            }
+            Outcome::given_up(c.ambiguous || ambiguous, f, GrantAfter::Release)
         } else {
             Outcome::Retry {
                 at_ms: later(d),
@@ -93,6 +100,11 @@ pub(crate) fn decide(
                 ambiguous,
             }
         }
+    };
+    let names_this_token = match class {
+        Class::TokenRefused { field: named } => field == Some(named),
+        Class::TokenSpent | Class::TokenInvalid => field.is_some(),
+        _ => false,
     };
     match class {
         Class::Ambiguous => (retry(policy.backoff(c.attempts), true), PageAction::None),
@@ -107,21 +119,31 @@ pub(crate) fn decide(
             };
             (retry(d, false), action)
         }
-        // After an attempt whose outcome is unknown, Meta refusing the token as spent means
+        // After an attempt whose outcome is unknown, Meta refusing a single-use token means
         // that attempt spent it: the message went out. Only that refusal says so.
-        Class::TokenSpent if is_grant && c.ambiguous => (
-            Outcome::Sent {
-                message_id: String::new(),
-                meta_ms: None,
-            },
-            PageAction::None,
-        ),
-        Class::TokenSpent | Class::TokenInvalid if is_grant => (
-            failed(GrantAfter::Mark(GrantState::Invalid)),
-            PageAction::None,
-        ),
+        Class::TokenRefused { .. } | Class::TokenSpent
+            if names_this_token && c.ambiguous && !reusable =>
+        {
+            (
+                Outcome::Sent {
+                    message_id: String::new(),
+                    meta_ms: None,
+                },
+                PageAction::None,
+            )
+        }
+        // Otherwise the token is dead (a reusable one refused after an ambiguous attempt
+        // says nothing of that attempt).
+        Class::TokenRefused { .. } | Class::TokenSpent | Class::TokenInvalid
+            if names_this_token =>
+        {
+            (
+                give_up(GrantAfter::Mark(GrantState::Invalid)),
+                PageAction::None,
+            )
+        }
         Class::Stopped => (
-            failed(GrantAfter::Mark(GrantState::Stopped)),
+            give_up(GrantAfter::Mark(GrantState::Stopped)),
             PageAction::None,
         ),
         Class::PageToken | Class::PageRestricted => (
@@ -136,13 +158,18 @@ pub(crate) fn decide(
                 },
             ),
         ),
-        Class::TokenSpent
+        Class::TokenRefused { .. }
+        | Class::TokenSpent
         | Class::TokenInvalid
         | Class::InvalidParameter
         | Class::Cooldown
         | Class::OutsideWindow
         | Class::Unreachable
         | Class::OptInRefused
-        | Class::Refused => (failed(GrantAfter::Release), PageAction::None),
+        | Class::Refused => (give_up(GrantAfter::Release), PageAction::None),
     }
 }
+
+#[cfg(test)]
+#[path = "outcome_tests.rs"]
+mod tests;

@@ -166,8 +166,8 @@ impl Pump {
                     subcode: 0,
                     message: format!("the delivery cannot be sent: {why:?}"),
                 };
-                let grant = GrantAfter::Release;
-                return done(c, Outcome::Failed { failure, grant });
+                let outcome = Outcome::given_up(c.ambiguous, failure, GrantAfter::Release);
+                return done(c, outcome);
             }
         };
         tokio::select! {
@@ -212,6 +212,7 @@ impl Pump {
             deps.now(),
             started,
             cfg.page_pause,
+            reusable,
         );
         self.apply(action).await;
         done(c, outcome)

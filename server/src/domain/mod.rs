@@ -5,6 +5,7 @@ pub(crate) mod content;
 pub(crate) mod decide;
 pub(crate) mod erasure;
 pub(crate) mod event;
+pub(crate) mod evidence;
 pub(crate) mod grant;
 pub(crate) mod notification;
 pub(crate) mod outcome;

@@ -42,13 +42,16 @@ pub(crate) struct Claimed {
     pub(crate) trace_parent: Option<String>,
 }
 
-/// What to do with a grant after a failed send.
+/// What to do with a grant after a send that was not accepted (or not known to be).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum GrantAfter {
-    /// Not spent: usable again.
+    /// Not spent: usable again (only when no attempt may have reached Meta).
     Release,
     /// Meta said so: stopped or invalid.
     Mark(GrantState),
+    /// Spent as an accepted message spends it: CONSUMED, or a reusable grant back to ACTIVE
+    /// with its cooldown running (the message may have gone out).
+    Spent,
 }
 
 /// The outcome of one claimed delivery.
@@ -68,11 +71,30 @@ pub(crate) enum Outcome {
         failure: Failure,
         ambiguous: bool,
     },
-    /// Given up.
+    /// Given up, and Meta certainly did not deliver it.
     Failed { failure: Failure, grant: GrantAfter },
+    /// Given up after an attempt that may have reached Meta, with no evidence either way: the
+    /// grant is never given back (an echo may still confirm it later).
+    Unconfirmed { failure: Failure, grant: GrantAfter },
     /// Not attempted (the page is paused or the process stops); back in the queue without
     /// counting an attempt.
     Requeue { at_ms: i64 },
+}
+
+impl Outcome {
+    /// The end of a send that will not be tried again, for `failure`: FAILED only when no
+    /// attempt may have reached Meta (`may_have_reached` is false); otherwise UNCONFIRMED, with
+    /// the grant spent unless Meta said what became of the token (`Mark`).
+    pub(crate) fn given_up(may_have_reached: bool, failure: Failure, grant: GrantAfter) -> Self {
+        match (may_have_reached, grant) {
+            (false, grant) => Outcome::Failed { failure, grant },
+            (true, GrantAfter::Release) => Outcome::Unconfirmed {
+                failure,
+                grant: GrantAfter::Spent,
+            },
+            (true, grant) => Outcome::Unconfirmed { failure, grant },
+        }
+    }
 }
 
 /// A claimed delivery with its outcome.
@@ -82,4 +104,51 @@ pub(crate) struct Completed {
     pub(crate) outcome: Outcome,
     /// Whether the grant allows more than one message (it goes back to ACTIVE when sent).
     pub(crate) reusable: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failure() -> Failure {
+        Failure {
+            reason: "UNREACHABLE".into(),
+            code: 10,
+            subcode: 2018108,
+            message: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_send_no_attempt_of_which_may_have_reached_meta_fails_and_gives_its_grant_back() {
+        let o = Outcome::given_up(false, failure(), GrantAfter::Release);
+        assert!(matches!(
+            o,
+            Outcome::Failed {
+                grant: GrantAfter::Release,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn a_send_that_may_have_reached_meta_is_never_failed_and_never_gives_its_grant_back() {
+        let o = Outcome::given_up(true, failure(), GrantAfter::Release);
+        assert!(matches!(
+            o,
+            Outcome::Unconfirmed {
+                grant: GrantAfter::Spent,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn what_meta_said_of_the_token_holds_even_when_the_send_is_unconfirmed() {
+        let dead = GrantAfter::Mark(GrantState::Invalid);
+        let o = Outcome::given_up(true, failure(), dead);
+        assert!(matches!(o, Outcome::Unconfirmed { grant, .. } if grant == dead));
+        let o = Outcome::given_up(false, failure(), dead);
+        assert!(matches!(o, Outcome::Failed { grant, .. } if grant == dead));
+    }
 }

@@ -173,6 +173,15 @@ impl Policy {
         self.kind(kind).is_some_and(|k| k.reusable)
     }
 
+    /// The kinds whose grants allow more than one message.
+    pub(crate) fn reusable_kinds(&self) -> Vec<GrantKind> {
+        GrantKind::ALL
+            .iter()
+            .copied()
+            .filter(|k| self.reusable(*k))
+            .collect()
+    }
+
     /// The cooldown between two sends on one reusable token at `now`, with its rule id.
     pub(crate) fn cooldown(&self, kind: GrantKind, now_ms: i64) -> Option<(i64, &str)> {
         let rule = in_force(&self.kind(kind)?.cooldown, now_ms)?;

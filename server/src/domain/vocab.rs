@@ -122,20 +122,25 @@ words!(
         Sent,
         Delivered,
         Read,
+        /// Meta certainly did not deliver it.
         Failed,
         Cancelled,
+        /// Given up after an attempt that may have reached Meta, with nothing from Meta saying
+        /// whether it did: never retried, its grant spent; an echo turns it into SENT.
+        Unconfirmed,
     }
 );
 
 impl DeliveryState {
     /// States a delivery never leaves for an unsent one: its notification is done with it.
     #[expect(dead_code, reason = "completion counts final deliveries (issue 9)")]
-    pub(crate) const FINAL: [DeliveryState; 5] = [
+    pub(crate) const FINAL: [DeliveryState; 6] = [
         Self::Sent,
         Self::Delivered,
         Self::Read,
         Self::Failed,
         Self::Cancelled,
+        Self::Unconfirmed,
     ];
     /// States of an accepted message (receipts and engagement apply to these).
     pub(crate) const ACCEPTED: [DeliveryState; 3] = [Self::Sent, Self::Delivered, Self::Read];
@@ -171,6 +176,8 @@ words!(
         GrantStopped,
         GrantResumed,
         GrantAssigned,
+        /// A delivery given up after an attempt that may have reached Meta.
+        Unconfirmed,
     }
 );
 

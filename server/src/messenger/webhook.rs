@@ -199,7 +199,8 @@ fn event(page_id: &str, entry_time: i64, m: &Value) -> Result<Inbound, &'static 
         .get("message")
         .filter(|msg| msg.get("is_echo") == Some(&Value::Bool(true)))
     {
-        let (Some(psid), Some(mid)) = (party(m, "recipient"), text(msg, "mid")) else {
+        let mid = text(msg, "mid").filter(|mid| !mid.is_empty());
+        let (Some(psid), Some(mid)) = (party(m, "recipient"), mid) else {
             return Err("echo_without_recipient_or_mid");
         };
         return Ok(Inbound::Echo {

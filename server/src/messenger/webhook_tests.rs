@@ -124,6 +124,44 @@ fn unreadable_events_are_skipped_with_a_reason() {
     assert!(p.events.is_empty());
 }
 
+#[test]
+fn an_echo_as_meta_documents_it_carries_the_mid_metadata_and_metas_time() {
+    let p = parse(
+        &json!({"object":"page","entry":[{"id":"P1","time":9,"messaging":[
+        {"sender":{"id":"P1"},"recipient":{"id":"U1"},"timestamp":1458692752478_i64,
+         "message":{"is_echo":true,"app_id":1517776481860111_i64,"metadata":"otn:42",
+                    "mid":"m_AG5Hz2U","text":"Back in stock"}}]}]}),
+    );
+    assert!(p.skipped.is_empty(), "{:?}", p.skipped);
+    assert_eq!(
+        p.events,
+        [Inbound::Echo {
+            page_id: "P1".into(),
+            psid: "U1".into(),
+            mid: "m_AG5Hz2U".into(),
+            metadata: Some("otn:42".into()),
+            at_ms: 1458692752478,
+        }]
+    );
+}
+
+#[test]
+fn an_echo_without_a_mid_or_recipient_is_skipped_and_one_without_metadata_is_read() {
+    let p = one(
+        json!({"sender":{"id":"P1"},"recipient":{"id":"U1"},"timestamp":1,
+        "message":{"is_echo":true,"metadata":"otn:42","mid":""}}),
+    );
+    assert_eq!(p.skipped[0].reason, "echo_without_recipient_or_mid");
+    let p = one(json!({"sender":{"id":"P1"},"timestamp":1,
+        "message":{"is_echo":true,"mid":"m1"}}));
+    assert_eq!(p.skipped[0].reason, "echo_without_recipient_or_mid");
+    let p = one(
+        json!({"sender":{"id":"P1"},"recipient":{"id":"U1"},"timestamp":1,
+        "message":{"is_echo":true,"mid":"m1","metadata":7}}),
+    );
+    assert!(matches!(&p.events[0], Inbound::Echo { metadata: None, .. }));
+}
+
 mod properties {
     use proptest::prelude::*;
     use serde_json::{Value, json};

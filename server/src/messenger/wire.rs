@@ -29,9 +29,35 @@ pub(crate) fn message(content: &Content) -> Value {
     }
 }
 
+/// What starts otn's `message.metadata`.
+const METADATA_PREFIX: &str = "otn:";
+
 /// The correlation id put in `message.metadata` (echoed by Meta in `message_echoes`).
 pub(crate) fn metadata(delivery_id: i64) -> String {
-    format!("otn:{delivery_id}")
+    format!("{METADATA_PREFIX}{delivery_id}")
+}
+
+/// The delivery a `message.metadata` names, when it is otn's (`None`: another sender's, or
+/// not one otn writes).
+pub(crate) fn delivery_of_metadata(metadata: &str) -> Option<i64> {
+    let id = metadata.strip_prefix(METADATA_PREFIX)?;
+    match id.bytes().all(|b| b.is_ascii_digit()) {
+        true => id.parse().ok().filter(|id| *id > 0),
+        false => None,
+    }
+}
+
+/// The `recipient` field of a One-Time Notification token.
+pub(crate) const ONE_TIME_TOKEN_FIELD: &str = "one_time_notif_token";
+/// The `recipient` field of a Marketing Messages token.
+pub(crate) const MARKETING_TOKEN_FIELD: &str = "notification_messages_token";
+
+/// The `recipient` field a grant of `kind` is sent with (Meta's refusals of a token name it).
+pub(crate) fn token_field(kind: GrantKind) -> &'static str {
+    match kind {
+        GrantKind::MarketingMessages => MARKETING_TOKEN_FIELD,
+        GrantKind::OneTimeNotification | GrantKind::MarketingSubscription => ONE_TIME_TOKEN_FIELD,
+    }
 }
 
 /// Why a delivery cannot be sent as it is.
@@ -59,13 +85,7 @@ pub(crate) fn send_body(c: &Claimed) -> Result<Value, Unsendable> {
         DeliveryPath::Grant => {
             let g = c.grant.as_ref().ok_or(Unsendable::GrantMissing)?;
             let token = g.token.as_ref().ok_or(Unsendable::GrantMissing)?;
-            let field = match g.kind {
-                GrantKind::MarketingMessages => "notification_messages_token",
-                GrantKind::OneTimeNotification | GrantKind::MarketingSubscription => {
-                    "one_time_notif_token"
-                }
-            };
-            (json!({ field: token.expose() }), None, None)
+            (json!({ token_field(g.kind): token.expose() }), None, None)
         }
         DeliveryPath::Window => (psid, Some("UPDATE"), None),
         DeliveryPath::Tag => {
@@ -181,6 +201,16 @@ mod tests {
         assert_eq!(b["recipient"], json!({ "one_time_notif_token": "tok-1" }));
         assert!(b.get("messaging_type").is_none() && b.get("tag").is_none());
         assert_eq!(b["message"]["metadata"], "otn:7");
+    }
+
+    #[test]
+    fn the_metadata_names_its_delivery_and_nothing_else_reads_as_otns() {
+        assert_eq!(delivery_of_metadata(&metadata(42)), Some(42));
+        for other in [
+            "", "otn:", "otn:-3", "otn:0", "otn:4x", "otn: 4", "shop:42", "OTN:42",
+        ] {
+            assert_eq!(delivery_of_metadata(other), None, "{other:?}");
+        }
     }
 
     #[test]

@@ -7,6 +7,8 @@ use std::sync::OnceLock;
 use metrics::{counter, gauge, histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
+use crate::domain::vocab::DeliveryState;
+
 /// Latency buckets, in seconds.
 const SECONDS: &[f64] = &[
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0,
@@ -87,9 +89,27 @@ pub(crate) fn due_to_send(page: &str, secs: f64) {
     histogram!("otn_delivery_due_to_send_seconds", "page_id" => page.to_string()).record(secs);
 }
 
-/// A delivery became final (`sent` or `failed`).
+/// A delivery became final (`sent`, `failed` or `unconfirmed`).
 pub(crate) fn delivery_finished(page: &str, state: &'static str) {
     counter!("otn_deliveries_finished_total", "page_id" => page.to_string(), "state" => state)
+        .increment(1);
+}
+
+/// The label of a final delivery state.
+pub(crate) fn finished_state(state: DeliveryState) -> &'static str {
+    match state {
+        DeliveryState::Sent | DeliveryState::Delivered | DeliveryState::Read => "sent",
+        DeliveryState::Failed => "failed",
+        DeliveryState::Unconfirmed => "unconfirmed",
+        DeliveryState::Cancelled => "cancelled",
+        DeliveryState::Queued | DeliveryState::Sending => "open",
+    }
+}
+
+/// Meta's echo confirmed a delivery that was `was` (`queued`, `unconfirmed` or `failed`)
+/// after its outcome was recorded.
+pub(crate) fn delivery_confirmed(page: &str, was: &'static str) {
+    counter!("otn_deliveries_confirmed_total", "page_id" => page.to_string(), "was" => was)
         .increment(1);
 }
 

@@ -1,16 +1,19 @@
 //! Webhook ingestion: opt-ins become grants, STOP/RESUME change them, interactions open windows,
-//! receipts mark deliveries. Every step is idempotent, so Meta's duplicate and out-of-order
-//! deliveries are harmless; an event that cannot be applied is skipped with its reason.
+//! receipts mark deliveries, echoes of otn's messages confirm them. Every step is idempotent, so
+//! Meta's duplicate and out-of-order deliveries are harmless; an event that cannot be applied is
+//! skipped with its reason.
 
 use super::{Consent, OptInInput, opt_in::PAYLOAD_PREFIX};
+use crate::domain::evidence::Echo;
 use crate::domain::grant::NewGrant;
 use crate::domain::notification::Actor;
 use crate::domain::values::{PageId, Payload, Psid, RequestId, Title, Token, TopicKey};
 use crate::domain::vocab::GrantKind;
 use crate::error::{Error, Reason, Result};
 use crate::messenger::webhook::{Inbound, Parsed, plausible_times};
+use crate::messenger::wire;
 use crate::ops::metrics;
-use crate::store::Receipt;
+use crate::store::{EchoApplied, Receipt};
 
 /// What one webhook body did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -202,7 +205,17 @@ impl Consent {
                     .receipt(&page_id, &psid, Receipt::Read { watermark }, now)
                     .await?;
             }
-            Inbound::Echo { .. } => return Ok(Some("echo_not_used")),
+            Inbound::Echo {
+                page_id,
+                psid,
+                mid,
+                metadata,
+                at_ms,
+            } => {
+                return self
+                    .echo(&page_id, &psid, mid, metadata.as_deref(), at_ms)
+                    .await;
+            }
             Inbound::PolicyEnforcement {
                 page_id,
                 block,
@@ -219,6 +232,42 @@ impl Consent {
             }
         }
         Ok(None)
+    }
+
+    /// Applies Meta's echo of a message the page sent: one of otn's (its metadata names the
+    /// delivery) confirms that delivery; any other changes nothing.
+    async fn echo(
+        &self,
+        page_id: &str,
+        psid: &str,
+        mid: String,
+        metadata: Option<&str>,
+        at_ms: i64,
+    ) -> Result<Option<&'static str>> {
+        let Some(delivery) = metadata.and_then(wire::delivery_of_metadata) else {
+            return Ok(Some("echo_not_from_otn"));
+        };
+        let echo = Echo { mid, at_ms };
+        let reusable = self.deps.policy().reusable_kinds();
+        let now = self.deps.now();
+        let store = self.deps.store();
+        let applied = store
+            .echo(page_id, psid, delivery, &echo, &reusable, now)
+            .await?;
+        tracing::debug!(page_id, delivery, ?applied, "echo applied");
+        match applied {
+            EchoApplied::NoSuchDelivery => Ok(Some("echo_for_unknown_delivery")),
+            EchoApplied::Confirmed { was } => {
+                let was = match was {
+                    crate::domain::vocab::DeliveryState::Queued => "queued",
+                    crate::domain::vocab::DeliveryState::Failed => "failed",
+                    _ => "unconfirmed",
+                };
+                metrics::delivery_confirmed(page_id, was);
+                Ok(None)
+            }
+            EchoApplied::Kept | EchoApplied::MidAttached | EchoApplied::Known => Ok(None),
+        }
     }
 
     /// Works out the topic of an opt-in: from the opt-in request named in the payload, the

@@ -163,7 +163,12 @@ impl Sending {
         let n = self
             .deps
             .store()
-            .cancel_notification(id, caller.actor(), self.deps.now())
+            .cancel_notification(
+                id,
+                caller.actor(),
+                &self.deps.policy().reusable_kinds(),
+                self.deps.now(),
+            )
             .await?;
         Ok((self.status(id, caller).await?, n))
     }

@@ -79,12 +79,14 @@ codes!(NotificationState, "notification state", {
 });
 codes!(DeliveryState, "delivery state", {
     Queued = 1, Sending = 2, Sent = 3, Delivered = 4, Read = 5, Failed = 6, Cancelled = 7,
+    Unconfirmed = 8,
 });
 codes!(DeliveryPath, "delivery path", { Grant = 1, Window = 2, Tag = 3 });
 codes!(EventKind, "event kind", {
     Queued = 1, Sent = 2, Delivered = 3, Read = 4, Failed = 5, GrantConsumed = 6,
     OptInRecorded = 7, Engaged = 8, Cancelled = 9, RetryScheduled = 10, GrantRevoked = 11,
     RecipientForgotten = 12, GrantStopped = 13, GrantResumed = 14, GrantAssigned = 15,
+    Unconfirmed = 16,
 });
 codes!(ExclusionReason, "exclusion reason", {
     NoGrant = 1, Expired = 2, Stopped = 3, Consumed = 4, Reserved = 5, Revoked = 6, Invalid = 7,

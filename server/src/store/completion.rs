@@ -1,15 +1,19 @@
 //! Recording send outcomes in batches: one transaction updates many deliveries, their grants,
-//! their notifications' pending counts, the receipts that came first, and appends their events.
+//! their notifications' pending counts, the receipts and echoes that came first, and appends
+//! their events.
 //!
 //! Correct with any number of replicas recording at once:
-//! - an outcome applies only to a delivery still SENDING (a claim another worker took over after
-//!   its lease lapsed changes nothing), so each delivery becomes final exactly once;
+//! - an outcome applies only to the claim it was decided for (the delivery still SENDING, with
+//!   the same attempt count): a claim another worker took over after its lease lapsed changes
+//!   nothing, so each delivery becomes final exactly once;
 //! - a notification's `pending` count goes down by the deliveries this transaction made final,
 //!   under the notification row's lock, and the transaction that takes it to zero completes it:
 //!   exactly once, whichever replica records the last outcome;
-//! - receipts and sends of a person meet on the person's row: this transaction holds it shared
-//!   from its start, a receipt holds it exclusively, so whichever commits second sees the other.
+//! - receipts, echoes and sends of a person meet on the person's row: this transaction holds it
+//!   shared from its start, a receipt or an echo holds it exclusively, so whichever commits
+//!   second sees the other (an echo kept while an attempt was in flight is read here).
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use sea_orm::sea_query::{CaseStatement, Expr, ExprTrait, LockType, Order, Query, UpdateStatement};
@@ -19,6 +23,7 @@ use super::codes::{Code, values};
 use super::schema::{Deliveries, Grants, Notifications, Recipients};
 use super::{Store, WriteTxn, events};
 use crate::domain::event::{Failure, NewEvent};
+use crate::domain::evidence::{Echo, wants_echo, with_echo};
 use crate::domain::outcome::{Claimed, Completed, GrantAfter, Outcome};
 use crate::domain::vocab::{DeliveryState, EventKind, GrantState, NotificationState};
 use crate::error::Result;
@@ -49,21 +54,23 @@ fn json(f: &Failure) -> Value {
     Value::from(serde_json::to_string(f).ok())
 }
 
-/// Runs `update … WHERE id IN (ids) AND state = SENDING RETURNING id` and adds the ids it
-/// changed to `changed`.
+/// Runs `update … WHERE id IN (ids) AND state = SENDING AND attempts = <the claim's>
+/// RETURNING id` for `claims` (id, attempts) and adds the ids it changed to `changed`.
 async fn update_claimed(
     w: &WriteTxn<'_>,
     mut update: UpdateStatement,
-    ids: &[i64],
+    claims: &[(i64, i32)],
     changed: &mut HashSet<i64>,
 ) -> Result<()> {
-    if ids.is_empty() {
+    if claims.is_empty() {
         return Ok(());
     }
+    let attempts: Vec<(i64, Value)> = claims.iter().map(|(i, a)| (*i, (*a).into())).collect();
     update
         .value(Deliveries::LeaseUntil, Expr::null())
-        .and_where(Expr::col(Deliveries::Id).is_in(ids.iter().copied()))
+        .and_where(Expr::col(Deliveries::Id).is_in(claims.iter().map(|(i, _)| *i)))
         .and_where(Expr::col(Deliveries::State).eq(DeliveryState::Sending.code()))
+        .and_where(Expr::col(Deliveries::Attempts).eq(by_id(&attempts)))
         .returning_col(Deliveries::Id);
     for row in w.txn().query_all(&update).await? {
         changed.insert(row.try_get("", "id")?);
@@ -134,15 +141,72 @@ pub(super) async fn settle(
     Ok(())
 }
 
+/// Moves the grants `ids` that are in state `from` to `to` (ACTIVE: given back, or STOPPED if
+/// Meta's STOP came meanwhile); `sent_again` starts a reusable grant's cooldown.
+pub(super) async fn move_grants(
+    w: &WriteTxn<'_>,
+    ids: &[i64],
+    from: GrantState,
+    to: GrantState,
+    sent_again: bool,
+    now_ms: i64,
+) -> Result<u64> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let mut s = Query::update();
+    let to = match to {
+        GrantState::Active => super::grants::released(),
+        other => Expr::val(other.code()),
+    };
+    s.table(Grants::Table)
+        .value(Grants::State, to)
+        .value(Grants::StateChangedAt, now_ms);
+    if sent_again {
+        s.value(Grants::LastSentAt, now_ms);
+    }
+    s.and_where(Expr::col(Grants::State).eq(from.code()))
+        .and_where(Expr::col(Grants::Id).is_in(ids.iter().copied()));
+    Ok(w.txn().execute(&s).await?.rows_affected())
+}
+
+/// The echoes kept on the deliveries `ids` (they arrived while an attempt was in flight).
+async fn kept_echoes(w: &WriteTxn<'_>, ids: &[i64]) -> Result<HashMap<i64, Echo>> {
+    let mut out = HashMap::new();
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    let q = Query::select()
+        .columns([Deliveries::Id, Deliveries::EchoMid, Deliveries::EchoAt])
+        .from(Deliveries::Table)
+        .and_where(Expr::col(Deliveries::Id).is_in(ids.iter().copied()))
+        .and_where(Expr::col(Deliveries::EchoMid).is_not_null())
+        .to_owned();
+    for r in w.txn().query_all(&q).await? {
+        let echo = Echo {
+            mid: r.try_get("", "echo_mid")?,
+            at_ms: r.try_get::<Option<i64>>("", "echo_at")?.unwrap_or_default(),
+        };
+        out.insert(r.try_get("", "id")?, echo);
+    }
+    Ok(out)
+}
+
 impl Store {
-    /// Records a batch of outcomes in one transaction.
-    pub(crate) async fn complete(&self, batch: &[Completed], now_ms: i64) -> Result<()> {
+    /// Records a batch of outcomes in one transaction; returns the deliveries it made final
+    /// (their index in `batch`) with the state they ended in.
+    pub(crate) async fn complete(
+        &self,
+        batch: &[Completed],
+        now_ms: i64,
+    ) -> Result<Vec<(usize, DeliveryState)>> {
         if batch.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
         let mut w = self.write().await?;
-        self.complete_in(&mut w, batch, now_ms).await?;
-        w.commit().await
+        let finished = self.complete_in(&mut w, batch, now_ms).await?;
+        w.commit().await?;
+        Ok(finished)
     }
 
     /// [`Store::complete`] inside the caller's transaction (tests hold it open to force
@@ -152,34 +216,43 @@ impl Store {
         w: &mut WriteTxn<'_>,
         batch: &[Completed],
         now_ms: i64,
-    ) -> Result<()> {
-        let mut people: Vec<i64> = batch
-            .iter()
-            .filter(|c| matches!(c.outcome, Outcome::Sent { .. }))
-            .map(|c| c.claimed.recipient_id)
-            .collect();
+    ) -> Result<Vec<(usize, DeliveryState)>> {
+        // Every person of the batch: an attempt's outcome may turn out SENT by a kept echo.
+        let mut people: Vec<i64> = batch.iter().map(|c| c.claimed.recipient_id).collect();
         people.sort_unstable();
         people.dedup();
         hold_people(w, &people).await?;
+        let asking: Vec<i64> = batch
+            .iter()
+            .filter(|c| wants_echo(&c.outcome))
+            .map(|c| c.claimed.id)
+            .collect();
+        let echoes = kept_echoes(w, &asking).await?;
+        let outcomes: Vec<Cow<'_, Outcome>> = batch
+            .iter()
+            .map(|c| match echoes.get(&c.claimed.id) {
+                Some(e) => Cow::Owned(with_echo(c.outcome.clone(), e)),
+                None => Cow::Borrowed(&c.outcome),
+            })
+            .collect();
 
-        let (mut sent, mut started, mut retry_at, mut retry_fail, mut failed, mut requeue) = (
-            Vec::new(),
-            Vec::new(),
-            Vec::new(),
-            Vec::new(),
-            Vec::new(),
-            Vec::new(),
-        );
+        let (mut sent, mut started, mut retry_at, mut retry_fail) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut failed, mut unconfirmed, mut requeue) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut sent_claims, mut retry_claims, mut failed_claims) =
+            (Vec::new(), Vec::new(), Vec::new());
+        let (mut unconfirmed_claims, mut requeue_claims) = (Vec::new(), Vec::new());
         let mut ambiguous = Vec::new();
-        for c in batch {
-            let id = c.claimed.id;
-            match &c.outcome {
+        for (c, outcome) in batch.iter().zip(&outcomes) {
+            let (id, claim) = (c.claimed.id, (c.claimed.id, c.claimed.attempts));
+            match outcome.as_ref() {
                 Outcome::Sent {
                     message_id,
                     meta_ms,
                 } => {
                     sent.push((id, message_id.clone().into()));
                     started.push((id, (*meta_ms).into()));
+                    sent_claims.push(claim);
                 }
                 Outcome::Retry {
                     at_ms,
@@ -188,15 +261,25 @@ impl Store {
                 } => {
                     retry_at.push((id, (*at_ms).into()));
                     retry_fail.push((id, json(failure)));
+                    retry_claims.push(claim);
                     if *a {
                         ambiguous.push(id);
                     }
                 }
-                Outcome::Failed { failure, .. } => failed.push((id, json(failure))),
-                Outcome::Requeue { at_ms } => requeue.push((id, (*at_ms).into())),
+                Outcome::Failed { failure, .. } => {
+                    failed.push((id, json(failure)));
+                    failed_claims.push(claim);
+                }
+                Outcome::Unconfirmed { failure, .. } => {
+                    unconfirmed.push((id, json(failure)));
+                    unconfirmed_claims.push(claim);
+                }
+                Outcome::Requeue { at_ms } => {
+                    requeue.push((id, (*at_ms).into()));
+                    requeue_claims.push(claim);
+                }
             }
         }
-        let ids = |v: &[(i64, Value)]| v.iter().map(|(i, _)| *i).collect::<Vec<_>>();
         let mut changed = HashSet::new();
         let mut s = deliveries(DeliveryState::Sent);
         s.value(Deliveries::SentAt, now_ms)
@@ -205,7 +288,7 @@ impl Store {
                 Deliveries::AttemptStartedAt,
                 Expr::expr(by_id(&started)).if_null(Expr::col(Deliveries::FirstAttemptAt)),
             );
-        update_claimed(w, s, &ids(&sent), &mut changed).await?;
+        update_claimed(w, s, &sent_claims, &mut changed).await?;
         // Once ambiguous, always: a later spent-token refusal then means "sent".
         let mut s = deliveries(DeliveryState::Queued);
         s.value(Deliveries::NextAttemptAt, by_id(&retry_at))
@@ -215,88 +298,95 @@ impl Store {
                 Expr::case(Expr::col(Deliveries::Id).is_in(ambiguous), 1)
                     .finally(Expr::col(Deliveries::Ambiguous)),
             );
-        update_claimed(w, s, &ids(&retry_at), &mut changed).await?;
+        update_claimed(w, s, &retry_claims, &mut changed).await?;
         let mut s = deliveries(DeliveryState::Failed);
         s.value(Deliveries::Failure, by_id(&failed));
-        update_claimed(w, s, &ids(&failed), &mut changed).await?;
+        update_claimed(w, s, &failed_claims, &mut changed).await?;
+        let mut s = deliveries(DeliveryState::Unconfirmed);
+        s.value(Deliveries::Failure, by_id(&unconfirmed));
+        update_claimed(w, s, &unconfirmed_claims, &mut changed).await?;
         let mut s = deliveries(DeliveryState::Queued);
         s.value(Deliveries::Attempts, Expr::col(Deliveries::Attempts).sub(1))
             .value(Deliveries::NextAttemptAt, by_id(&requeue));
-        update_claimed(w, s, &ids(&requeue), &mut changed).await?;
+        update_claimed(w, s, &requeue_claims, &mut changed).await?;
 
-        let mut grants: HashMap<GrantState, Vec<i64>> = HashMap::new();
-        let mut reused = Vec::new();
+        // Grants leave RESERVED for (state, whether a reusable grant was sent again).
+        let mut grants: HashMap<(GrantState, bool), Vec<i64>> = HashMap::new();
         let mut evs = Vec::new();
         let mut finals: BTreeMap<String, i64> = BTreeMap::new();
-        for c in batch.iter().filter(|c| changed.contains(&c.claimed.id)) {
+        let mut finished = Vec::new();
+        let items = batch.iter().zip(&outcomes).enumerate();
+        for (i, (c, outcome)) in items.filter(|(_, (c, _))| changed.contains(&c.claimed.id)) {
             let d = &c.claimed;
             let grant_id = d.grant.as_ref().map(|g| g.id);
-            if matches!(c.outcome, Outcome::Sent { .. } | Outcome::Failed { .. }) {
-                *finals.entry(d.notification_id.clone()).or_default() += 1;
-            }
-            match &c.outcome {
+            // Spent as an accepted message spends it.
+            let spend = |grants: &mut HashMap<_, Vec<i64>>, evs: &mut Vec<NewEvent>| {
+                if let Some(g) = grant_id {
+                    let to = match c.reusable {
+                        true => (GrantState::Active, true),
+                        false => (GrantState::Consumed, false),
+                    };
+                    grants.entry(to).or_default().push(g);
+                    evs.push(event(d, EventKind::GrantConsumed));
+                }
+            };
+            let (kind, failure, end) = match outcome.as_ref() {
+                Outcome::Requeue { .. } => continue,
                 Outcome::Sent { message_id, .. } => {
                     let mut ev = event(d, EventKind::Sent);
                     ev.message_id = Some(message_id.clone()).filter(|m| !m.is_empty());
                     evs.push(ev);
-                    if let Some(g) = grant_id {
-                        match c.reusable {
-                            true => reused.push(g),
-                            false => grants.entry(GrantState::Consumed).or_default().push(g),
-                        }
-                        evs.push(event(d, EventKind::GrantConsumed));
-                    }
+                    spend(&mut grants, &mut evs);
+                    finished.push((i, DeliveryState::Sent));
+                    continue;
                 }
-                Outcome::Retry { failure, .. } | Outcome::Failed { failure, .. } => {
-                    let kind = match c.outcome {
-                        Outcome::Failed { .. } => EventKind::Failed,
-                        _ => EventKind::RetryScheduled,
-                    };
-                    if let (Outcome::Failed { grant, .. }, Some(g)) = (&c.outcome, grant_id) {
-                        let to = match grant {
-                            GrantAfter::Release => GrantState::Active,
-                            GrantAfter::Mark(s) => *s,
-                        };
-                        grants.entry(to).or_default().push(g);
-                    }
-                    let mut ev = event(d, kind);
-                    ev.failure = Some(failure.clone());
-                    evs.push(ev);
-                }
-                Outcome::Requeue { .. } => {}
-            }
-        }
-        let updates = grants
-            .iter()
-            .map(|(state, gids)| (*state, gids, false))
-            .chain([(GrantState::Active, &reused, true)]);
-        for (state, gids, sent_again) in updates {
-            if gids.is_empty() {
-                continue;
-            }
-            let mut s = Query::update();
-            let to = match state {
-                GrantState::Active => super::grants::released(),
-                other => Expr::val(other.code()),
+                Outcome::Retry { failure, .. } => (EventKind::RetryScheduled, failure, None),
+                Outcome::Failed { failure, grant } => (
+                    EventKind::Failed,
+                    failure,
+                    Some((DeliveryState::Failed, *grant)),
+                ),
+                Outcome::Unconfirmed { failure, grant } => (
+                    EventKind::Unconfirmed,
+                    failure,
+                    Some((DeliveryState::Unconfirmed, *grant)),
+                ),
             };
-            s.table(Grants::Table)
-                .value(Grants::State, to)
-                .value(Grants::StateChangedAt, now_ms);
-            if sent_again {
-                s.value(Grants::LastSentAt, now_ms);
+            let mut ev = event(d, kind);
+            ev.failure = Some(failure.clone());
+            evs.push(ev);
+            let Some((state, grant)) = end else {
+                continue;
+            };
+            finished.push((i, state));
+            match (grant, grant_id) {
+                (GrantAfter::Spent, _) => spend(&mut grants, &mut evs),
+                (GrantAfter::Release, Some(g)) => grants
+                    .entry((GrantState::Active, false))
+                    .or_default()
+                    .push(g),
+                (GrantAfter::Mark(s), Some(g)) => grants.entry((s, false)).or_default().push(g),
+                (_, None) => {}
             }
-            s.and_where(Expr::col(Grants::State).eq(GrantState::Reserved.code()))
-                .and_where(Expr::col(Grants::Id).is_in(gids.iter().copied()));
-            w.txn().execute(&s).await?;
         }
-        let sent_ids: Vec<i64> = ids(&sent)
-            .into_iter()
+        for (i, _) in &finished {
+            *finals
+                .entry(batch[*i].claimed.notification_id.clone())
+                .or_default() += 1;
+        }
+        for ((to, sent_again), gids) in &grants {
+            move_grants(w, gids, GrantState::Reserved, *to, *sent_again, now_ms).await?;
+        }
+        let sent_ids: Vec<i64> = sent
+            .iter()
+            .map(|(i, _)| *i)
             .filter(|i| changed.contains(i))
             .collect();
         evs.extend(self.apply_early_receipts(w, &sent_ids, now_ms).await?);
         events::append(w, evs, now_ms).await?;
         // Last: the notification row is shared by every writer of its deliveries, so its lock
         // is held only for the commit.
-        settle(w, &finals, now_ms).await
+        settle(w, &finals, now_ms).await?;
+        Ok(finished)
     }
 }

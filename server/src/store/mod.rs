@@ -9,6 +9,7 @@ pub(crate) mod codes;
 mod completion;
 mod console;
 mod deliveries;
+mod echoes;
 mod eligible;
 pub(crate) mod events;
 mod grant_batch;
@@ -42,6 +43,7 @@ use crate::error::{Error, Result};
 use bus::EventBus;
 
 pub(crate) use candidates::Who;
+pub(crate) use echoes::EchoApplied;
 pub(crate) use eligible::Eligible;
 pub(crate) use notifications::NewNotification;
 pub(crate) use optins::{NewOptIn, OptInRow};

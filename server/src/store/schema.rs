@@ -139,6 +139,8 @@ pub(crate) enum Deliveries {
     CreatedAt,
     AttemptStartedAt,
     FirstAttemptAt,
+    EchoMid,
+    EchoAt,
 }
 
 #[derive(DeriveIden, Clone, Copy)]

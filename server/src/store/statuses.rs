@@ -154,7 +154,9 @@ impl Store {
 
     /// Fails the queued (not yet claimed) delivery holding grant `id`, stops the grant and
     /// lowers the notification's pending count; returns the delivery's FAILED event. A
-    /// delivery already in flight is left to finish: its grant stops when it is released.
+    /// delivery waiting to retry an attempt whose outcome is unknown ends UNCONFIRMED instead
+    /// (that attempt may have reached Meta). A delivery already in flight is left to finish:
+    /// its grant stops when it is released.
     async fn fail_queued_send(
         &self,
         w: &super::WriteTxn<'_>,
@@ -163,15 +165,23 @@ impl Store {
         now_ms: i64,
     ) -> Result<Vec<NewEvent>> {
         let failure = stopped_before_send();
-        let fail = Query::update()
-            .table(Deliveries::Table)
-            .value(Deliveries::State, DeliveryState::Failed.code())
-            .value(Deliveries::Failure, serde_json::to_string(&failure).ok())
-            .and_where(Expr::col(Deliveries::GrantId).eq(id))
-            .and_where(Expr::col(Deliveries::State).eq(DeliveryState::Queued.code()))
-            .returning(returning())
-            .to_owned();
-        let Some(row) = w.txn().query_one(&fail).await? else {
+        let mut found = None;
+        for (to, ambiguous) in [(DeliveryState::Failed, 0), (DeliveryState::Unconfirmed, 1)] {
+            let fail = Query::update()
+                .table(Deliveries::Table)
+                .value(Deliveries::State, to.code())
+                .value(Deliveries::Failure, serde_json::to_string(&failure).ok())
+                .and_where(Expr::col(Deliveries::GrantId).eq(id))
+                .and_where(Expr::col(Deliveries::State).eq(DeliveryState::Queued.code()))
+                .and_where(Expr::col(Deliveries::Ambiguous).eq(ambiguous))
+                .returning(returning())
+                .to_owned();
+            if let Some(row) = w.txn().query_one(&fail).await? {
+                found = Some((row, to));
+                break;
+            }
+        }
+        let Some((row, to)) = found else {
             return Ok(Vec::new());
         };
         let stop = Query::update()
@@ -182,7 +192,11 @@ impl Store {
             .and_where(Expr::col(Grants::State).is_in(values(&[GrantState::Reserved])))
             .to_owned();
         w.txn().execute(&stop).await?;
-        let mut ev = event_of(&row, EventKind::Failed)?;
+        let kind = match to {
+            DeliveryState::Unconfirmed => EventKind::Unconfirmed,
+            _ => EventKind::Failed,
+        };
+        let mut ev = event_of(&row, kind)?;
         ev.failure = Some(failure);
         ev.actor = Some(Actor::meta().as_str().to_string());
         let notification: String = row.try_get("", "notification_id")?;

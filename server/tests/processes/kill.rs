@@ -108,7 +108,13 @@ async fn a_killed_server_restarted_on_the_same_database_sends_the_rest_and_nothi
     })
     .await;
     server.kill();
-    assert_eq!(done.counts.expect("counts").sent, 300);
+    let c = done.counts.expect("counts");
+    assert_eq!(c.sent, 300, "{c:?}");
+    assert_eq!(
+        (c.failed, c.unconfirmed),
+        (0, 0),
+        "in flight at the kill, booked as Meta took them"
+    );
     let stats = sim.stats();
     assert_eq!(stats.accepted_total, 300, "nothing sent twice");
     for t in &tokens {

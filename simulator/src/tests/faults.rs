@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use super::{PAGE, PAGE_TOKEN, codes, harness, otn_send, text_to};
-use crate::{Fault, SUBCODE_TOKEN_USED};
+use crate::{Fault, TOKEN_USED_MESSAGE};
 
 #[tokio::test]
 async fn queued_faults_apply_in_order_and_accept_nothing() {
@@ -48,7 +48,7 @@ async fn queued_faults_apply_in_order_and_accept_nothing() {
     let expected = [
         (500, 2, None),
         (500, 1200, None),
-        (400, 100, Some(2_018_311)),
+        (400, 100, None),
         (400, 190, None),
         (400, 10, Some(2_018_108)),
         (400, 200, Some(1_545_041)),
@@ -100,8 +100,69 @@ async fn accept_then_drop_spends_the_token() {
     assert_eq!(h.sim.accepted_for_token(&token), 1);
     // The retry learns the token is spent; still exactly one message.
     let (s, b) = h.send(&otn_send(&token, "x")).await;
-    assert_eq!((s, codes(&b)), (400, (100, Some(SUBCODE_TOKEN_USED))));
+    assert_eq!((s, codes(&b)), (400, (100, None)));
+    assert_eq!(b["error"]["message"], TOKEN_USED_MESSAGE);
     assert_eq!(h.sim.accepted_for_token(&token), 1);
+}
+
+#[tokio::test]
+async fn accepted_then_answered_with_an_error_spends_the_token_whatever_the_answer() {
+    let h = harness().await;
+    let cases = [
+        (Fault::AcceptThenServerError, 500, Some((2, true))),
+        (Fault::AcceptThenServerErrorCode(1), 500, Some((1, false))),
+        (Fault::AcceptThenBadGateway, 502, None),
+    ];
+    for (fault, status, graph) in cases {
+        let token = h.sim.issue_otn_token(PAGE, "u1");
+        h.sim.inject(vec![fault.clone()]);
+        let resp = h
+            .http
+            .post(h.url())
+            .bearer_auth(PAGE_TOKEN)
+            .json(&otn_send(&token, "x"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), status, "{fault:?}");
+        let text = resp.text().await.unwrap();
+        match graph {
+            Some((code, transient)) => {
+                let b: Value = serde_json::from_str(&text).unwrap();
+                assert_eq!(codes(&b), (code, None), "{fault:?}");
+                assert_eq!(
+                    b["error"]["is_transient"].as_bool().unwrap_or(false),
+                    transient
+                );
+            }
+            None => assert!(text.contains("<html>"), "{fault:?}: {text}"),
+        }
+        assert_eq!(h.sim.accepted_for_token(&token), 1, "{fault:?}");
+        let (s, b) = h.send(&otn_send(&token, "x")).await;
+        assert_eq!(
+            (s, b["error"]["message"].as_str()),
+            (400, Some(TOKEN_USED_MESSAGE))
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_invalid_token_fault_names_the_field_the_send_used() {
+    let h = harness().await;
+    let otn = h.sim.issue_otn_token(PAGE, "u1");
+    let marketing = h.sim.issue_marketing_token(PAGE, "u1");
+    h.sim.inject(vec![Fault::TokenInvalid, Fault::TokenInvalid]);
+    let (_, b) = h.send(&otn_send(&otn, "x")).await;
+    assert_eq!(
+        b["error"]["message"],
+        "(#100) one_time_notif_token is invalid"
+    );
+    let (_, b) = h.send(&super::marketing_send(&marketing, "x")).await;
+    assert_eq!(
+        b["error"]["message"],
+        "(#100) notification_messages_token is invalid"
+    );
+    assert_eq!(h.sim.accepted_count(), 0);
 }
 
 #[tokio::test]

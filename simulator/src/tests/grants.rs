@@ -4,7 +4,7 @@ use chrono::{Duration, TimeZone};
 use serde_json::json;
 
 use super::{PAGE, SECRET, codes, harness, harness_at, hook, marketing_send, otn_send};
-use crate::{GrantKind, SUBCODE_TOKEN_USED};
+use crate::{GrantKind, TOKEN_USED_MESSAGE};
 
 #[tokio::test]
 async fn otn_token_is_accepted_once() {
@@ -14,7 +14,13 @@ async fn otn_token_is_accepted_once() {
     assert_eq!(s, 200, "{b}");
     assert_eq!(b["recipient_id"], "u1");
     let (s, b) = h.send(&otn_send(&token, "again")).await;
-    assert_eq!((s, codes(&b)), (400, (100, Some(SUBCODE_TOKEN_USED))));
+    assert_eq!((s, codes(&b)), (400, (100, None)));
+    assert_eq!(b["error"]["message"], TOKEN_USED_MESSAGE);
+    assert_eq!(
+        b["error"]["message"],
+        "(#100) The one_time_notif_token has already been used"
+    );
+    assert!(b["error"].get("error_subcode").is_none());
     assert_eq!(h.sim.accepted_for_token(&token), 1);
     let msgs = h.sim.accepted_messages();
     assert_eq!(msgs[0].token.as_deref(), Some(token.as_str()));
@@ -41,10 +47,20 @@ async fn otn_button_template_is_allowed_but_opt_in_template_is_not() {
 }
 
 #[tokio::test]
-async fn unknown_foreign_and_expired_tokens_are_100() {
+async fn unknown_foreign_and_expired_tokens_are_100_naming_the_tokens_field() {
     let h = harness().await;
     let (s, b) = h.send(&otn_send("made-up", "x")).await;
-    assert_eq!((s, codes(&b).0), (400, 100));
+    assert_eq!((s, codes(&b)), (400, (100, None)));
+    assert_eq!(
+        b["error"]["message"],
+        "(#100) one_time_notif_token is invalid"
+    );
+    let (s, b) = h.send(&marketing_send("made-up", "x")).await;
+    assert_eq!((s, codes(&b)), (400, (100, None)));
+    assert_eq!(
+        b["error"]["message"], "(#100) notification_messages_token is invalid",
+        "as Meta's 2026 table words it"
+    );
     let foreign = h.sim.issue_otn_token("2002", "u1");
     let (s, b) = h.send(&otn_send(&foreign, "x")).await;
     assert_eq!((s, codes(&b).0), (400, 100));
@@ -55,7 +71,11 @@ async fn unknown_foreign_and_expired_tokens_are_100() {
     let token = h.sim.issue_otn_token(PAGE, "u1");
     h.advance(Duration::days(365));
     let (s, b) = h.send(&otn_send(&token, "too late")).await;
-    assert_eq!((s, codes(&b).0), (400, 100));
+    assert_eq!((s, codes(&b)), (400, (100, None)));
+    assert_eq!(
+        b["error"]["message"],
+        "(#100) one_time_notif_token has expired"
+    );
     assert_eq!(h.sim.accepted_count(), 0);
     assert_eq!(h.sim.accepted_for_token(&token), 0);
 }
@@ -176,11 +196,7 @@ async fn with_a_state_file_tokens_and_their_use_survive_a_restart() {
 
     let h = harness_at(super::june_2026(), with_file).await;
     let (s, b) = h.send(&otn_send(&spent, "again")).await;
-    assert_eq!(
-        (s, codes(&b)),
-        (400, (100, Some(SUBCODE_TOKEN_USED))),
-        "still spent"
-    );
+    assert_eq!((s, codes(&b)), (400, (100, None)), "still spent");
     assert_eq!(
         h.send(&otn_send(&fresh, "first")).await.0,
         200,

@@ -83,9 +83,12 @@ async fn accepted_sends_are_followed_by_receipts_and_echoes() {
     let echo = hk.next_event().await;
     assert_eq!(echo["sender"]["id"], PAGE);
     assert_eq!(echo["recipient"]["id"], "u1");
+    assert_eq!(echo["timestamp"], h.sim.now_ms());
     assert_eq!(echo["message"]["is_echo"], true);
+    assert_eq!(echo["message"]["app_id"], 1_517_776_481_860_111_u64);
     assert_eq!(echo["message"]["metadata"], "corr-7");
     assert_eq!(echo["message"]["mid"], mid);
+    assert_eq!(echo["message"]["text"], "It's back");
 
     let delivery = hk.next_event().await;
     assert_eq!(delivery["sender"]["id"], "u1");
@@ -96,6 +99,29 @@ async fn accepted_sends_are_followed_by_receipts_and_echoes() {
     let read = hk.next_event().await;
     assert_eq!(read["read"]["watermark"], h.sim.now_ms());
     assert!(read["timestamp"].is_i64());
+}
+
+#[tokio::test]
+async fn with_echoes_before_answers_the_echo_is_posted_before_the_send_api_answers() {
+    let mut hk = hook().await;
+    let h = harness_at(june_2026(), |c| {
+        c.echoes = true;
+        c.echo_before_answer = true;
+    })
+    .await;
+    h.sim.set_webhook(hk.url.clone(), SECRET.into());
+    let token = h.sim.issue_otn_token(PAGE, "u1");
+    h.sim.inject(vec![crate::Fault::AcceptThenServerError]);
+    let mut body = otn_send(&token, "It's back");
+    body["message"]["metadata"] = json!("otn:9");
+    let (s, _) = h.send(&body).await;
+    assert_eq!(s, 500);
+    // The hook had the echo (answered 200) before the Send API answered.
+    let echo = tokio::time::timeout(std::time::Duration::ZERO, hk.next_event())
+        .await
+        .expect("the echo was already there");
+    assert_eq!(echo["message"]["metadata"], "otn:9");
+    assert_eq!(h.sim.accepted_for_token(&token), 1);
 }
 
 #[tokio::test]

@@ -122,10 +122,11 @@ pub(crate) fn notification(n: &pb::Notification) -> Value {
         "counts": {
             "queued": c.queued, "sending": c.sending, "sent": c.sent, "delivered": c.delivered,
             "read": c.read, "failed": c.failed, "cancelled": c.cancelled,
+            "unconfirmed": c.unconfirmed,
         },
         "progress": {
             "total": p.total, "sent": p.sent, "delivered": p.delivered, "failed": p.failed,
-            "cancelled": p.cancelled, "pending": p.pending,
+            "cancelled": p.cancelled, "unconfirmed": p.unconfirmed, "pending": p.pending,
         },
         "final": otn_sdk::is_final(n),
         "create_time": time(&n.create_time),

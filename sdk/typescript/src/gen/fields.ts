@@ -55,6 +55,7 @@ export const MESSAGES: { readonly [message: string]: { readonly [field: string]:
     read: { name: "read", kind: "int64", repeated: false },
     failed: { name: "failed", kind: "int64", repeated: false },
     cancelled: { name: "cancelled", kind: "int64", repeated: false },
+    unconfirmed: { name: "unconfirmed", kind: "int64", repeated: false },
   },
   "otn.v1.DeliveryEvent": {
     sequence: { name: "sequence", kind: "int64", repeated: false },
@@ -321,6 +322,7 @@ export const ENUMS: { readonly [enumName: string]: { readonly [value: number]: s
     13: "DELIVERY_EVENT_TYPE_GRANT_STOPPED",
     14: "DELIVERY_EVENT_TYPE_GRANT_RESUMED",
     15: "DELIVERY_EVENT_TYPE_GRANT_ASSIGNED",
+    16: "DELIVERY_EVENT_TYPE_UNCONFIRMED",
   },
   "otn.v1.DeliveryPath": {
     0: "DELIVERY_PATH_UNSPECIFIED",
@@ -337,6 +339,7 @@ export const ENUMS: { readonly [enumName: string]: { readonly [value: number]: s
     5: "DELIVERY_STATE_READ",
     6: "DELIVERY_STATE_FAILED",
     7: "DELIVERY_STATE_CANCELLED",
+    8: "DELIVERY_STATE_UNCONFIRMED",
   },
   "otn.v1.ErrorReason": {
     0: "ERROR_REASON_UNSPECIFIED",

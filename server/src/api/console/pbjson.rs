@@ -114,6 +114,7 @@ pub(super) fn notification(n: &pb::Notification) -> Value {
             "read": int64(c.read),
             "failed": int64(c.failed),
             "cancelled": int64(c.cancelled),
+            "unconfirmed": int64(c.unconfirmed),
         });
         m.insert("counts".into(), counts);
     }
@@ -185,6 +186,7 @@ mod tests {
             }),
             counts: Some(pb::DeliveryCounts {
                 sent: 3,
+                unconfirmed: 1,
                 ..Default::default()
             }),
             ..Default::default()
@@ -197,6 +199,7 @@ mod tests {
             "EXCLUSION_REASON_EXPIRED"
         );
         assert_eq!(v["counts"]["sent"], "3");
+        assert_eq!(v["counts"]["unconfirmed"], "1");
         assert!(v.get("completeTime").is_none());
     }
 }

@@ -127,6 +127,7 @@ pub(super) fn event_kind(k: EventKind) -> pb::DeliveryEventType {
         EventKind::GrantStopped => P::GrantStopped,
         EventKind::GrantResumed => P::GrantResumed,
         EventKind::GrantAssigned => P::GrantAssigned,
+        EventKind::Unconfirmed => P::Unconfirmed,
     }
 }
 

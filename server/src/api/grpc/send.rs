@@ -152,6 +152,7 @@ pub(crate) fn notification(s: &NotificationStatus) -> pb::Notification {
             read: c(DeliveryState::Read),
             failed: c(DeliveryState::Failed),
             cancelled: c(DeliveryState::Cancelled),
+            unconfirmed: c(DeliveryState::Unconfirmed),
         }),
         create_time: Some(ts(n.created_ms)),
         scheduled_time: Some(ts(n.scheduled_ms)),

@@ -12,6 +12,7 @@ mod m0008_api_keys;
 mod m0009_trace_parent;
 mod m0010_edges;
 mod m0011_planner;
+mod m0012_echoes;
 
 use sea_orm::{ConnectionTrait, DatabaseBackend};
 use sea_orm_migration::prelude::*;
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0009_trace_parent::M0009TraceParent),
             Box::new(m0010_edges::M0010Edges),
             Box::new(m0011_planner::M0011Planner),
+            Box::new(m0012_echoes::M0012Echoes),
         ]
     }
 }

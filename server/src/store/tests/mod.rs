@@ -3,6 +3,7 @@
 //! silently passed).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod echoes;
 mod interleavings;
 mod pacing;
 mod repository;

@@ -2,10 +2,10 @@
 // EventSource on /v1/events; every value is written with textContent, never as HTML.
 "use strict";
 
-const STATES = ["queued", "sending", "sent", "delivered", "read", "failed", "cancelled"];
+const STATES = ["queued", "sending", "sent", "delivered", "read", "unconfirmed", "failed", "cancelled"];
 const EVENT_TYPES = ["QUEUED", "SENT", "DELIVERED", "READ", "FAILED", "RETRY_SCHEDULED", "CANCELLED",
   "GRANT_CONSUMED", "OPT_IN_RECORDED", "ENGAGED", "GRANT_REVOKED", "RECIPIENT_FORGOTTEN",
-  "GRANT_STOPPED", "GRANT_RESUMED", "GRANT_ASSIGNED"];
+  "GRANT_STOPPED", "GRANT_RESUMED", "GRANT_ASSIGNED", "UNCONFIRMED"];
 const PALETTE = ["#0b5cad", "#c2410c", "#15803d", "#7e22ce", "#be123c", "#0e7490"];
 const CHART_SECONDS = 300;
 const TAIL_MAX = 200;

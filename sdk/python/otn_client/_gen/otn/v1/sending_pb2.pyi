@@ -37,6 +37,7 @@ class DeliveryState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     DELIVERY_STATE_READ: _ClassVar[DeliveryState]
     DELIVERY_STATE_FAILED: _ClassVar[DeliveryState]
     DELIVERY_STATE_CANCELLED: _ClassVar[DeliveryState]
+    DELIVERY_STATE_UNCONFIRMED: _ClassVar[DeliveryState]
 
 class DeliveryEventType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -56,6 +57,7 @@ class DeliveryEventType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     DELIVERY_EVENT_TYPE_GRANT_STOPPED: _ClassVar[DeliveryEventType]
     DELIVERY_EVENT_TYPE_GRANT_RESUMED: _ClassVar[DeliveryEventType]
     DELIVERY_EVENT_TYPE_GRANT_ASSIGNED: _ClassVar[DeliveryEventType]
+    DELIVERY_EVENT_TYPE_UNCONFIRMED: _ClassVar[DeliveryEventType]
 NOTIFICATION_STATE_UNSPECIFIED: NotificationState
 NOTIFICATION_STATE_SCHEDULED: NotificationState
 NOTIFICATION_STATE_DISPATCHING: NotificationState
@@ -74,6 +76,7 @@ DELIVERY_STATE_DELIVERED: DeliveryState
 DELIVERY_STATE_READ: DeliveryState
 DELIVERY_STATE_FAILED: DeliveryState
 DELIVERY_STATE_CANCELLED: DeliveryState
+DELIVERY_STATE_UNCONFIRMED: DeliveryState
 DELIVERY_EVENT_TYPE_UNSPECIFIED: DeliveryEventType
 DELIVERY_EVENT_TYPE_QUEUED: DeliveryEventType
 DELIVERY_EVENT_TYPE_SENT: DeliveryEventType
@@ -90,6 +93,7 @@ DELIVERY_EVENT_TYPE_RECIPIENT_FORGOTTEN: DeliveryEventType
 DELIVERY_EVENT_TYPE_GRANT_STOPPED: DeliveryEventType
 DELIVERY_EVENT_TYPE_GRANT_RESUMED: DeliveryEventType
 DELIVERY_EVENT_TYPE_GRANT_ASSIGNED: DeliveryEventType
+DELIVERY_EVENT_TYPE_UNCONFIRMED: DeliveryEventType
 
 class Content(_message.Message):
     __slots__ = ("text", "button_template")
@@ -174,7 +178,7 @@ class SendPlan(_message.Message):
     def __init__(self, grant_sends: _Optional[int] = ..., window_sends: _Optional[int] = ..., exclusions: _Optional[_Iterable[_Union[_resources_pb2.ExclusionCount, _Mapping]]] = ..., tag_sends: _Optional[int] = ...) -> None: ...
 
 class DeliveryCounts(_message.Message):
-    __slots__ = ("queued", "sending", "sent", "delivered", "read", "failed", "cancelled")
+    __slots__ = ("queued", "sending", "sent", "delivered", "read", "failed", "cancelled", "unconfirmed")
     QUEUED_FIELD_NUMBER: _ClassVar[int]
     SENDING_FIELD_NUMBER: _ClassVar[int]
     SENT_FIELD_NUMBER: _ClassVar[int]
@@ -182,6 +186,7 @@ class DeliveryCounts(_message.Message):
     READ_FIELD_NUMBER: _ClassVar[int]
     FAILED_FIELD_NUMBER: _ClassVar[int]
     CANCELLED_FIELD_NUMBER: _ClassVar[int]
+    UNCONFIRMED_FIELD_NUMBER: _ClassVar[int]
     queued: int
     sending: int
     sent: int
@@ -189,7 +194,8 @@ class DeliveryCounts(_message.Message):
     read: int
     failed: int
     cancelled: int
-    def __init__(self, queued: _Optional[int] = ..., sending: _Optional[int] = ..., sent: _Optional[int] = ..., delivered: _Optional[int] = ..., read: _Optional[int] = ..., failed: _Optional[int] = ..., cancelled: _Optional[int] = ...) -> None: ...
+    unconfirmed: int
+    def __init__(self, queued: _Optional[int] = ..., sending: _Optional[int] = ..., sent: _Optional[int] = ..., delivered: _Optional[int] = ..., read: _Optional[int] = ..., failed: _Optional[int] = ..., cancelled: _Optional[int] = ..., unconfirmed: _Optional[int] = ...) -> None: ...
 
 class Notification(_message.Message):
     __slots__ = ("notification_id", "request_id", "page_id", "topic_key", "state", "plan", "counts", "create_time", "scheduled_time", "complete_time", "created_by", "message_tag")

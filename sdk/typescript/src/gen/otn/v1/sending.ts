@@ -16,7 +16,11 @@ export enum NotificationState {
   NOTIFICATION_STATE_SCHEDULED = 1,
   /** NOTIFICATION_STATE_DISPATCHING - Deliveries are being sent. */
   NOTIFICATION_STATE_DISPATCHING = 2,
-  /** NOTIFICATION_STATE_COMPLETED - Every delivery reached a final state. */
+  /**
+   * NOTIFICATION_STATE_COMPLETED - Every delivery reached a final state (SENT, DELIVERED, READ, FAILED, CANCELLED or
+   * UNCONFIRMED). An UNCONFIRMED delivery may still become SENT afterwards, when Meta's echo of
+   * its message arrives; the notification stays COMPLETED.
+   */
   NOTIFICATION_STATE_COMPLETED = 3,
   /** NOTIFICATION_STATE_CANCELLED - Cancelled; deliveries not yet sent were cancelled and their grants returned. */
   NOTIFICATION_STATE_CANCELLED = 4,
@@ -134,10 +138,22 @@ export enum DeliveryState {
   DELIVERY_STATE_DELIVERED = 4,
   /** DELIVERY_STATE_READ - The person read it. */
   DELIVERY_STATE_READ = 5,
-  /** DELIVERY_STATE_FAILED - Given up, with a reason. */
+  /**
+   * DELIVERY_STATE_FAILED - Given up, with a reason: Meta certainly did not deliver it (no attempt of it may have
+   * reached Meta). A grant it held is given back unless Meta said the token is dead or stopped.
+   */
   DELIVERY_STATE_FAILED = 6,
   /** DELIVERY_STATE_CANCELLED - Cancelled before it was sent. */
   DELIVERY_STATE_CANCELLED = 7,
+  /**
+   * DELIVERY_STATE_UNCONFIRMED - Given up after an attempt that may have reached Meta (a timeout, a reset, a 5xx, a replica
+   * that died mid-send), with nothing from Meta saying whether it did. It is never retried and
+   * its grant is spent: a one-time grant CONSUMED, a reusable one back to ACTIVE with its
+   * cooldown running. Meta's echo of the message (`message_echoes`, carrying otn's metadata)
+   * turns it into SENT with its message id, and receipts then apply. Final for the
+   * notification's completion.
+   */
+  DELIVERY_STATE_UNCONFIRMED = 8,
   UNRECOGNIZED = -1,
 }
 
@@ -167,6 +183,9 @@ export function deliveryStateFromJSON(object: any): DeliveryState {
     case 7:
     case "DELIVERY_STATE_CANCELLED":
       return DeliveryState.DELIVERY_STATE_CANCELLED;
+    case 8:
+    case "DELIVERY_STATE_UNCONFIRMED":
+      return DeliveryState.DELIVERY_STATE_UNCONFIRMED;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -192,6 +211,8 @@ export function deliveryStateToJSON(object: DeliveryState): string {
       return "DELIVERY_STATE_FAILED";
     case DeliveryState.DELIVERY_STATE_CANCELLED:
       return "DELIVERY_STATE_CANCELLED";
+    case DeliveryState.DELIVERY_STATE_UNCONFIRMED:
+      return "DELIVERY_STATE_UNCONFIRMED";
     case DeliveryState.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -203,15 +224,18 @@ export enum DeliveryEventType {
   DELIVERY_EVENT_TYPE_UNSPECIFIED = 0,
   /** DELIVERY_EVENT_TYPE_QUEUED - A delivery was queued. */
   DELIVERY_EVENT_TYPE_QUEUED = 1,
-  /** DELIVERY_EVENT_TYPE_SENT - Meta accepted the message. */
+  /**
+   * DELIVERY_EVENT_TYPE_SENT - Meta accepted the message: its answer said so, it refused the spent single-use token after
+   * an ambiguous attempt, or (actor `meta`) it echoed the message back.
+   */
   DELIVERY_EVENT_TYPE_SENT = 2,
   /** DELIVERY_EVENT_TYPE_DELIVERED - Meta reported delivery. */
   DELIVERY_EVENT_TYPE_DELIVERED = 3,
   /** DELIVERY_EVENT_TYPE_READ - The person read the message. */
   DELIVERY_EVENT_TYPE_READ = 4,
-  /** DELIVERY_EVENT_TYPE_FAILED - The delivery failed; see failure. */
+  /** DELIVERY_EVENT_TYPE_FAILED - The delivery failed (Meta certainly did not deliver it); see failure. */
   DELIVERY_EVENT_TYPE_FAILED = 5,
-  /** DELIVERY_EVENT_TYPE_GRANT_CONSUMED - A grant was spent by an accepted message. */
+  /** DELIVERY_EVENT_TYPE_GRANT_CONSUMED - A grant was spent by an accepted message, or by one that may have been (UNCONFIRMED). */
   DELIVERY_EVENT_TYPE_GRANT_CONSUMED = 6,
   /** DELIVERY_EVENT_TYPE_OPT_IN_RECORDED - A person opted in (a grant was recorded). */
   DELIVERY_EVENT_TYPE_OPT_IN_RECORDED = 7,
@@ -231,6 +255,12 @@ export enum DeliveryEventType {
   DELIVERY_EVENT_TYPE_GRANT_RESUMED = 14,
   /** DELIVERY_EVENT_TYPE_GRANT_ASSIGNED - A grant whose topic was unknown was assigned to a topic (AssignGrant). */
   DELIVERY_EVENT_TYPE_GRANT_ASSIGNED = 15,
+  /**
+   * DELIVERY_EVENT_TYPE_UNCONFIRMED - The delivery was given up after an attempt that may have reached Meta, with no evidence
+   * either way (DELIVERY_STATE_UNCONFIRMED); failure holds the last answer. A SENT event
+   * follows if Meta's echo of the message arrives.
+   */
+  DELIVERY_EVENT_TYPE_UNCONFIRMED = 16,
   UNRECOGNIZED = -1,
 }
 
@@ -284,6 +314,9 @@ export function deliveryEventTypeFromJSON(object: any): DeliveryEventType {
     case 15:
     case "DELIVERY_EVENT_TYPE_GRANT_ASSIGNED":
       return DeliveryEventType.DELIVERY_EVENT_TYPE_GRANT_ASSIGNED;
+    case 16:
+    case "DELIVERY_EVENT_TYPE_UNCONFIRMED":
+      return DeliveryEventType.DELIVERY_EVENT_TYPE_UNCONFIRMED;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -325,6 +358,8 @@ export function deliveryEventTypeToJSON(object: DeliveryEventType): string {
       return "DELIVERY_EVENT_TYPE_GRANT_RESUMED";
     case DeliveryEventType.DELIVERY_EVENT_TYPE_GRANT_ASSIGNED:
       return "DELIVERY_EVENT_TYPE_GRANT_ASSIGNED";
+    case DeliveryEventType.DELIVERY_EVENT_TYPE_UNCONFIRMED:
+      return "DELIVERY_EVENT_TYPE_UNCONFIRMED";
     case DeliveryEventType.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -448,10 +483,15 @@ export interface DeliveryCounts {
   delivered: number;
   /** Read. */
   read: number;
-  /** Failed. */
+  /** Failed: Meta certainly did not deliver them. */
   failed: number;
   /** Cancelled. */
   cancelled: number;
+  /**
+   * Given up with their outcome unknown (see DELIVERY_STATE_UNCONFIRMED): neither sent nor
+   * failed as far as otn knows.
+   */
+  unconfirmed: number;
 }
 
 /** A notification: one send of one content to an audience on a topic. */
@@ -532,7 +572,7 @@ export interface DeliveryEvent {
   path: DeliveryPath;
   /** The policy rule that decided the path, for example `otn.grant` or `window.24h`. */
   rule: string;
-  /** Set for FAILED and RETRY_SCHEDULED. */
+  /** Set for FAILED, UNCONFIRMED and RETRY_SCHEDULED. */
   failure?:
     | DeliveryFailure
     | undefined;
@@ -1463,7 +1503,7 @@ export const SendPlan: MessageFns<SendPlan> = {
 };
 
 function createBaseDeliveryCounts(): DeliveryCounts {
-  return { queued: 0, sending: 0, sent: 0, delivered: 0, read: 0, failed: 0, cancelled: 0 };
+  return { queued: 0, sending: 0, sent: 0, delivered: 0, read: 0, failed: 0, cancelled: 0, unconfirmed: 0 };
 }
 
 export const DeliveryCounts: MessageFns<DeliveryCounts> = {
@@ -1488,6 +1528,9 @@ export const DeliveryCounts: MessageFns<DeliveryCounts> = {
     }
     if (message.cancelled !== 0) {
       writer.uint32(56).int64(message.cancelled);
+    }
+    if (message.unconfirmed !== 0) {
+      writer.uint32(64).int64(message.unconfirmed);
     }
     return writer;
   },
@@ -1561,6 +1604,14 @@ export const DeliveryCounts: MessageFns<DeliveryCounts> = {
             message.cancelled = longToNumber(reader.int64());
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.unconfirmed = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1582,6 +1633,7 @@ export const DeliveryCounts: MessageFns<DeliveryCounts> = {
       read: isSet(object.read) ? globalThis.Number(object.read) : 0,
       failed: isSet(object.failed) ? globalThis.Number(object.failed) : 0,
       cancelled: isSet(object.cancelled) ? globalThis.Number(object.cancelled) : 0,
+      unconfirmed: isSet(object.unconfirmed) ? globalThis.Number(object.unconfirmed) : 0,
     };
   },
 
@@ -1608,6 +1660,9 @@ export const DeliveryCounts: MessageFns<DeliveryCounts> = {
     if (message.cancelled !== 0) {
       obj.cancelled = Math.round(message.cancelled);
     }
+    if (message.unconfirmed !== 0) {
+      obj.unconfirmed = Math.round(message.unconfirmed);
+    }
     return obj;
   },
 
@@ -1623,6 +1678,7 @@ export const DeliveryCounts: MessageFns<DeliveryCounts> = {
     message.read = object.read ?? 0;
     message.failed = object.failed ?? 0;
     message.cancelled = object.cancelled ?? 0;
+    message.unconfirmed = object.unconfirmed ?? 0;
     return message;
   },
 };
