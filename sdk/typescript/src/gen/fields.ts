@@ -162,6 +162,7 @@ export const MESSAGES: { readonly [message: string]: { readonly [field: string]:
     completeTime: { name: "complete_time", kind: "timestamp", repeated: false },
     createdBy: { name: "created_by", kind: "string", repeated: false },
     messageTag: { name: "message_tag", kind: "string", repeated: false },
+    planning: { name: "planning", kind: "bool", repeated: false },
   },
   "otn.v1.OptInRequest": {
     optInRequestId: { name: "opt_in_request_id", kind: "string", repeated: false },

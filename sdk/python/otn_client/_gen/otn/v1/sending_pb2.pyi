@@ -198,7 +198,7 @@ class DeliveryCounts(_message.Message):
     def __init__(self, queued: _Optional[int] = ..., sending: _Optional[int] = ..., sent: _Optional[int] = ..., delivered: _Optional[int] = ..., read: _Optional[int] = ..., failed: _Optional[int] = ..., cancelled: _Optional[int] = ..., unconfirmed: _Optional[int] = ...) -> None: ...
 
 class Notification(_message.Message):
-    __slots__ = ("notification_id", "request_id", "page_id", "topic_key", "state", "plan", "counts", "create_time", "scheduled_time", "complete_time", "created_by", "message_tag")
+    __slots__ = ("notification_id", "request_id", "page_id", "topic_key", "state", "plan", "counts", "create_time", "scheduled_time", "complete_time", "created_by", "message_tag", "planning")
     NOTIFICATION_ID_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     PAGE_ID_FIELD_NUMBER: _ClassVar[int]
@@ -211,6 +211,7 @@ class Notification(_message.Message):
     COMPLETE_TIME_FIELD_NUMBER: _ClassVar[int]
     CREATED_BY_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_TAG_FIELD_NUMBER: _ClassVar[int]
+    PLANNING_FIELD_NUMBER: _ClassVar[int]
     notification_id: str
     request_id: str
     page_id: str
@@ -223,7 +224,8 @@ class Notification(_message.Message):
     complete_time: _timestamp_pb2.Timestamp
     created_by: str
     message_tag: str
-    def __init__(self, notification_id: _Optional[str] = ..., request_id: _Optional[str] = ..., page_id: _Optional[str] = ..., topic_key: _Optional[str] = ..., state: _Optional[_Union[NotificationState, str]] = ..., plan: _Optional[_Union[SendPlan, _Mapping]] = ..., counts: _Optional[_Union[DeliveryCounts, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., scheduled_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., complete_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_by: _Optional[str] = ..., message_tag: _Optional[str] = ...) -> None: ...
+    planning: bool
+    def __init__(self, notification_id: _Optional[str] = ..., request_id: _Optional[str] = ..., page_id: _Optional[str] = ..., topic_key: _Optional[str] = ..., state: _Optional[_Union[NotificationState, str]] = ..., plan: _Optional[_Union[SendPlan, _Mapping]] = ..., counts: _Optional[_Union[DeliveryCounts, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., scheduled_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., complete_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_by: _Optional[str] = ..., message_tag: _Optional[str] = ..., planning: _Optional[bool] = ...) -> None: ...
 
 class DeliveryFailure(_message.Message):
     __slots__ = ("reason", "code", "subcode", "message")

@@ -530,6 +530,12 @@ export interface Notification {
   createdBy: string;
   /** The message tag of the send, if any (from SendOptions.message_tag). */
   messageTag: string;
+  /**
+   * True while the plan is still being made: a large audience is queued in chunks after
+   * SendNotification returns (the first sends start meanwhile), and the plan's counts grow
+   * until this is false. A dry run is always fully planned.
+   */
+  planning: boolean;
 }
 
 /** Why a delivery failed, as Meta said it. */
@@ -1697,6 +1703,7 @@ function createBaseNotification(): Notification {
     completeTime: undefined,
     createdBy: "",
     messageTag: "",
+    planning: false,
   };
 }
 
@@ -1737,6 +1744,9 @@ export const Notification: MessageFns<Notification> = {
     }
     if (message.messageTag !== "") {
       writer.uint32(98).string(message.messageTag);
+    }
+    if (message.planning !== false) {
+      writer.uint32(104).bool(message.planning);
     }
     return writer;
   },
@@ -1850,6 +1860,14 @@ export const Notification: MessageFns<Notification> = {
             message.messageTag = reader.string();
             continue;
           }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.planning = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1912,6 +1930,7 @@ export const Notification: MessageFns<Notification> = {
         : isSet(object.message_tag)
         ? globalThis.String(object.message_tag)
         : "",
+      planning: isSet(object.planning) ? globalThis.Boolean(object.planning) : false,
     };
   },
 
@@ -1953,6 +1972,9 @@ export const Notification: MessageFns<Notification> = {
     if (message.messageTag !== "") {
       obj.messageTag = message.messageTag;
     }
+    if (message.planning !== false) {
+      obj.planning = message.planning;
+    }
     return obj;
   },
 
@@ -1975,6 +1997,7 @@ export const Notification: MessageFns<Notification> = {
     message.completeTime = object.completeTime ?? undefined;
     message.createdBy = object.createdBy ?? "";
     message.messageTag = object.messageTag ?? "";
+    message.planning = object.planning ?? false;
     return message;
   },
 };
