@@ -10,7 +10,10 @@ use tokio_util::sync::CancellationToken;
 use crate::access::Authenticator;
 use crate::api::{
     console::{self, Console},
-    grpc::{Api, Authorized},
+    grpc::{
+        Api, Authorized,
+        framed::{self, FramedStream},
+    },
     listen, webhook,
 };
 use crate::clock::SharedClock;
@@ -173,11 +176,30 @@ pub async fn start(mut config: Config, clock: SharedClock) -> anyhow::Result<Run
             "sandbox: calls without an API key are accepted (the simulator sends to nobody)"
         );
     }
-    let grpc_routes = tonic::service::Routes::new(health_service)
+    // StreamDeliveryEvents is served pre-encoded (`framed`): its route takes the method over
+    // from the generated service, behind the same authorisation layer.
+    let framed = Authorized::new(
+        FramedStream::new(
+            consent.clone(),
+            events.clone(),
+            authn.clone(),
+            shutdown.clone(),
+        ),
+        authn.clone(),
+    );
+    let grpc_routes: tonic::service::Routes = tonic::service::Routes::new(health_service)
         .add_service(reflection)
         .add_service(reflection_alpha)
         .add_service(Authorized::new(api, authn.clone()))
-        .prepare();
+        .into_axum_router()
+        .route_service(
+            framed::PATH,
+            tower::ServiceExt::map_request(framed, |req: http::Request<axum::body::Body>| {
+                req.map(tonic::body::Body::new)
+            }),
+        )
+        .into();
+    let grpc_routes = grpc_routes.prepare();
     // Spans continue the caller's trace; failures are logged once, at the right level, by the
     // authorisation layer's RPC line.
     let grpc_service = tower::ServiceBuilder::new()

@@ -136,8 +136,10 @@ pub struct DispatchSettings {
     pub idle_poll_ms: u64,
     /// How long a page pauses after Meta rejects its access token (ms).
     pub page_pause_ms: u64,
-    /// How long SendNotification plans its audience before it answers (ms); a larger audience
-    /// is planned by every replica's planner afterwards, in chunks, while the first sends go.
+    /// How long SendNotification plans its audience before it answers (ms; it always plans its
+    /// first three chunks, 1,500 people, unless this is 0: then nothing inline); a larger
+    /// audience is planned by every replica's planner afterwards, in chunks, while the first
+    /// sends go.
     pub inline_planning_ms: u64,
 }
 

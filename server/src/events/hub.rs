@@ -10,8 +10,9 @@ use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use super::shared::Shared;
 use super::stream::read_batch;
-use crate::domain::event::{Event, EventFilter};
+use crate::domain::event::EventFilter;
 use crate::store::Store;
 
 /// Batches the hub keeps for subscribers that are a little behind.
@@ -21,12 +22,13 @@ const READ: u64 = 5_000;
 /// The log is read at least this often even without a wake-up.
 const POLL: Duration = Duration::from_secs(1);
 
-/// A contiguous run of the log: every event with a sequence in `(after, through]`.
+/// A contiguous run of the log: every event with a sequence in `(after, through]`, each shared
+/// by every subscriber (and encoded once for all of them).
 #[derive(Debug)]
 pub(crate) struct Run {
     pub(crate) after: i64,
     pub(crate) through: i64,
-    pub(crate) events: Vec<Event>,
+    pub(crate) events: Vec<Arc<Shared>>,
 }
 
 /// The hub of one process.
@@ -79,7 +81,7 @@ impl Hub {
                     let run = Arc::new(Run {
                         after: cursor,
                         through: b.cursor,
-                        events: b.events,
+                        events: b.events.into_iter().map(Shared::new).collect(),
                     });
                     self.published.store(run.through, Ordering::Release);
                     // No receiver is fine: subscribers read the log until they join.

@@ -3,6 +3,7 @@
 
 pub(crate) mod hub;
 pub(crate) mod sequencer;
+pub(crate) mod shared;
 pub(crate) mod stream;
 
 use tokio_util::sync::CancellationToken;

@@ -13,6 +13,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
 
 use super::hub::{Hub, Run};
+use super::shared::Shared;
 use crate::domain::event::{Event, EventFilter};
 use crate::error::Result;
 use crate::store::Store;
@@ -102,7 +103,7 @@ pub(crate) async fn read_batch(
 /// it stops its reader task.
 #[derive(Debug)]
 pub(crate) struct EventStream {
-    inner: ReceiverStream<Result<Event>>,
+    inner: ReceiverStream<Result<Arc<Shared>>>,
 }
 
 impl Drop for EventStream {
@@ -112,13 +113,13 @@ impl Drop for EventStream {
 }
 
 impl Stream for EventStream {
-    type Item = Result<Event>;
+    type Item = Result<Arc<Shared>>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let next = Pin::new(&mut self.inner).poll_next(cx);
         if let Poll::Ready(Some(Ok(e))) = &next {
             let now = chrono::Utc::now().timestamp_millis();
-            crate::ops::metrics::stream_lag((now - e.at_ms).max(0) as f64 / 1000.0);
+            crate::ops::metrics::stream_lag((now - e.event.at_ms).max(0) as f64 / 1000.0);
         }
         next
     }
@@ -206,7 +207,7 @@ struct Reader {
     cursor: i64,
     options: Options,
     shutdown: CancellationToken,
-    tx: mpsc::Sender<Result<Event>>,
+    tx: mpsc::Sender<Result<Arc<Shared>>>,
     /// `None` once the bus is gone: the task then relies on the poll interval alone.
     wake: Option<watch::Receiver<u64>>,
 }
@@ -258,7 +259,7 @@ impl Reader {
                 Ok(batch) => {
                     failures = 0;
                     for event in batch.events {
-                        if self.send(Ok(event)).await.is_err() {
+                        if self.send(Ok(Shared::new(event))).await.is_err() {
                             return;
                         }
                     }
@@ -324,8 +325,9 @@ impl Reader {
             if run.after > self.cursor {
                 return Live::Behind;
             }
-            for event in run.events.iter().filter(|e| e.seq > self.cursor) {
-                if self.filter.matches(&event.event) && self.send(Ok(event.clone())).await.is_err()
+            for shared in run.events.iter().filter(|e| e.event.seq > self.cursor) {
+                if self.filter.matches(&shared.event.event)
+                    && self.send(Ok(shared.clone())).await.is_err()
                 {
                     return Live::Stop;
                 }
@@ -335,7 +337,7 @@ impl Reader {
     }
 
     /// Hands one item to the consumer, waiting while its buffer is full.
-    async fn send(&self, item: Result<Event>) -> Result<(), Stop> {
+    async fn send(&self, item: Result<Arc<Shared>>) -> Result<(), Stop> {
         tokio::select! {
             biased;
             _ = self.shutdown.cancelled() => Err(Stop),

@@ -23,6 +23,9 @@ use crate::store::{Applied, Who};
 const SCAN_CHUNK: u64 = 1_000;
 /// People decided per chunk of the sweep.
 const SWEEP_CHUNK: u64 = 500;
+/// Chunks a call plans inline however long they take (up to 1,500 people with the sweep's
+/// 500), before its time budget may end inline planning.
+const INLINE_CHUNKS: u32 = 3;
 /// Notifications a planner task looks at per round.
 const ROUND: u64 = 32;
 /// A planner task looks for unfinished planning at least this often.
@@ -66,11 +69,19 @@ impl Planner {
         }
     }
 
-    /// Plans `n` until it is planned or the inline budget has passed (the rest is left to the
-    /// planner tasks, woken now). Returns whether planning finished.
+    /// Plans `n` until it is planned, or the inline budget has passed and at least
+    /// [`INLINE_CHUNKS`] chunks were planned (so a small send is always answered planned,
+    /// whatever the machine's load); the rest is left to the planner tasks, woken now. A zero
+    /// budget plans nothing inline. Returns whether planning finished.
     pub(crate) async fn plan_for(&self, n: &Notification) -> Result<bool> {
-        let until = Instant::now() + self.inline;
-        let done = self.plan_until(&n.id, Some(until), None).await?;
+        let done = match self.inline.is_zero() {
+            true => false,
+            false => {
+                let until = Instant::now() + self.inline;
+                self.plan_until(&n.id, Some(until), INLINE_CHUNKS, None)
+                    .await?
+            }
+        };
         if !done {
             self.wake.notify_one();
         }
@@ -98,20 +109,23 @@ impl Planner {
         })
     }
 
-    /// Plans chunks of notification `id` until its planning is finished (true), `until`
-    /// passes or `stop` is cancelled (false).
+    /// Plans chunks of notification `id` until its planning is finished (true), or `until`
+    /// has passed with at least `at_least` chunks applied, or `stop` is cancelled (false).
     async fn plan_until(
         &self,
         id: &str,
         until: Option<Instant>,
+        at_least: u32,
         stop: Option<&CancellationToken>,
     ) -> Result<bool> {
         let store = self.deps.store();
+        let mut applied = 0u32;
         loop {
-            if until.is_some_and(|u| Instant::now() >= u) || stop.is_some_and(|s| s.is_cancelled())
-            {
+            let late = until.is_some_and(|u| Instant::now() >= u) && applied >= at_least;
+            if late || stop.is_some_and(|s| s.is_cancelled()) {
                 return Ok(false);
             }
+            applied += 1;
             let (Some((cursor, spec)), Some(n)) = (
                 store.plan_position(id).await?,
                 store.notification(id).await?,
@@ -266,7 +280,7 @@ impl Planner {
                 for id in &ids {
                     // A slice of this notification, then the next one: none waits on another.
                     let slice = Instant::now() + Duration::from_millis(200);
-                    match self.plan_until(id, Some(slice), Some(&shutdown)).await {
+                    match self.plan_until(id, Some(slice), 0, Some(&shutdown)).await {
                         Ok(done) => busy |= !done,
                         Err(e) => {
                             tracing::warn!(error = %e, notification_id = %id, "a planning chunk failed; retrying")

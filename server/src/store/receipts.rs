@@ -131,8 +131,11 @@ impl Store {
                 .to_owned();
             w.txn().execute(&keep).await?;
         }
+        // The person's sent deliveries, through the index of sent deliveries by person.
         let mine = |mut s: UpdateStatement| {
-            s.and_where(Expr::col(Deliveries::RecipientId).eq(rid));
+            s.and_where(Expr::col(Deliveries::PageId).eq(page_id))
+                .and_where(Expr::col(Deliveries::Psid).eq(psid))
+                .and_where(Expr::col(Deliveries::SentAt).is_not_null());
             s
         };
         let mut evs = Vec::new();

@@ -47,6 +47,8 @@ RECIPIENTS_LIST_MAX: int = 10000
 PAGE_SIZE_MAX: int = 1000
 #: ListEligible page_size when 0 is given.
 PAGE_SIZE_DEFAULT: int = 100
+#: StreamDeliveryEvents max_events_per_message: 0 (one per message, the default) to this many.
+EVENTS_PER_MESSAGE_MAX: int = 500
 #: A grant token: 1 to this many printable characters.
 TOKEN_MAX_CHARS: int = 1024
 #: A notification id: 1 to this many hex digits and `-`.
@@ -86,6 +88,7 @@ LIMITS: Dict[str, int] = {
     'recipients_list_max': RECIPIENTS_LIST_MAX,
     'page_size_max': PAGE_SIZE_MAX,
     'page_size_default': PAGE_SIZE_DEFAULT,
+    'events_per_message_max': EVENTS_PER_MESSAGE_MAX,
     'token_max_chars': TOKEN_MAX_CHARS,
     'notification_id_max_chars': NOTIFICATION_ID_MAX_CHARS,
     'opt_in_image_url_max_chars': OPT_IN_IMAGE_URL_MAX_CHARS,

@@ -50,6 +50,8 @@ export const RECIPIENTS_LIST_MAX = 10000;
 export const PAGE_SIZE_MAX = 1000;
 /** ListEligible page_size when 0 is given. */
 export const PAGE_SIZE_DEFAULT = 100;
+/** StreamDeliveryEvents max_events_per_message: 0 (one per message, the default) to this many. */
+export const EVENTS_PER_MESSAGE_MAX = 500;
 /** A grant token: 1 to this many printable characters. */
 export const TOKEN_MAX_CHARS = 1024;
 /** A notification id: 1 to this many hex digits and `-`. */
@@ -81,6 +83,7 @@ export const LIMITS = {
   recipients_list_max: RECIPIENTS_LIST_MAX,
   page_size_max: PAGE_SIZE_MAX,
   page_size_default: PAGE_SIZE_DEFAULT,
+  events_per_message_max: EVENTS_PER_MESSAGE_MAX,
   token_max_chars: TOKEN_MAX_CHARS,
   notification_id_max_chars: NOTIFICATION_ID_MAX_CHARS,
   opt_in_image_url_max_chars: OPT_IN_IMAGE_URL_MAX_CHARS,
@@ -225,6 +228,11 @@ export const LIMITS_TABLE = {
       "name": "page_size_default",
       "value": 100,
       "doc": "ListEligible page_size when 0 is given."
+    },
+    {
+      "name": "events_per_message_max",
+      "value": 500,
+      "doc": "StreamDeliveryEvents max_events_per_message: 0 (one per message, the default) to this many."
     },
     {
       "name": "token_max_chars",

@@ -3,6 +3,7 @@
 //! browser's automatic reconnect (`Last-Event-ID`) resumes exactly after the last one seen.
 
 use std::convert::Infallible;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{Query, State};
@@ -17,8 +18,9 @@ use super::Console;
 use super::auth::ApiError;
 use super::pbjson;
 use crate::access::Scope;
-use crate::api::grpc::stream::{Holder, known_pages, parse_request, stream_delivery_events};
+use crate::api::grpc::stream::{Holder, event_to_proto, known_pages, parse_request, subscribe};
 use crate::error::Error;
+use crate::events::shared::Shared;
 
 /// A comment line goes out this often when no event does, so proxies keep the connection.
 pub(crate) const HEARTBEAT: Duration = Duration::from_secs(15);
@@ -64,14 +66,10 @@ fn resume_after(headers: &HeaderMap, q: &EventsQuery) -> Result<i64, Error> {
         })
 }
 
-/// One event as SSE.
-fn sse_event(r: pb::StreamDeliveryEventsResponse) -> Event {
-    match r.event {
-        Some(ev) => Event::default()
-            .id(ev.sequence.to_string())
-            .data(pbjson::event(&ev).to_string()),
-        None => Event::default().comment("empty"),
-    }
+/// One event as SSE: its JSON rendered once per process, shared by every subscriber.
+fn sse_event(e: Arc<Shared>) -> Event {
+    let json = e.json(|ev| pbjson::event(&event_to_proto(ev)).to_string());
+    Event::default().id(e.event.seq.to_string()).data(&*json)
 }
 
 /// Serves the stream until the client leaves or the server shuts down (then it ends, and the
@@ -88,6 +86,7 @@ pub(super) async fn events(
         notification_id: q.notification_id.clone(),
         after_sequence: resume_after(&headers, &q)?,
         from_now: false,
+        max_events_per_message: 0,
     };
     let (filter, start) = parse_request(&req)?;
     let filter = caller.restrict(filter)?;
@@ -101,8 +100,7 @@ pub(super) async fn events(
         authn: c.authn.clone(),
         credential: caller.credential().clone(),
     };
-    let events =
-        stream_delivery_events(&c.events, c.shutdown.clone(), filter, start, holder).await?;
+    let events = subscribe(&c.events, c.shutdown.clone(), filter, start, holder).await?;
     let hello = Event::default().retry(RECONNECT).comment("otn events");
     // An error (shutdown, revocation, a failed read) is the last event, sent as `event: error`,
     // and the body then ends cleanly: the browser reconnects after its last id.

@@ -3,6 +3,7 @@
 
 mod auth;
 mod convert;
+pub(crate) mod framed;
 mod requests;
 pub(crate) mod send;
 mod service;

@@ -1,4 +1,5 @@
-//! StreamDeliveryEvents: validates the request, subscribes to the event log, converts events.
+//! StreamDeliveryEvents: validates the request, subscribes to the event log (ended by shutdown
+//! or the caller's revocation), and converts events; `framed.rs` sends them pre-encoded.
 
 use std::pin::Pin;
 
@@ -14,12 +15,17 @@ use crate::access::{Authenticator, Credential};
 use crate::domain::event::{Event, EventFilter};
 use crate::domain::values::{NotificationId, PageId, TopicKey, Violations};
 use crate::error::{Error, Reason, Result};
+use crate::events::shared::Shared;
 use crate::events::{Events, stream::Start};
 use crate::service::Pages;
 
-/// The response stream of StreamDeliveryEvents.
+/// The response stream of StreamDeliveryEvents (one event per message).
 pub(crate) type DeliveryEventStream =
     Pin<Box<dyn Stream<Item = Result<pb::StreamDeliveryEventsResponse, Status>> + Send>>;
+
+/// The events of a subscription, shared with every other subscriber of the process, ended by
+/// shutdown (UNAVAILABLE) or revocation (UNAUTHENTICATED).
+pub(crate) type SharedEventStream = Pin<Box<dyn Stream<Item = Result<Arc<Shared>, Status>> + Send>>;
 
 /// The wire form of a stored event.
 pub(crate) fn event_to_proto(e: &Event) -> pb::DeliveryEvent {
@@ -75,6 +81,13 @@ pub(crate) fn parse_request(req: &pb::StreamDeliveryEventsRequest) -> Result<(Ev
     if req.after_sequence < 0 {
         v.push("after_sequence", "must not be negative");
     }
+    let most = otn::limits::EVENTS_PER_MESSAGE_MAX;
+    if req.max_events_per_message as usize > most {
+        v.push(
+            "max_events_per_message",
+            format!("must be at most {most} (0: one event per message)"),
+        );
+    }
     if req.from_now && req.after_sequence != 0 {
         v.push(
             "from_now",
@@ -111,13 +124,29 @@ pub(crate) fn known_pages(filter: &EventFilter, pages: &Pages) -> Result<()> {
     Ok(())
 }
 
-/// Serves StreamDeliveryEvents: every event after `after_sequence` (or from now on) that
-/// matches the filters, in sequence order, live, until the client leaves or `shutdown` is
+/// Subscribes for StreamDeliveryEvents: every event after `after_sequence` (or from now on)
+/// that matches the filters, in sequence order, live, until the client leaves or `shutdown` is
 /// cancelled: then the stream ends with UNAVAILABLE / SHUTTING_DOWN, so a client resumes on
 /// another replica instead of taking a clean end for the end of the log. A failing database ends
 /// the stream with an error after retries; the client resumes with the last sequence it saw.
 /// When the holder's key is revoked (or its session ended) the stream ends UNAUTHENTICATED
 /// within `api_key_cache_ms`.
+pub(crate) async fn subscribe(
+    events: &Events,
+    shutdown: CancellationToken,
+    filter: EventFilter,
+    start: Start,
+    holder: Holder,
+) -> Result<SharedEventStream> {
+    let events = events.subscribe(shutdown.clone(), filter, start).await?;
+    let ended = futures::stream::once(async move { shutdown.is_cancelled() })
+        .filter_map(|draining| async move { draining.then(|| Err(Status::from(shutting_down()))) });
+    let events = events.map(|r| r.map_err(Status::from)).chain(ended);
+    Ok(Box::pin(until_revoked(events, holder)))
+}
+
+/// [`subscribe`], one event per response message (the generated service's form; the server
+/// routes the method to `framed.rs`, which sends the same events pre-encoded).
 pub(crate) async fn stream_delivery_events(
     events: &Events,
     shutdown: CancellationToken,
@@ -125,18 +154,13 @@ pub(crate) async fn stream_delivery_events(
     start: Start,
     holder: Holder,
 ) -> Result<DeliveryEventStream> {
-    let events = events.subscribe(shutdown.clone(), filter, start).await?;
-    let ended = futures::stream::once(async move { shutdown.is_cancelled() })
-        .filter_map(|draining| async move { draining.then(|| Err(Status::from(shutting_down()))) });
-    let events = events
-        .map(|r| {
-            r.map(|e| pb::StreamDeliveryEventsResponse {
-                event: Some(event_to_proto(&e)),
-            })
-            .map_err(Status::from)
+    let s = subscribe(events, shutdown, filter, start, holder).await?;
+    Ok(Box::pin(s.map(|r| {
+        r.map(|e| pb::StreamDeliveryEventsResponse {
+            event: Some(event_to_proto(&e.event)),
+            events: Vec::new(),
         })
-        .chain(ended);
-    Ok(Box::pin(until_revoked(events, holder)))
+    })))
 }
 
 /// What an [`until_revoked`] stream merges.
@@ -240,6 +264,7 @@ mod tests {
             notification_id: "x'; DROP".into(),
             after_sequence: -1,
             from_now: true,
+            max_events_per_message: 501,
         };
         assert_eq!(
             fields(parse_request(&req)),
@@ -248,6 +273,7 @@ mod tests {
                 "topic_key",
                 "notification_id",
                 "after_sequence",
+                "max_events_per_message",
                 "from_now"
             ]
         );

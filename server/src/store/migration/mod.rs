@@ -13,6 +13,7 @@ mod m0009_trace_parent;
 mod m0010_edges;
 mod m0011_planner;
 mod m0012_echoes;
+mod m0013_sent_indexes;
 
 use sea_orm::{ConnectionTrait, DatabaseBackend};
 use sea_orm_migration::prelude::*;
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0010_edges::M0010Edges),
             Box::new(m0011_planner::M0011Planner),
             Box::new(m0012_echoes::M0012Echoes),
+            Box::new(m0013_sent_indexes::M0013SentIndexes),
         ]
     }
 }

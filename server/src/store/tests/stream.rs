@@ -76,6 +76,8 @@ async fn next(s: &mut EventStream) -> Event {
         .expect("an event in time")
         .expect("the stream has not ended")
         .expect("no error")
+        .event
+        .clone()
 }
 
 async fn take(s: &mut EventStream, n: usize) -> Vec<i64> {

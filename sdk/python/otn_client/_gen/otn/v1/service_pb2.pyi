@@ -346,21 +346,25 @@ class ListNotificationsResponse(_message.Message):
     def __init__(self, notifications: _Optional[_Iterable[_Union[_sending_pb2.Notification, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class StreamDeliveryEventsRequest(_message.Message):
-    __slots__ = ("page_id", "topic_key", "notification_id", "after_sequence", "from_now")
+    __slots__ = ("page_id", "topic_key", "notification_id", "after_sequence", "from_now", "max_events_per_message")
     PAGE_ID_FIELD_NUMBER: _ClassVar[int]
     TOPIC_KEY_FIELD_NUMBER: _ClassVar[int]
     NOTIFICATION_ID_FIELD_NUMBER: _ClassVar[int]
     AFTER_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     FROM_NOW_FIELD_NUMBER: _ClassVar[int]
+    MAX_EVENTS_PER_MESSAGE_FIELD_NUMBER: _ClassVar[int]
     page_id: str
     topic_key: str
     notification_id: str
     after_sequence: int
     from_now: bool
-    def __init__(self, page_id: _Optional[str] = ..., topic_key: _Optional[str] = ..., notification_id: _Optional[str] = ..., after_sequence: _Optional[int] = ..., from_now: _Optional[bool] = ...) -> None: ...
+    max_events_per_message: int
+    def __init__(self, page_id: _Optional[str] = ..., topic_key: _Optional[str] = ..., notification_id: _Optional[str] = ..., after_sequence: _Optional[int] = ..., from_now: _Optional[bool] = ..., max_events_per_message: _Optional[int] = ...) -> None: ...
 
 class StreamDeliveryEventsResponse(_message.Message):
-    __slots__ = ("event",)
+    __slots__ = ("event", "events")
     EVENT_FIELD_NUMBER: _ClassVar[int]
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
     event: _sending_pb2.DeliveryEvent
-    def __init__(self, event: _Optional[_Union[_sending_pb2.DeliveryEvent, _Mapping]] = ...) -> None: ...
+    events: _containers.RepeatedCompositeFieldContainer[_sending_pb2.DeliveryEvent]
+    def __init__(self, event: _Optional[_Union[_sending_pb2.DeliveryEvent, _Mapping]] = ..., events: _Optional[_Iterable[_Union[_sending_pb2.DeliveryEvent, _Mapping]]] = ...) -> None: ...

@@ -533,12 +533,23 @@ export interface StreamDeliveryEventsRequest {
   afterSequence: number;
   /** Skip the stored log and start with events that happen from now on. */
   fromNow: boolean;
+  /**
+   * Up to this many events per response message (at most 500), in `events`; 0 or 1: one event
+   * per message, in `event` (as clients built against 0.2.0 read them). Batching saves a
+   * busy dashboard most of the per-message cost; events that are already there go together,
+   * nothing waits to fill a batch.
+   */
+  maxEventsPerMessage: number;
 }
 
 /** One message of StreamDeliveryEvents. */
 export interface StreamDeliveryEventsResponse {
-  /** The event. */
-  event?: DeliveryEvent | undefined;
+  /** The event, when the request asked for one event per message (the default). */
+  event?:
+    | DeliveryEvent
+    | undefined;
+  /** The events, in order, when the request set max_events_per_message above 1. */
+  events: DeliveryEvent[];
 }
 
 function createBaseRequestOptInRequest(): RequestOptInRequest {
@@ -3799,7 +3810,7 @@ export const ListNotificationsResponse: MessageFns<ListNotificationsResponse> = 
 };
 
 function createBaseStreamDeliveryEventsRequest(): StreamDeliveryEventsRequest {
-  return { pageId: "", topicKey: "", notificationId: "", afterSequence: 0, fromNow: false };
+  return { pageId: "", topicKey: "", notificationId: "", afterSequence: 0, fromNow: false, maxEventsPerMessage: 0 };
 }
 
 export const StreamDeliveryEventsRequest: MessageFns<StreamDeliveryEventsRequest> = {
@@ -3818,6 +3829,9 @@ export const StreamDeliveryEventsRequest: MessageFns<StreamDeliveryEventsRequest
     }
     if (message.fromNow !== false) {
       writer.uint32(40).bool(message.fromNow);
+    }
+    if (message.maxEventsPerMessage !== 0) {
+      writer.uint32(48).uint32(message.maxEventsPerMessage);
     }
     return writer;
   },
@@ -3875,6 +3889,14 @@ export const StreamDeliveryEventsRequest: MessageFns<StreamDeliveryEventsRequest
             message.fromNow = reader.bool();
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.maxEventsPerMessage = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3914,6 +3936,11 @@ export const StreamDeliveryEventsRequest: MessageFns<StreamDeliveryEventsRequest
         : isSet(object.from_now)
         ? globalThis.Boolean(object.from_now)
         : false,
+      maxEventsPerMessage: isSet(object.maxEventsPerMessage)
+        ? globalThis.Number(object.maxEventsPerMessage)
+        : isSet(object.max_events_per_message)
+        ? globalThis.Number(object.max_events_per_message)
+        : 0,
     };
   },
 
@@ -3934,6 +3961,9 @@ export const StreamDeliveryEventsRequest: MessageFns<StreamDeliveryEventsRequest
     if (message.fromNow !== false) {
       obj.fromNow = message.fromNow;
     }
+    if (message.maxEventsPerMessage !== 0) {
+      obj.maxEventsPerMessage = Math.round(message.maxEventsPerMessage);
+    }
     return obj;
   },
 
@@ -3947,18 +3977,22 @@ export const StreamDeliveryEventsRequest: MessageFns<StreamDeliveryEventsRequest
     message.notificationId = object.notificationId ?? "";
     message.afterSequence = object.afterSequence ?? 0;
     message.fromNow = object.fromNow ?? false;
+    message.maxEventsPerMessage = object.maxEventsPerMessage ?? 0;
     return message;
   },
 };
 
 function createBaseStreamDeliveryEventsResponse(): StreamDeliveryEventsResponse {
-  return { event: undefined };
+  return { event: undefined, events: [] };
 }
 
 export const StreamDeliveryEventsResponse: MessageFns<StreamDeliveryEventsResponse> = {
   encode(message: StreamDeliveryEventsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.event !== undefined) {
       DeliveryEvent.encode(message.event, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.events) {
+      DeliveryEvent.encode(v!, writer.uint32(18).fork()).join();
     }
     return writer;
   },
@@ -3984,6 +4018,14 @@ export const StreamDeliveryEventsResponse: MessageFns<StreamDeliveryEventsRespon
             message.event = DeliveryEvent.decode(reader, reader.uint32());
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.events.push(DeliveryEvent.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3997,13 +4039,19 @@ export const StreamDeliveryEventsResponse: MessageFns<StreamDeliveryEventsRespon
   },
 
   fromJSON(object: any): StreamDeliveryEventsResponse {
-    return { event: isSet(object.event) ? DeliveryEvent.fromJSON(object.event) : undefined };
+    return {
+      event: isSet(object.event) ? DeliveryEvent.fromJSON(object.event) : undefined,
+      events: globalThis.Array.isArray(object?.events) ? object.events.map((e: any) => DeliveryEvent.fromJSON(e)) : [],
+    };
   },
 
   toJSON(message: StreamDeliveryEventsResponse): unknown {
     const obj: any = {};
     if (message.event !== undefined) {
       obj.event = DeliveryEvent.toJSON(message.event);
+    }
+    if (message.events?.length) {
+      obj.events = message.events.map((e) => DeliveryEvent.toJSON(e));
     }
     return obj;
   },
@@ -4016,6 +4064,7 @@ export const StreamDeliveryEventsResponse: MessageFns<StreamDeliveryEventsRespon
     message.event = (object.event !== undefined && object.event !== null)
       ? DeliveryEvent.fromPartial(object.event)
       : undefined;
+    message.events = object.events?.map((e) => DeliveryEvent.fromPartial(e)) || [];
     return message;
   },
 };
