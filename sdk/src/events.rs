@@ -112,6 +112,7 @@ impl EventsBuilder {
             req: self.req,
             policy: self.policy,
             live: None,
+            pending: Default::default(),
             failures: 0,
             opened: false,
             done: false,
@@ -170,6 +171,8 @@ struct State {
     req: pb::StreamDeliveryEventsRequest,
     policy: ReconnectPolicy,
     live: Option<Streaming<pb::StreamDeliveryEventsResponse>>,
+    /// Events of the last message not handed out yet (a server batches them when asked).
+    pending: std::collections::VecDeque<pb::DeliveryEvent>,
     /// Failed (re)connections since the last event.
     failures: u32,
     /// A stream was opened before: the next open is a reconnection.
@@ -191,6 +194,11 @@ impl State {
     /// The request to (re)open with: after the last delivered event, once there is one.
     fn request(&self) -> pb::StreamDeliveryEventsRequest {
         let mut req = self.req.clone();
+        // Several events per message when the server can (a 0.2 server ignores this and sends
+        // one per message, which is read the same way).
+        if req.max_events_per_message == 0 {
+            req.max_events_per_message = BATCH;
+        }
         let last = self.shared.last.load(Ordering::SeqCst);
         if last > 0 {
             req.after_sequence = last;
@@ -213,10 +221,22 @@ impl State {
     }
 }
 
+/// Events asked for per message.
+const BATCH: u32 = 100;
+
 async fn next(mut st: State) -> Option<(Result<pb::DeliveryEvent, Error>, State)> {
     loop {
         if st.done {
             return None;
+        }
+        while let Some(event) = st.pending.pop_front() {
+            // A resumed stream starts after the last delivered event; never repeat one.
+            if event.sequence <= st.shared.last.load(Ordering::SeqCst) {
+                continue;
+            }
+            st.shared.last.store(event.sequence, Ordering::SeqCst);
+            st.failures = 0;
+            return Some((Ok(event), st));
         }
         let Some(live) = st.live.as_mut() else {
             if st.failures > 0 {
@@ -240,14 +260,8 @@ async fn next(mut st: State) -> Option<(Result<pb::DeliveryEvent, Error>, State)
         };
         match live.message().await {
             Ok(Some(msg)) => {
-                let Some(event) = msg.event else { continue };
-                // A resumed stream starts after the last delivered event; never repeat one.
-                if event.sequence <= st.shared.last.load(Ordering::SeqCst) {
-                    continue;
-                }
-                st.shared.last.store(event.sequence, Ordering::SeqCst);
-                st.failures = 0;
-                return Some((Ok(event), st));
+                st.pending.extend(msg.event);
+                st.pending.extend(msg.events);
             }
             // The server ended the stream (it is shutting down): reconnect and resume.
             Ok(None) => {

@@ -2,16 +2,15 @@
 //! per-reason count of those left out. The usable-grant predicate and the order of exclusion
 //! reasons are the domain's (`domain::grant`), rendered here as SQL.
 
-use std::collections::HashMap;
-
 use sea_orm::sea_query::{
-    Alias, Asterisk, CaseStatement, Cond, Expr, ExprTrait, IntoColumnRef, Order, Query,
+    Alias, Asterisk, CaseStatement, Cond, Expr, ExprTrait, IntoColumnRef, JoinType, Order, Query,
     SelectStatement,
 };
 use sea_orm::{ConnectionTrait, FromQueryResult};
 
 use super::Store;
 use super::codes::{Code, values};
+use super::grants::{GrantRow, grant_select};
 use super::schema::{Grants, RecipientTags, Recipients};
 use crate::domain::grant::{
     EligibleQuery, GrantTest, GrantView, NO_USABLE_FALLBACK, RecipientView, STATE_REASONS,
@@ -26,14 +25,6 @@ use crate::error::Result;
 pub(crate) struct Eligible {
     pub(crate) recipient: RecipientView,
     pub(crate) grants: Vec<GrantView>,
-}
-
-#[derive(FromQueryResult)]
-struct Row {
-    id: i64,
-    psid: String,
-    region: Option<String>,
-    last_interaction_at: Option<i64>,
 }
 
 fn g(col: Grants) -> (Grants, Grants) {
@@ -139,7 +130,9 @@ fn eligible_pairs(q: &EligibleQuery, topic_id: i64, now_ms: i64) -> SelectStatem
 }
 
 impl Store {
-    /// Up to `limit` eligible people after recipient row id `after`, by row id.
+    /// Up to `limit` eligible people after recipient row id `after`, by row id, with their
+    /// usable grants (soonest-expiring first) and tags: one statement, whose keyset part is
+    /// read from the usable-grants index.
     pub(crate) async fn list_eligible(
         &self,
         q: &EligibleQuery,
@@ -148,6 +141,7 @@ impl Store {
         limit: u64,
         now_ms: i64,
     ) -> Result<Vec<Eligible>> {
+        let page = Alias::new("page");
         let ids = eligible_pairs(q, topic_id, now_ms)
             .distinct()
             .column(g(Grants::RecipientId))
@@ -155,53 +149,63 @@ impl Store {
             .order_by(g(Grants::RecipientId), Order::Asc)
             .limit(limit)
             .to_owned();
-        let ids: Vec<i64> = self
-            .db()
-            .query_all(&ids)
-            .await?
-            .iter()
-            .map(|r| r.try_get("", "recipient_id"))
-            .collect::<Result<_, _>>()?;
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let people = Query::select()
-            .columns([
-                Recipients::Id,
-                Recipients::Psid,
-                Recipients::Region,
-                Recipients::LastInteractionAt,
-            ])
-            .from(Recipients::Table)
-            .and_where(Expr::col(Recipients::Id).is_in(ids.iter().copied()))
-            .order_by(Recipients::Id, Order::Asc)
+        // The person's tags, sorted, as one comma-separated column (tags cannot hold a comma).
+        let tags = match self.is_postgres() {
+            true => {
+                "(SELECT string_agg(x.tag, ',' ORDER BY x.tag) FROM recipient_tags x \
+                     WHERE x.recipient_id = recipients.id)"
+            }
+            false => {
+                "(SELECT group_concat(tag, ',') FROM (SELECT x.tag FROM recipient_tags x \
+                      WHERE x.recipient_id = recipients.id ORDER BY x.tag))"
+            }
+        };
+        let stmt = grant_select()
+            .expr_as(
+                Expr::col((Recipients::Table, Recipients::Id)),
+                Alias::new("rid"),
+            )
+            .column((Recipients::Table, Recipients::Region))
+            .column((Recipients::Table, Recipients::LastInteractionAt))
+            .expr_as(Expr::cust(tags), Alias::new("tags"))
+            .join_subquery(
+                JoinType::InnerJoin,
+                ids,
+                page.clone(),
+                Expr::col((page, Grants::RecipientId)).equals((Recipients::Table, Recipients::Id)),
+            )
+            .and_where(Expr::col(g(Grants::TopicId)).eq(topic_id))
+            .cond_where(usable(now_ms))
+            .order_by((Recipients::Table, Recipients::Id), Order::Asc)
+            .order_by(g(Grants::ExpiresAt), Order::Asc)
+            .order_by(g(Grants::Id), Order::Asc)
             .to_owned();
-        let rows = Row::find_by_statement(self.db().get_database_backend().build(&people))
-            .all(self.db())
-            .await?;
-        let mut tags = self.tags_of(&ids).await?;
-        let cond = Cond::all()
-            .add(Expr::col((Recipients::Table, Recipients::Id)).is_in(ids.iter().copied()))
-            .add(Expr::col(g(Grants::TopicId)).eq(topic_id))
-            .add(usable(now_ms));
-        let mut grants: HashMap<String, Vec<GrantView>> = HashMap::new();
-        for grant in self.grants_where(cond).await? {
-            grants.entry(grant.psid.clone()).or_default().push(grant);
+        let rows = self.db().query_all(&stmt).await?;
+        let mut out: Vec<Eligible> = Vec::new();
+        for r in &rows {
+            let grant = GrantView::try_from(GrantRow::from_query_result(r, "")?)?;
+            let rid: i64 = r.try_get("", "rid")?;
+            if out.last().is_none_or(|e| e.recipient.id != rid) {
+                let tags: Option<String> = r.try_get("", "tags")?;
+                out.push(Eligible {
+                    recipient: RecipientView {
+                        id: rid,
+                        page_id: q.page_id.to_string(),
+                        psid: grant.psid.clone(),
+                        tags: tags
+                            .map(|t| t.split(',').map(str::to_string).collect())
+                            .unwrap_or_default(),
+                        region: r.try_get("", "region")?,
+                        last_interaction_ms: r.try_get("", "last_interaction_at")?,
+                    },
+                    grants: Vec::new(),
+                });
+            }
+            if let Some(e) = out.last_mut() {
+                e.grants.push(grant);
+            }
         }
-        Ok(rows
-            .into_iter()
-            .map(|r| Eligible {
-                grants: grants.remove(&r.psid).unwrap_or_default(),
-                recipient: RecipientView {
-                    id: r.id,
-                    page_id: q.page_id.to_string(),
-                    tags: tags.remove(&r.id).unwrap_or_default(),
-                    psid: r.psid,
-                    region: r.region,
-                    last_interaction_ms: r.last_interaction_at,
-                },
-            })
-            .collect())
+        Ok(out)
     }
 
     /// How many people are eligible in all.

@@ -15,7 +15,7 @@ use crate::domain::vocab::{EventKind, GrantKind, GrantState};
 use crate::error::{Error, Result};
 
 #[derive(FromQueryResult)]
-struct GrantRow {
+pub(super) struct GrantRow {
     id: i64,
     page_id: String,
     psid: String,
