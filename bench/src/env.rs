@@ -119,6 +119,10 @@ impl Db {
 }
 
 /// A page with a fresh access token and this Send API rate.
+/// A page that sends one message a second (the `intent` scenario's: its planning is timed,
+/// not its dispatch).
+pub(crate) const SLOW_PAGE: &str = "bench-slow-page";
+
 pub(crate) fn page(page_id: &str, rate_limit_per_sec: u32) -> PageConfig {
     PageConfig {
         page_id: page_id.into(),

@@ -2,6 +2,7 @@
 
 mod env;
 mod fan_out;
+mod intent;
 mod list;
 mod load;
 mod measure;
@@ -24,11 +25,12 @@ use crate::env::{BENCH_PAGE, Db, Server};
 use crate::report::{Figure, Report, Scenario};
 
 /// Every scenario, in the order they run.
-const SCENARIOS: [&str; 6] = [
+const SCENARIOS: [&str; 7] = [
     "noop",
     "record_opt_in",
     "list_eligible",
     "fan_out",
+    "intent",
     "stream",
     "fan_out_paced",
 ];
@@ -51,7 +53,7 @@ struct Args {
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
     /// Run only these scenarios (repeatable or comma-separated): noop, record_opt_in,
-    /// list_eligible, fan_out, stream, fan_out_paced.
+    /// list_eligible, fan_out, intent, stream, fan_out_paced.
     #[arg(long, value_name = "NAME", value_delimiter = ',')]
     scenario: Vec<String>,
     /// Dispatch concurrency of the paced run's server (the service's default when unset).
@@ -69,6 +71,8 @@ pub struct Size {
     pub list_grants: usize,
     pub list_samples: usize,
     pub fanout_grants: usize,
+    /// Recipients of the `intent` scenario's send.
+    pub intent_grants: usize,
     pub paced_pages: usize,
     pub paced_secs: f64,
     pub stream_subscribers: usize,
@@ -85,6 +89,7 @@ impl Size {
                 list_grants: 2_000,
                 list_samples: 10,
                 fanout_grants: 200,
+                intent_grants: 2_000,
                 paced_pages: 3,
                 paced_secs: 0.2,
                 stream_subscribers: 3,
@@ -98,6 +103,7 @@ impl Size {
                 list_grants: 1_000_000,
                 list_samples: 60,
                 fanout_grants: 100_000,
+                intent_grants: 1_000_000,
                 paced_pages: 10,
                 paced_secs: 20.0,
                 stream_subscribers: 100,
@@ -111,6 +117,7 @@ impl Size {
                 list_grants: 50_000,
                 list_samples: 100,
                 fanout_grants: 10_000,
+                intent_grants: 100_000,
                 paced_pages: 10,
                 paced_secs: 2.0,
                 stream_subscribers: 20,
@@ -133,13 +140,19 @@ fn selected(args: &Args) -> Result<Vec<&'static str>> {
 }
 
 fn init_tracing() {
+    use std::io::IsTerminal;
     use tracing_subscriber::{EnvFilter, fmt, prelude::*};
-    // The server's default filter, to stderr: the table owns stdout.
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn,h2=warn,hyper=warn"));
+    // The in-process server logs warnings and errors only (a line per RPC at INFO is work the
+    // measurements would carry), to stderr (the table owns stdout), coloured only on a
+    // terminal; RUST_LOG overrides.
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
     let _ = tracing_subscriber::registry()
         .with(filter)
-        .with(fmt::layer().with_writer(std::io::stderr))
+        .with(
+            fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_ansi(std::io::stderr().is_terminal()),
+        )
         .try_init();
 }
 
@@ -201,7 +214,10 @@ async fn run_all(
     if !main_scenarios.is_empty() {
         let srv = Server::start(
             &db.url,
-            vec![env::page(BENCH_PAGE, 1_000_000)],
+            vec![
+                env::page(BENCH_PAGE, 1_000_000),
+                env::page(env::SLOW_PAGE, 1),
+            ],
             Duration::ZERO,
             false,
             None,
@@ -240,6 +256,7 @@ async fn run_main(
             "record_opt_in" => opt_in::run(srv, db, size).await?,
             "list_eligible" => list::run(srv, db, raw, size).await?,
             "fan_out" => fan_out::run(srv, raw, size).await?,
+            "intent" => intent::run(srv, raw, size).await?,
             "stream" => stream::run(srv, raw, size).await?,
             other => bail!("no scenario {other}"),
         };

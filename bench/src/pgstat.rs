@@ -73,3 +73,38 @@ pub(crate) fn sample(
         Ok(w)
     })
 }
+
+/// Row versions written per table so far (inserted, updated, deleted), from
+/// `pg_stat_user_tables`. The counters are flushed by each backend within a second of its
+/// transactions: wait that long after the work before the second reading.
+pub(crate) async fn row_versions(raw: &DatabaseConnection) -> Result<HashMap<String, i64>> {
+    let rows = raw
+        .query_all_raw(Statement::from_string(
+            DatabaseBackend::Postgres,
+            "SELECT relname, n_tup_ins + n_tup_upd + n_tup_del AS n FROM pg_stat_user_tables",
+        ))
+        .await?;
+    let mut out = HashMap::new();
+    for r in rows {
+        out.insert(
+            r.try_get::<String>("", "relname")?,
+            r.try_get::<i64>("", "n")?,
+        );
+    }
+    Ok(out)
+}
+
+/// Row versions written per table between two readings, largest first (tables that wrote none
+/// left out).
+pub(crate) fn written(
+    before: &HashMap<String, i64>,
+    after: &HashMap<String, i64>,
+) -> Vec<(String, i64)> {
+    let mut out: Vec<(String, i64)> = after
+        .iter()
+        .map(|(t, n)| (t.clone(), n - before.get(t).copied().unwrap_or(0)))
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    out.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    out
+}

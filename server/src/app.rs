@@ -335,6 +335,11 @@ impl Running {
         Ok(self.deps.store().last_event_seq().await?)
     }
 
+    /// The longest write transaction committed since the last call (for the bench).
+    pub fn take_longest_write(&self) -> Duration {
+        self.deps.store().take_longest_write()
+    }
+
     /// The app secret of a configured page (tests sign webhooks with it).
     pub fn app_secret(&self, page_id: &str) -> Option<String> {
         let page = self.deps.pages().get(page_id).ok()?;

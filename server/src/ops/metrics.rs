@@ -160,6 +160,11 @@ pub(crate) fn grants(state: &'static str, n: u64) {
     gauge!("otn_grants", "state" => state).set(n as f64);
 }
 
+/// One write transaction committed after `secs` (begin to commit).
+pub(crate) fn write_transaction(secs: f64) {
+    histogram!("otn_db_write_transaction_seconds").record(secs);
+}
+
 /// The database pool: connections in use and idle.
 pub(crate) fn db_connections(in_use: u32, idle: u32) {
     gauge!("otn_db_connections", "state" => "in_use").set(f64::from(in_use));

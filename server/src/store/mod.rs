@@ -70,6 +70,8 @@ pub(crate) struct Store {
     /// their transaction commits), so an event's time is when it became visible, not when the
     /// work that wrote it began. Store tests leave it unset and pass every time explicitly.
     stamp: Option<crate::clock::SharedClock>,
+    /// The longest write transaction committed since it was last taken, in microseconds.
+    longest_write_us: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// `url` with every secret replaced by `***` (for logs and `check-config`): the password of the
@@ -150,6 +152,7 @@ impl Store {
             write_lock: Arc::new(Mutex::new(())),
             topic_ids: Default::default(),
             stamp: None,
+            longest_write_us: Default::default(),
         })
     }
 
@@ -230,12 +233,23 @@ impl Store {
         Ok(WriteTxn {
             txn,
             bus: self.bus.clone(),
+            started: std::time::Instant::now(),
+            longest_us: self.longest_write_us.clone(),
             events: Vec::new(),
             events_at: i64::MIN,
             postgres: self.is_postgres(),
             stamp: self.stamp.clone(),
             _guard: guard,
         })
+    }
+
+    /// The longest write transaction committed since the last call (begin to commit, the wait
+    /// for SQLite's writer lock excluded), and starts measuring again.
+    pub(crate) fn take_longest_write(&self) -> Duration {
+        let us = self
+            .longest_write_us
+            .swap(0, std::sync::atomic::Ordering::Relaxed);
+        Duration::from_micros(us)
     }
 
     /// Closes the pool.
@@ -253,6 +267,9 @@ impl Store {
 pub(crate) struct WriteTxn<'a> {
     txn: DatabaseTransaction,
     bus: EventBus,
+    /// When it began, and where the longest one is kept.
+    started: std::time::Instant,
+    longest_us: Arc<std::sync::atomic::AtomicU64>,
     /// Events appended by this transaction, numbered and inserted as its last step
     /// (`events::flush`); subscribers are woken after the commit.
     events: Vec<crate::domain::event::NewEvent>,
@@ -276,6 +293,12 @@ impl WriteTxn<'_> {
     pub(crate) async fn commit(mut self) -> Result<()> {
         let head = events::flush(&mut self).await?;
         self.txn.commit().await?;
+        let took = self.started.elapsed();
+        crate::ops::metrics::write_transaction(took.as_secs_f64());
+        self.longest_us.fetch_max(
+            took.as_micros() as u64,
+            std::sync::atomic::Ordering::Relaxed,
+        );
         if head.is_some() {
             self.bus.committed.wake();
         }
