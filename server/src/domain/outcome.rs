@@ -3,7 +3,7 @@
 
 use super::event::Failure;
 use super::values::Token;
-use super::vocab::{DeliveryPath, GrantKind, GrantState, MessageTag};
+use super::vocab::{DeliveryPath, DeliveryState, EventKind, GrantKind, GrantState, MessageTag};
 
 /// The grant a claimed delivery spends.
 #[derive(Debug, Clone)]
@@ -106,6 +106,72 @@ pub(crate) struct Completed {
     pub(crate) reusable: bool,
 }
 
+/// Where a grant goes from RESERVED once its delivery's outcome is recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct GrantMove {
+    pub(crate) to: GrantState,
+    /// A reusable grant was sent again: its cooldown starts now.
+    pub(crate) sent_again: bool,
+}
+
+/// What recording one outcome does: the state the delivery ends in (none while it is retried or
+/// requeued), the events it appends, in order, and where its grant goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Settlement {
+    pub(crate) end: Option<DeliveryState>,
+    pub(crate) events: Vec<EventKind>,
+    pub(crate) grant: Option<GrantMove>,
+}
+
+/// The settlement of `outcome` for a delivery that spends a grant (`has_grant`) of a kind that
+/// is `reusable` or not. An accepted message (or one given up but spent) consumes a one-time
+/// grant and sends a reusable one back to ACTIVE with its cooldown running; a failure that
+/// gives the grant back releases it; Meta's word on the token marks it.
+pub(crate) fn settle(outcome: &Outcome, has_grant: bool, reusable: bool) -> Settlement {
+    let spent = GrantMove {
+        to: match reusable {
+            true => GrantState::Active,
+            false => GrantState::Consumed,
+        },
+        sent_again: reusable,
+    };
+    let (end, mut events, grant) = match outcome {
+        Outcome::Requeue { .. } => (None, Vec::new(), None),
+        Outcome::Retry { .. } => (None, vec![EventKind::RetryScheduled], None),
+        Outcome::Sent { .. } => (
+            Some(DeliveryState::Sent),
+            vec![EventKind::Sent],
+            Some(GrantAfter::Spent),
+        ),
+        Outcome::Failed { grant, .. } => (
+            Some(DeliveryState::Failed),
+            vec![EventKind::Failed],
+            Some(*grant),
+        ),
+        Outcome::Unconfirmed { grant, .. } => (
+            Some(DeliveryState::Unconfirmed),
+            vec![EventKind::Unconfirmed],
+            Some(*grant),
+        ),
+    };
+    let grant = match (has_grant, grant) {
+        (false, _) | (_, None) => None,
+        (true, Some(GrantAfter::Spent)) => {
+            events.push(EventKind::GrantConsumed);
+            Some(spent)
+        }
+        (true, Some(GrantAfter::Release)) => Some(GrantMove {
+            to: GrantState::Active,
+            sent_again: false,
+        }),
+        (true, Some(GrantAfter::Mark(s))) => Some(GrantMove {
+            to: s,
+            sent_again: false,
+        }),
+    };
+    Settlement { end, events, grant }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -150,5 +216,66 @@ mod tests {
         assert!(matches!(o, Outcome::Unconfirmed { grant, .. } if grant == dead));
         let o = Outcome::given_up(false, failure(), dead);
         assert!(matches!(o, Outcome::Failed { grant, .. } if grant == dead));
+    }
+
+    fn sent() -> Outcome {
+        Outcome::Sent {
+            message_id: "m".into(),
+            meta_ms: None,
+        }
+    }
+
+    #[test]
+    fn an_accepted_message_consumes_a_one_time_grant_and_restarts_a_reusable_ones_cooldown() {
+        let s = settle(&sent(), true, false);
+        assert_eq!(s.end, Some(DeliveryState::Sent));
+        assert_eq!(s.events, [EventKind::Sent, EventKind::GrantConsumed]);
+        assert_eq!(
+            s.grant.map(|g| (g.to, g.sent_again)),
+            Some((GrantState::Consumed, false))
+        );
+        let s = settle(&sent(), true, true);
+        assert_eq!(
+            s.grant.map(|g| (g.to, g.sent_again)),
+            Some((GrantState::Active, true))
+        );
+        let s = settle(&sent(), false, false);
+        assert_eq!(
+            (s.events, s.grant),
+            (vec![EventKind::Sent], None),
+            "a window send"
+        );
+    }
+
+    #[test]
+    fn a_retry_ends_nothing_and_moves_no_grant() {
+        let retry = Outcome::Retry {
+            at_ms: 1,
+            failure: failure(),
+            ambiguous: true,
+        };
+        let s = settle(&retry, true, false);
+        assert_eq!((s.end, s.grant), (None, None));
+        assert_eq!(s.events, [EventKind::RetryScheduled]);
+        let s = settle(&Outcome::Requeue { at_ms: 1 }, true, false);
+        assert!(s.events.is_empty() && s.end.is_none());
+    }
+
+    #[test]
+    fn a_failure_releases_or_marks_and_an_unconfirmed_send_spends() {
+        let f = Outcome::given_up(false, failure(), GrantAfter::Release);
+        let s = settle(&f, true, false);
+        assert_eq!(s.end, Some(DeliveryState::Failed));
+        assert_eq!(s.grant.map(|g| g.to), Some(GrantState::Active));
+        let f = Outcome::given_up(false, failure(), GrantAfter::Mark(GrantState::Stopped));
+        assert_eq!(
+            settle(&f, true, false).grant.map(|g| g.to),
+            Some(GrantState::Stopped)
+        );
+        let u = Outcome::given_up(true, failure(), GrantAfter::Release);
+        let s = settle(&u, true, false);
+        assert_eq!(s.end, Some(DeliveryState::Unconfirmed));
+        assert_eq!(s.events, [EventKind::Unconfirmed, EventKind::GrantConsumed]);
+        assert_eq!(s.grant.map(|g| g.to), Some(GrantState::Consumed));
     }
 }

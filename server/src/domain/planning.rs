@@ -242,6 +242,18 @@ pub(crate) fn scan_of(candidates: &[Candidate], now_ms: i64) -> Vec<Scanned> {
     out
 }
 
+/// Leaves out of `chunk` the grant sends whose grant could not be reserved (a concurrent send
+/// reserved it first): they are counted RESERVED instead of sent.
+pub(crate) fn drop_lost(chunk: &mut ChunkPlan, reserved: &HashSet<i64>) {
+    let before = chunk.deliveries.len();
+    chunk
+        .deliveries
+        .retain(|d| d.grant_id.is_none_or(|g| reserved.contains(&g)));
+    let lost = (before - chunk.deliveries.len()) as i64;
+    chunk.counts.grant_sends -= lost;
+    chunk.counts.exclude(ExclusionReason::Reserved, lost);
+}
+
 /// Adds `more` into `counts`.
 pub(crate) fn merge(counts: &mut PlanCounts, more: &PlanCounts) {
     counts.grant_sends += more.grant_sends;
@@ -336,6 +348,25 @@ mod tests {
         assert_eq!(s.deliveries.len(), 1);
         assert_eq!(s.counts.exclusions[&ExclusionReason::MaxRecipients], 1);
         assert_eq!(s.counts.exclusions[&ExclusionReason::NoGrant], 3);
+    }
+
+    #[test]
+    fn a_grant_another_send_reserved_first_is_counted_reserved_not_sent() {
+        let people = [person(1, &[(10, NOW)]), person(2, &[(20, NOW)])];
+        let mut chunk = sweep(
+            &Policy::builtin(),
+            &people,
+            0,
+            &HashSet::new(),
+            None,
+            &ask(None),
+            NOW,
+        );
+        assert_eq!(chunk.counts.grant_sends, 2);
+        drop_lost(&mut chunk, &[20].into());
+        assert_eq!(chunk.deliveries.len(), 1);
+        assert_eq!(chunk.counts.grant_sends, 1);
+        assert_eq!(chunk.counts.exclusions[&ExclusionReason::Reserved], 1);
     }
 
     #[test]

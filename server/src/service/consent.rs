@@ -66,6 +66,11 @@ impl Consent {
         &self.deps
     }
 
+    /// The dependencies, shared (for the other services the adapters build).
+    pub(crate) fn deps_arc(&self) -> Arc<Deps> {
+        self.deps.clone()
+    }
+
     /// Records a grant; `true` when the token was already recorded (nothing changed).
     pub(crate) async fn record_opt_in(
         &self,

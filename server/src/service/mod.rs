@@ -2,6 +2,7 @@
 //! recipients, webhook ingestion) and the sending side ([`Sending`]), sharing one [`Deps`].
 
 mod consent;
+mod console;
 mod group_commit;
 mod inbound;
 mod opt_in;
@@ -12,6 +13,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 pub(crate) use consent::{Consent, OptInInput, grant_not_found};
+pub(crate) use console::Views;
 pub(crate) use planner::Planner;
 pub(crate) use sending::Sending;
 

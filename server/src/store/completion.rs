@@ -24,7 +24,7 @@ use super::schema::{Deliveries, Grants, Notifications, Recipients};
 use super::{Store, WriteTxn, events};
 use crate::domain::event::{Failure, NewEvent};
 use crate::domain::evidence::{Echo, wants_echo, with_echo};
-use crate::domain::outcome::{Claimed, Completed, GrantAfter, Outcome};
+use crate::domain::outcome::{self, Claimed, Completed, GrantMove, Outcome};
 use crate::domain::vocab::{DeliveryState, EventKind, GrantState, NotificationState};
 use crate::error::Result;
 
@@ -310,8 +310,8 @@ impl Store {
             .value(Deliveries::NextAttemptAt, by_id(&requeue));
         update_claimed(w, s, &requeue_claims, &mut changed).await?;
 
-        // Grants leave RESERVED for (state, whether a reusable grant was sent again).
-        let mut grants: HashMap<(GrantState, bool), Vec<i64>> = HashMap::new();
+        // What each recorded outcome does is the domain's (`settle`); this applies it.
+        let mut grants: HashMap<GrantMove, Vec<i64>> = HashMap::new();
         let mut evs = Vec::new();
         let mut finals: BTreeMap<String, i64> = BTreeMap::new();
         let mut finished = Vec::new();
@@ -319,54 +319,29 @@ impl Store {
         for (i, (c, outcome)) in items.filter(|(_, (c, _))| changed.contains(&c.claimed.id)) {
             let d = &c.claimed;
             let grant_id = d.grant.as_ref().map(|g| g.id);
-            // Spent as an accepted message spends it.
-            let spend = |grants: &mut HashMap<_, Vec<i64>>, evs: &mut Vec<NewEvent>| {
-                if let Some(g) = grant_id {
-                    let to = match c.reusable {
-                        true => (GrantState::Active, true),
-                        false => (GrantState::Consumed, false),
-                    };
-                    grants.entry(to).or_default().push(g);
-                    evs.push(event(d, EventKind::GrantConsumed));
+            let settled = outcome::settle(outcome, grant_id.is_some(), c.reusable);
+            for kind in settled.events {
+                let mut ev = event(d, kind);
+                match outcome.as_ref() {
+                    Outcome::Sent { message_id, .. } if kind == EventKind::Sent => {
+                        ev.message_id = Some(message_id.clone()).filter(|m| !m.is_empty());
+                    }
+                    Outcome::Retry { failure, .. }
+                    | Outcome::Failed { failure, .. }
+                    | Outcome::Unconfirmed { failure, .. }
+                        if kind != EventKind::GrantConsumed =>
+                    {
+                        ev.failure = Some(failure.clone());
+                    }
+                    _ => {}
                 }
-            };
-            let (kind, failure, end) = match outcome.as_ref() {
-                Outcome::Requeue { .. } => continue,
-                Outcome::Sent { message_id, .. } => {
-                    let mut ev = event(d, EventKind::Sent);
-                    ev.message_id = Some(message_id.clone()).filter(|m| !m.is_empty());
-                    evs.push(ev);
-                    spend(&mut grants, &mut evs);
-                    finished.push((i, DeliveryState::Sent));
-                    continue;
-                }
-                Outcome::Retry { failure, .. } => (EventKind::RetryScheduled, failure, None),
-                Outcome::Failed { failure, grant } => (
-                    EventKind::Failed,
-                    failure,
-                    Some((DeliveryState::Failed, *grant)),
-                ),
-                Outcome::Unconfirmed { failure, grant } => (
-                    EventKind::Unconfirmed,
-                    failure,
-                    Some((DeliveryState::Unconfirmed, *grant)),
-                ),
-            };
-            let mut ev = event(d, kind);
-            ev.failure = Some(failure.clone());
-            evs.push(ev);
-            let Some((state, grant)) = end else {
-                continue;
-            };
-            finished.push((i, state));
-            match (grant, grant_id) {
-                (GrantAfter::Spent, _) => spend(&mut grants, &mut evs),
-                (GrantAfter::Release, Some(g)) => grants
-                    .entry((GrantState::Active, false))
-                    .or_default()
-                    .push(g),
-                (GrantAfter::Mark(s), Some(g)) => grants.entry((s, false)).or_default().push(g),
-                (_, None) => {}
+                evs.push(ev);
+            }
+            if let (Some(m), Some(g)) = (settled.grant, grant_id) {
+                grants.entry(m).or_default().push(g);
+            }
+            if let Some(end) = settled.end {
+                finished.push((i, end));
             }
         }
         for (i, _) in &finished {
@@ -374,8 +349,8 @@ impl Store {
                 .entry(batch[*i].claimed.notification_id.clone())
                 .or_default() += 1;
         }
-        for ((to, sent_again), gids) in &grants {
-            move_grants(w, gids, GrantState::Reserved, *to, *sent_again, now_ms).await?;
+        for (m, gids) in &grants {
+            move_grants(w, gids, GrantState::Reserved, m.to, m.sent_again, now_ms).await?;
         }
         let sent_ids: Vec<i64> = sent
             .iter()

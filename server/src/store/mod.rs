@@ -43,6 +43,7 @@ use crate::error::{Error, Result};
 use bus::EventBus;
 
 pub(crate) use candidates::Who;
+pub(crate) use console::{FailureCount, PageRow, Tally};
 pub(crate) use echoes::EchoApplied;
 pub(crate) use eligible::Eligible;
 pub(crate) use notifications::NewNotification;

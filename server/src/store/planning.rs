@@ -14,9 +14,9 @@ use super::schema::{Deliveries, Grants, Notifications, Recipients};
 use super::{Store, events};
 use crate::domain::grant::TagFilter;
 use crate::domain::notification::Notification;
-use crate::domain::planning::{ChunkPlan, Cursor, Scanned, Spec, merge};
+use crate::domain::planning::{ChunkPlan, Cursor, Scanned, Spec, drop_lost, merge};
 use crate::domain::values::{Psid, Region, Tag};
-use crate::domain::vocab::{ExclusionReason, GrantState, MessageTag, NotificationState};
+use crate::domain::vocab::{GrantState, MessageTag, NotificationState};
 use crate::error::{Error, Result};
 
 /// What applying a chunk did.
@@ -279,14 +279,7 @@ impl Store {
                 reserved.insert(r.try_get("", "id")?);
             }
         }
-        let lost = (wanted.len() - reserved.len()) as i64;
-        if lost > 0 {
-            chunk
-                .deliveries
-                .retain(|d| d.grant_id.is_none_or(|g| reserved.contains(&g)));
-            chunk.counts.grant_sends -= lost;
-            chunk.counts.exclude(ExclusionReason::Reserved, lost);
-        }
+        drop_lost(&mut chunk, &reserved);
         let evs = queue_deliveries(&w, n, &chunk.deliveries, now_ms).await?;
         let mut lock = Query::select();
         lock.columns([

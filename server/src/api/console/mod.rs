@@ -1,6 +1,6 @@
 //! The browser side of the HTTP listener: `/v1/events` (SSE), `/v1/session`, the console's
 //! JSON under `/v1/console/` and its embedded page under `/console/`. Reads go through the
-//! use cases where they exist and through the store's console queries otherwise.
+//! use cases, and the service's console views (`service::Views`) for what only it shows.
 
 mod assets;
 mod auth;
@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::access::Authenticator;
 use crate::events::Events;
-use crate::service::{Consent, Deps, Sending};
+use crate::service::{Consent, Deps, Sending, Views};
 
 /// What the console's handlers share.
 #[derive(Debug, Clone)]
@@ -25,6 +25,8 @@ pub(crate) struct Console {
     events: Events,
     sending: Sending,
     consent: Consent,
+    /// The console's reads.
+    views: Views,
     /// Event streams end when this is cancelled (so a graceful shutdown can finish).
     shutdown: CancellationToken,
     /// Calls without a key are accepted, and the shopper can be played (`/_sim/…`).
@@ -42,6 +44,7 @@ impl Console {
         sandbox: bool,
     ) -> Self {
         Self {
+            views: Views::new(consent.deps_arc()),
             authn,
             events,
             sending,

@@ -83,7 +83,7 @@ pub(super) async fn overview(State(c): State<Console>, headers: HeaderMap) -> An
         .into());
     }
     let pages = c.visible_pages(&caller, "")?;
-    let head = c.deps().store().last_event_seq().await?;
+    let head = c.views.log_head().await?;
     Ok(Json(json!({
         "caller": caller_json(&caller, &scopes),
         "pages": pages,
@@ -102,10 +102,10 @@ pub(super) async fn pages(
 ) -> Answer {
     let (_, ids) = c.reader(&headers, &q.page_id).await?;
     let now = c.now();
-    let store = c.deps().store();
-    let rows = store.console_pages(&ids).await?;
-    let recent = store
-        .console_recent_code(&ids, RATE_LIMITED, now - RECENT_MS)
+    let rows = c.views.pages(&ids).await?;
+    let recent = c
+        .views
+        .recent_code(&ids, RATE_LIMITED, now - RECENT_MS)
         .await?;
     let mut out = Vec::new();
     for id in &ids {
@@ -169,9 +169,8 @@ pub(super) async fn notification_detail(
     let caller = c.caller(&headers, Scope::Read).await?;
     let status = visible_notification(&c, &caller, &id).await?;
     let failures: Vec<Value> = c
-        .deps()
-        .store()
-        .console_failures(&status.notification.id)
+        .views
+        .failures(&status.notification.id)
         .await?
         .into_iter()
         .map(|f| {
@@ -224,7 +223,7 @@ pub(super) async fn topics(
     };
     let page_id = PageId::parse("page_id", &page).map_err(Error::from)?;
     let mut out = Vec::new();
-    for key in c.deps().store().console_topics(&page, TOPICS_MAX).await? {
+    for key in c.views.topics(&page, TOPICS_MAX).await? {
         let Ok(topic_key) = TopicKey::parse("topic_key", &key) else {
             continue;
         };
@@ -253,11 +252,7 @@ pub(super) async fn sends(
     let (_, ids) = c.reader(&headers, &q.page_id).await?;
     let minutes = q.minutes.unwrap_or(5).clamp(1, CHART_MINUTES_MAX);
     let since = c.now() - minutes * 60_000;
-    let tally = c
-        .deps()
-        .store()
-        .console_sends_per_second(&ids, since)
-        .await?;
+    let tally = c.views.sends_per_second(&ids, since).await?;
     let points: Vec<Value> = tally
         .counts
         .iter()

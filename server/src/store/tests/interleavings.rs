@@ -130,139 +130,132 @@ async fn delivery_state(store: &Store, id: &str) -> DeliveryState {
     *c.keys().next().unwrap()
 }
 
-#[tokio::test]
-async fn a_receipt_committed_while_its_send_is_being_recorded_is_applied() {
-    let dir = tempfile::tempdir().unwrap();
-    for url in otn_testkit::db::backends(dir.path()).await {
-        let store = open(&url).await;
-        let (id, c) = claimed(&store, 1).await;
-        // The receipt's transaction parks the mid (no send has that mid yet) and stays open.
-        let mut w = store.write().await.unwrap();
-        let mids = ["m-1".to_string()];
-        let receipt = Receipt::Delivered {
-            mids: &mids,
-            watermark: 0,
-        };
-        assert_eq!(
-            store
-                .receipt_in(&mut w, "p", "u0", receipt, 2_000)
-                .await
-                .unwrap(),
-            0
-        );
-        // The send is recorded meanwhile: it must wait for the receipt.
-        let recording = {
-            let (store, batch) = (store.clone(), vec![sent(&c[0], "m-1", 1_500)]);
-            tokio::spawn(async move { store.complete(&batch, 2_000).await })
-        };
-        tokio::time::sleep(BLOCKED).await;
-        assert!(
-            !recording.is_finished(),
-            "{url}: recording did not wait for the receipt"
-        );
-        w.commit().await.unwrap();
-        recording.await.unwrap().unwrap();
-        assert_eq!(
-            delivery_state(&store, &id).await,
-            DeliveryState::Delivered,
-            "{url}"
-        );
-    }
+async fn a_receipt_committed_while_its_send_is_being_recorded_is_applied(url: String) {
+    let store = open(&url).await;
+    let (id, c) = claimed(&store, 1).await;
+    // The receipt's transaction parks the mid (no send has that mid yet) and stays open.
+    let mut w = store.write().await.unwrap();
+    let mids = ["m-1".to_string()];
+    let receipt = Receipt::Delivered {
+        mids: &mids,
+        watermark: 0,
+    };
+    assert_eq!(
+        store
+            .receipt_in(&mut w, "p", "u0", receipt, 2_000)
+            .await
+            .unwrap(),
+        0
+    );
+    // The send is recorded meanwhile: it must wait for the receipt.
+    let recording = {
+        let (store, batch) = (store.clone(), vec![sent(&c[0], "m-1", 1_500)]);
+        tokio::spawn(async move { store.complete(&batch, 2_000).await })
+    };
+    tokio::time::sleep(BLOCKED).await;
+    assert!(
+        !recording.is_finished(),
+        "{url}: recording did not wait for the receipt"
+    );
+    w.commit().await.unwrap();
+    recording.await.unwrap().unwrap();
+    assert_eq!(
+        delivery_state(&store, &id).await,
+        DeliveryState::Delivered,
+        "{url}"
+    );
 }
 
-#[tokio::test]
-async fn a_receipt_arriving_while_its_send_is_being_recorded_waits_and_applies() {
-    let dir = tempfile::tempdir().unwrap();
-    for url in otn_testkit::db::backends(dir.path()).await {
-        let store = open(&url).await;
-        let (id, c) = claimed(&store, 1).await;
-        // The send's transaction records it (and finds no early receipt) and stays open.
-        let mut w = store.write().await.unwrap();
-        store
-            .complete_in(&mut w, &[sent(&c[0], "m-1", 1_500)], 2_000)
-            .await
-            .unwrap();
-        // A read receipt (watermark after the call's start) arrives meanwhile: it must wait.
-        let reading = {
-            let store = store.clone();
-            tokio::spawn(async move {
-                let read = Receipt::Read { watermark: 1_600 };
-                store.receipt("p", "u0", read, 2_100).await
-            })
-        };
-        tokio::time::sleep(BLOCKED).await;
-        assert!(
-            !reading.is_finished(),
-            "{url}: the receipt did not wait for the send"
-        );
-        w.commit().await.unwrap();
-        assert_eq!(reading.await.unwrap().unwrap(), 1, "{url}");
-        assert_eq!(
-            delivery_state(&store, &id).await,
-            DeliveryState::Read,
-            "{url}"
-        );
-    }
+async fn a_receipt_arriving_while_its_send_is_being_recorded_waits_and_applies(url: String) {
+    let store = open(&url).await;
+    let (id, c) = claimed(&store, 1).await;
+    // The send's transaction records it (and finds no early receipt) and stays open.
+    let mut w = store.write().await.unwrap();
+    store
+        .complete_in(&mut w, &[sent(&c[0], "m-1", 1_500)], 2_000)
+        .await
+        .unwrap();
+    // A read receipt (watermark after the call's start) arrives meanwhile: it must wait.
+    let reading = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let read = Receipt::Read { watermark: 1_600 };
+            store.receipt("p", "u0", read, 2_100).await
+        })
+    };
+    tokio::time::sleep(BLOCKED).await;
+    assert!(
+        !reading.is_finished(),
+        "{url}: the receipt did not wait for the send"
+    );
+    w.commit().await.unwrap();
+    assert_eq!(reading.await.unwrap().unwrap(), 1, "{url}");
+    assert_eq!(
+        delivery_state(&store, &id).await,
+        DeliveryState::Read,
+        "{url}"
+    );
 }
 
-#[tokio::test]
-async fn a_watermark_before_the_call_started_reads_nothing_and_after_it_reads_the_message() {
-    let dir = tempfile::tempdir().unwrap();
-    for url in otn_testkit::db::backends(dir.path()).await {
-        let store = open(&url).await;
-        let (id, c) = claimed(&store, 1).await;
-        // Meta stamped the message during the call (1,500..1,650): a read of "everything up to
-        // 1,600" covers it, although the answer was recorded at 2,000.
-        let early = Receipt::Read { watermark: 1_400 };
-        store.receipt("p", "u0", early, 1_700).await.unwrap();
-        store
-            .complete(&[sent(&c[0], "m-1", 1_500)], 2_000)
-            .await
-            .unwrap();
-        assert_eq!(
-            delivery_state(&store, &id).await,
-            DeliveryState::Sent,
-            "{url}"
-        );
-        store
-            .receipt("p", "u0", Receipt::Read { watermark: 1_600 }, 2_100)
-            .await
-            .unwrap();
-        assert_eq!(
-            delivery_state(&store, &id).await,
-            DeliveryState::Read,
-            "{url}"
-        );
-    }
+async fn a_watermark_before_the_call_started_reads_nothing_and_after_it_reads_the_message(
+    url: String,
+) {
+    let store = open(&url).await;
+    let (id, c) = claimed(&store, 1).await;
+    // Meta stamped the message during the call (1,500..1,650): a read of "everything up to
+    // 1,600" covers it, although the answer was recorded at 2,000.
+    let early = Receipt::Read { watermark: 1_400 };
+    store.receipt("p", "u0", early, 1_700).await.unwrap();
+    store
+        .complete(&[sent(&c[0], "m-1", 1_500)], 2_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        delivery_state(&store, &id).await,
+        DeliveryState::Sent,
+        "{url}"
+    );
+    store
+        .receipt("p", "u0", Receipt::Read { watermark: 1_600 }, 2_100)
+        .await
+        .unwrap();
+    assert_eq!(
+        delivery_state(&store, &id).await,
+        DeliveryState::Read,
+        "{url}"
+    );
 }
 
-#[tokio::test]
-async fn the_last_deliveries_recorded_together_complete_the_notification_exactly_once() {
-    let dir = tempfile::tempdir().unwrap();
-    for url in otn_testkit::db::backends(dir.path()).await {
-        let store = open(&url).await;
-        // A second pool: the other replica's completion writer.
-        let other = open(&url).await;
-        let (id, c) = claimed(&store, 2).await;
-        let mut w = store.write().await.unwrap();
-        store
-            .complete_in(&mut w, &[sent(&c[0], "m-0", 1_500)], 2_000)
-            .await
-            .unwrap();
-        let last = {
-            let batch = vec![sent(&c[1], "m-1", 1_500)];
-            tokio::spawn(async move { other.complete(&batch, 2_001).await })
-        };
-        tokio::time::sleep(BLOCKED).await;
-        assert!(!last.is_finished(), "{url}: the second writer did not wait");
-        w.commit().await.unwrap();
-        last.await.unwrap().unwrap();
-        let n = store.notification(&id).await.unwrap().unwrap();
-        assert_eq!(n.state, NotificationState::Completed, "{url}");
-        assert_eq!(
-            n.completed_ms,
-            Some(2_001),
-            "{url}: completed by the last writer"
-        );
-    }
+async fn the_last_deliveries_recorded_together_complete_the_notification_exactly_once(url: String) {
+    let store = open(&url).await;
+    // A second pool: the other replica's completion writer.
+    let other = open(&url).await;
+    let (id, c) = claimed(&store, 2).await;
+    let mut w = store.write().await.unwrap();
+    store
+        .complete_in(&mut w, &[sent(&c[0], "m-0", 1_500)], 2_000)
+        .await
+        .unwrap();
+    let last = {
+        let batch = vec![sent(&c[1], "m-1", 1_500)];
+        tokio::spawn(async move { other.complete(&batch, 2_001).await })
+    };
+    tokio::time::sleep(BLOCKED).await;
+    assert!(!last.is_finished(), "{url}: the second writer did not wait");
+    w.commit().await.unwrap();
+    last.await.unwrap().unwrap();
+    let n = store.notification(&id).await.unwrap().unwrap();
+    assert_eq!(n.state, NotificationState::Completed, "{url}");
+    assert_eq!(
+        n.completed_ms,
+        Some(2_001),
+        "{url}: completed by the last writer"
+    );
 }
+
+on_both_backends!(
+    a_receipt_committed_while_its_send_is_being_recorded_is_applied,
+    a_receipt_arriving_while_its_send_is_being_recorded_waits_and_applies,
+    a_watermark_before_the_call_started_reads_nothing_and_after_it_reads_the_message,
+    the_last_deliveries_recorded_together_complete_the_notification_exactly_once,
+);
