@@ -143,6 +143,18 @@ impl Dispatcher {
     }
 }
 
+/// Records one batch of outcomes in one transaction, which this use case owns.
+async fn record(
+    deps: &Deps,
+    batch: &[Completed],
+) -> crate::error::Result<Vec<(usize, crate::domain::vocab::DeliveryState)>> {
+    let store = deps.store();
+    let mut w = store.write().await?;
+    let finished = store.complete_in(&mut w, batch, deps.now()).await?;
+    w.commit().await?;
+    Ok(finished)
+}
+
 /// Records outcomes in batches: whatever has arrived (up to 512) goes in one transaction.
 async fn complete_loop(deps: Arc<Deps>, rx: Arc<Mutex<mpsc::Receiver<Completed>>>) {
     let mut batch = Vec::with_capacity(512);
@@ -152,7 +164,7 @@ async fn complete_loop(deps: Arc<Deps>, rx: Arc<Mutex<mpsc::Receiver<Completed>>
             return;
         }
         loop {
-            match deps.store().complete(&batch, deps.now()).await {
+            match record(&deps, &batch).await {
                 Ok(finished) => {
                     for (i, state) in finished {
                         let name = crate::ops::metrics::finished_state(state);

@@ -136,12 +136,20 @@ impl Planner {
                 return Ok(true);
             }
             let (chunk, next) = self.chunk(&n, &spec, cursor, &Sink::Store).await?;
+            // The planner owns the chunk's transaction; the store applies its statements.
+            let mut w = store.write().await?;
             match store
-                .apply_plan_chunk(&n, &cursor, &next, chunk, self.deps.now())
+                .apply_plan_chunk(&mut w, &n, &cursor, &next, chunk, self.deps.now())
                 .await?
             {
-                Applied::Queued(_) | Applied::Moved => {}
-                Applied::Closed => return Ok(true),
+                Applied::Queued(_) => w.commit().await?,
+                // Another planner applied this chunk first: read again.
+                Applied::Moved => drop(w),
+                Applied::Closed => {
+                    drop(w);
+                    store.stop_planning(&n.id).await?;
+                    return Ok(true);
+                }
             }
         }
     }

@@ -194,24 +194,23 @@ async fn kept_echoes(w: &WriteTxn<'_>, ids: &[i64]) -> Result<HashMap<i64, Echo>
 
 impl Store {
     /// Records a batch of outcomes in one transaction; returns the deliveries it made final
-    /// (their index in `batch`) with the state they ended in.
+    /// (their index in `batch`) with the state they ended in. (Tests; the dispatcher owns its
+    /// transaction and calls [`Store::complete_in`].)
+    #[cfg(test)]
     pub(crate) async fn complete(
         &self,
         batch: &[Completed],
         now_ms: i64,
     ) -> Result<Vec<(usize, DeliveryState)>> {
-        if batch.is_empty() {
-            return Ok(Vec::new());
-        }
         let mut w = self.write().await?;
         let finished = self.complete_in(&mut w, batch, now_ms).await?;
         w.commit().await?;
         Ok(finished)
     }
 
-    /// [`Store::complete`] inside the caller's transaction (tests hold it open to force
-    /// interleavings).
-    pub(super) async fn complete_in(
+    /// Records a batch of outcomes in the caller's transaction; returns the deliveries it made
+    /// final (their index in `batch`) with the state they ended in.
+    pub(crate) async fn complete_in(
         &self,
         w: &mut WriteTxn<'_>,
         batch: &[Completed],

@@ -11,7 +11,7 @@ use sea_orm::{ConnectionTrait, Statement};
 use super::codes::Code;
 use super::notifications::{plan_json, plan_of, queue_deliveries};
 use super::schema::{Deliveries, Grants, Notifications, Recipients};
-use super::{Store, events};
+use super::{Store, WriteTxn, events};
 use crate::domain::grant::TagFilter;
 use crate::domain::notification::Notification;
 use crate::domain::planning::{ChunkPlan, Cursor, Scanned, Spec, drop_lost, merge};
@@ -249,21 +249,22 @@ impl Store {
         })
     }
 
-    /// Applies one planned chunk in one short transaction: reserves its grants (a grant
-    /// another send reserved first is left out and counted RESERVED), queues its deliveries
-    /// and their events, adds its counts to the plan, and moves the cursor from `from` to
-    /// `to` — only if it is still at `from`. Reaching [`Cursor::Done`] with nothing pending
-    /// completes the notification. Locks in the order completion does (grants, then the
-    /// notification row), so the two never wait on each other in a cycle.
+    /// Applies one planned chunk in the caller's transaction (commit it when this answers
+    /// [`Applied::Queued`], roll it back otherwise): reserves its grants (a grant another send
+    /// reserved first is left out and counted RESERVED), queues its deliveries and their
+    /// events, adds its counts to the plan, and moves the cursor from `from` to `to` — only if
+    /// it is still at `from`. Reaching [`Cursor::Done`] with nothing pending completes the
+    /// notification. Locks in the order completion does (grants, then the notification row),
+    /// so the two never wait on each other in a cycle.
     pub(crate) async fn apply_plan_chunk(
         &self,
+        w: &mut WriteTxn<'_>,
         n: &Notification,
         from: &Cursor,
         to: &Cursor,
         mut chunk: ChunkPlan,
         now_ms: i64,
     ) -> Result<Applied> {
-        let mut w = self.write().await?;
         let wanted: Vec<i64> = chunk.deliveries.iter().filter_map(|d| d.grant_id).collect();
         let mut reserved: HashSet<i64> = HashSet::with_capacity(wanted.len());
         for part in wanted.chunks(500) {
@@ -280,7 +281,7 @@ impl Store {
             }
         }
         drop_lost(&mut chunk, &reserved);
-        let evs = queue_deliveries(&w, n, &chunk.deliveries, now_ms).await?;
+        let evs = queue_deliveries(w, n, &chunk.deliveries, now_ms).await?;
         let mut lock = Query::select();
         lock.columns([
             Notifications::State,
@@ -304,8 +305,6 @@ impl Store {
             return Ok(Applied::Moved);
         }
         if !state.is_open() {
-            drop(w);
-            self.stop_planning(&n.id).await?;
             return Ok(Applied::Closed);
         }
         let mut plan = plan_of(&row.try_get::<String>("", "plan")?)?;
@@ -327,8 +326,7 @@ impl Store {
                 .value(Notifications::CompletedAt, now_ms);
         }
         w.txn().execute(&update).await?;
-        events::append(&mut w, evs, now_ms).await?;
-        w.commit().await?;
+        events::append(w, evs, now_ms).await?;
         Ok(Applied::Queued(chunk.deliveries.len() as u64))
     }
 

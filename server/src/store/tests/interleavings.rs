@@ -104,10 +104,19 @@ pub(super) async fn queued(store: &Store, n: usize) -> String {
     let mut chunk = ChunkPlan::default();
     chunk.counts.grant_sends = count as i64;
     chunk.deliveries = deliveries;
+    let mut w = store.write().await.unwrap();
     let applied = store
-        .apply_plan_chunk(&n, &Cursor::Sweep { after: -1 }, &Cursor::Done, chunk, now)
+        .apply_plan_chunk(
+            &mut w,
+            &n,
+            &Cursor::Sweep { after: -1 },
+            &Cursor::Done,
+            chunk,
+            now,
+        )
         .await
         .unwrap();
+    w.commit().await.unwrap();
     assert_eq!(applied, crate::store::Applied::Queued(count));
     id
 }
