@@ -180,31 +180,42 @@ impl TestApp {
             .into_inner()
     }
 
-    /// Every event of notification `id` so far, in order: the stream read from the start until
-    /// it has been quiet for half a second.
+    /// Every event of notification `id` so far, in order: the whole log read from the start up
+    /// to the head committed before the call, then until it has been quiet for 1.5 s.
     pub async fn events_of(&mut self, id: &str) -> Vec<pb::DeliveryEvent> {
-        // Every event committed so far is numbered (so streamable) before the stream opens;
-        // what is quiet for 1.5 s after that is the whole of it.
-        self.running
+        // Every event committed so far is numbered at or below the head before the stream
+        // opens: read the whole log up to the head (however slowly a loaded machine replays
+        // it), then what is quiet for 1.5 s after that.
+        let head = self
+            .running
             .last_event_sequence()
             .await
             .expect("event head");
         let mut stream = self
             .client
-            .stream_delivery_events(pb::StreamDeliveryEventsRequest {
-                notification_id: id.into(),
-                ..Default::default()
-            })
+            .stream_delivery_events(pb::StreamDeliveryEventsRequest::default())
             .await
             .expect("stream")
             .into_inner();
         let mut out = Vec::new();
-        while let Ok(next) =
-            tokio::time::timeout(Duration::from_millis(1_500), stream.message()).await
-        {
-            match next.expect("stream open") {
-                Some(r) => out.extend(r.event),
-                None => break,
+        let mut seen = 0;
+        loop {
+            let wait = match seen >= head {
+                true => Duration::from_millis(1_500),
+                false => Duration::from_secs(60),
+            };
+            let Ok(next) = tokio::time::timeout(wait, stream.message()).await else {
+                assert!(seen >= head, "the log stalled at {seen} before its head {head}");
+                break;
+            };
+            let Some(r) = next.expect("stream open") else {
+                break;
+            };
+            for e in r.event {
+                seen = seen.max(e.sequence);
+                if e.notification_id == id {
+                    out.push(e);
+                }
             }
         }
         out
