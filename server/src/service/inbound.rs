@@ -24,6 +24,18 @@ pub(crate) struct IngestReport {
     pub(crate) skipped: Vec<&'static str>,
 }
 
+/// Every `kind` label of the webhook metrics (`unreadable`: a body not parsed into events).
+pub(crate) const KINDS: [&str; 8] = [
+    "opt_in",
+    "notification_status",
+    "interaction",
+    "delivery",
+    "read",
+    "echo",
+    "policy_enforcement",
+    "unreadable",
+];
+
 fn kind_of(ev: &Inbound) -> &'static str {
     match ev {
         Inbound::OptIn { .. } => "opt_in",
