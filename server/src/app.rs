@@ -273,6 +273,10 @@ pub async fn start(mut config: Config, clock: SharedClock) -> anyhow::Result<Run
     );
     tasks.push(planner.spawn(shutdown.clone()));
     tasks.push(ops::sampler::spawn(deps.clone(), shutdown.clone()));
+    tasks.push(ops::summary::spawn(
+        Duration::from_secs(config.telemetry.log_summary_secs),
+        shutdown.clone(),
+    ));
     tasks.extend(ops::retention::spawn(
         deps.clone(),
         config.retention.clone(),

@@ -332,3 +332,87 @@ async fn a_fresh_server_exposes_every_family_and_label_the_readme_names() {
         text.contains("otn_rpc_requests_total{method=\"SendNotification\",code=\"Internal\"} 0")
     );
 }
+
+/// 100 opt-ins and 25 receipts by signed webhook, and one opt-in by RPC: the webhook's
+/// routine successes are one summary line, not a line each; the RPC keeps its audit line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn routine_webhook_successes_are_summarised_and_the_rpc_audit_line_stays() {
+    use otn_testkit::meta::{body_of, delivery, otn_optin, sign};
+    let page = otn_testkit::PAGE;
+    let dir = tempfile::tempdir().unwrap();
+    let toml = format!(
+        "grpc_addr = \"127.0.0.1:0\"\nhttp_addr = \"127.0.0.1:0\"\nadmin_addr = \"127.0.0.1:0\"\n\
+         database_url = \"{}\"\ngraph_api_base = \"http://127.0.0.1:9\"\n\
+         [telemetry]\nlog_summary_secs = 1\n\
+         [[pages]]\npage_id = \"{page}\"\naccess_token = \"t\"\napp_secret = \"log-secret\"\n\
+         verify_token = \"v\"\n",
+        db::fresh_database(dir.path()).await,
+    );
+    let file = write_config(dir.path(), &toml);
+    let key = create_key(&crate::bin(), &file, "inventory", &["consent"]);
+    let server = ServerProcess::with_config(&crate::bin(), &file);
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let url = format!("http://{}/webhooks/messenger", server.http_addr);
+    let now = chrono::Utc::now().timestamp_millis();
+    let mut bodies: Vec<Vec<u8>> = (0..4)
+        .map(|b| {
+            let events = (0..25)
+                .map(|i| {
+                    let n = b * 25 + i;
+                    otn_optin(&format!("u{n}"), now, "t", &format!("tok-{n}"))
+                })
+                .collect();
+            body_of(now, events)
+        })
+        .collect();
+    bodies.push(body_of(
+        now,
+        (0..25)
+            .map(|n| delivery(&format!("u{n}"), &[], now))
+            .collect(),
+    ));
+    for body in bodies {
+        let status = http
+            .post(&url)
+            .header("content-type", "application/json")
+            .header("x-hub-signature-256", sign("log-secret", &body))
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status, 200);
+    }
+    let mut c = connect(&server.url(), Some(&key)).await;
+    c.record_opt_in(pb::RecordOptInRequest {
+        page_id: page.into(),
+        psid: "by-rpc".into(),
+        topic_key: "t".into(),
+        token: "tok-rpc".into(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let log = eventually("the summary line", Duration::from_secs(20), || async {
+        let log = server.log();
+        match log
+            .iter()
+            .any(|l| l.contains("webhook events") && l.contains("opt_in=100"))
+        {
+            true => Ok(log),
+            false => Err(log.join("\n")),
+        }
+    })
+    .await;
+    let text = log.join("\n");
+    assert!(
+        !text.contains("opt-in recorded"),
+        "one line per opt-in:\n{text}"
+    );
+    assert!(
+        log.iter()
+            .any(|l| l.contains(" rpc ") && l.contains("RecordOptIn") && l.contains("inventory")),
+        "the audit line of the mutating RPC:\n{text}"
+    );
+    assert!(log.len() < 20, "{} lines:\n{text}", log.len());
+}
