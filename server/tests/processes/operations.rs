@@ -132,7 +132,7 @@ async fn metrics_move_with_traffic_logs_have_no_colour_and_traces_follow_the_cal
     })
     .await;
 
-    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let http = otn_testkit::meta::http();
     let url = format!("http://{}/metrics", server.admin_addr);
     let text = eventually(
         "the queue sampled and the outcomes counted",
@@ -284,10 +284,7 @@ async fn a_fresh_server_exposes_every_family_and_label_the_readme_names() {
     let file = write_config(dir.path(), &toml);
     let server = ServerProcess::with_config(&crate::bin(), &file);
     let url = format!("http://{}/metrics", server.admin_addr);
-    let text = reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .unwrap()
+    let text = otn_testkit::meta::http()
         .get(&url)
         .send()
         .await
@@ -351,7 +348,7 @@ async fn routine_webhook_successes_are_summarised_and_the_rpc_audit_line_stays()
     let file = write_config(dir.path(), &toml);
     let key = create_key(&crate::bin(), &file, "inventory", &["consent"]);
     let server = ServerProcess::with_config(&crate::bin(), &file);
-    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let http = otn_testkit::meta::http();
     let url = format!("http://{}/webhooks/messenger", server.http_addr);
     let now = chrono::Utc::now().timestamp_millis();
     let mut bodies: Vec<Vec<u8>> = (0..4)
