@@ -8,7 +8,7 @@ use anyhow::{Context, Result, bail};
 use otn::v1::notification_service_client::NotificationServiceClient;
 use otn_server::app::{self, Running};
 use otn_server::clock::{SharedClock, SystemClock};
-use otn_server::config::{Config, Overrides, PageConfig, Secret};
+use otn_server::config::{Config, Env, Overrides, PageConfig, Secret};
 use otn_simulator::{Simulator, SimulatorConfig};
 use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection};
 use tonic::metadata::{Ascii, MetadataValue};
@@ -175,7 +175,7 @@ impl Server {
             database_url: Some(db_url.to_string()),
             ..Default::default()
         };
-        let mut config = Config::load(&overrides, |_| None).map_err(anyhow::Error::msg)?;
+        let mut config = Config::load(&overrides, &Env::default()).map_err(anyhow::Error::msg)?;
         config.graph_api_base = sim.base_url();
         config.admin_addr = "127.0.0.1:0".parse().expect("addr");
         config.pages = pages.clone();

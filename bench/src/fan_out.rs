@@ -110,6 +110,7 @@ pub(crate) struct RawSender {
 impl RawSender {
     pub(crate) fn new(srv: &Server, page: &str) -> Result<Self> {
         let timeout = srv.config.graph_timeout();
+        otn_server::install_crypto_provider();
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(5)))

@@ -65,6 +65,7 @@ pub async fn start(mut config: Config, clock: SharedClock) -> anyhow::Result<Run
         None => Policy::builtin(),
     };
     crate::ops::metrics::install();
+    crate::ops::metrics::register();
     crate::tls::install_provider();
     listen::fit_file_limit(
         config.listeners.max_connections()
@@ -88,6 +89,7 @@ pub async fn start(mut config: Config, clock: SharedClock) -> anyhow::Result<Run
         anyhow::bail!("the sandbox was asked for, but this build has none (feature `sandbox`)");
     }
 
+    crate::ops::metrics::register_pages(config.pages.iter().map(|p| p.page_id.as_str()));
     Store::migrate(&config.database_url).await?;
     let store = Store::open(&config.database_url, config.database_max_connections)
         .await?
@@ -271,6 +273,10 @@ pub async fn start(mut config: Config, clock: SharedClock) -> anyhow::Result<Run
     );
     tasks.push(planner.spawn(shutdown.clone()));
     tasks.push(ops::sampler::spawn(deps.clone(), shutdown.clone()));
+    tasks.push(ops::summary::spawn(
+        Duration::from_secs(config.telemetry.log_summary_secs),
+        shutdown.clone(),
+    ));
     tasks.extend(ops::retention::spawn(
         deps.clone(),
         config.retention.clone(),

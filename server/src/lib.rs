@@ -24,3 +24,4 @@ mod tls;
 
 pub use access::admin;
 pub use telemetry::{Telemetry, init as init_telemetry};
+pub use tls::install_provider as install_crypto_provider;

@@ -157,7 +157,7 @@ async fn main() -> ExitCode {
         database_url: args.database_url,
         sandbox: args.sandbox,
     };
-    let config = match config::Config::load(&overrides, |k| std::env::var(k).ok()) {
+    let config = match config::Config::load(&overrides, &config::Env::process()) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("otn-server: {e}");

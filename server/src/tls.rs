@@ -9,14 +9,15 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::config::TlsSettings;
 
-/// The one crypto provider of the process (rustls, the Graph API client and the database
-/// driver all use it).
+/// The one crypto provider of the process: ring (rustls, the Graph API client and the database
+/// driver all use it; aws-lc-rs is not built).
 pub(crate) fn provider() -> Arc<rustls::crypto::CryptoProvider> {
-    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
+    Arc::new(rustls::crypto::ring::default_provider())
 }
 
-/// Installs [`provider`] as the process default (once; later calls change nothing).
-pub(crate) fn install_provider() {
+/// Installs [`provider`] as the process default (once; later calls change nothing). reqwest is
+/// built without a provider of its own: this must run before any `reqwest::Client` is built.
+pub fn install_provider() {
     let _ = rustls::crypto::CryptoProvider::install_default(Arc::unwrap_or_clone(provider()));
 }
 

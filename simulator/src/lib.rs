@@ -124,12 +124,19 @@ fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
+/// Installs ring as the process's rustls provider (once; later calls change nothing): reqwest
+/// is built without one of its own, and every client needs it.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 impl Simulator {
     /// Binds `addr` (port 0 allowed), then serves in a background task until [`Simulator::shutdown`];
     /// ready when this returns.
     pub async fn start(addr: SocketAddr, config: SimulatorConfig) -> std::io::Result<Simulator> {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let local = listener.local_addr()?;
+        install_crypto_provider();
         let http = reqwest::Client::builder()
             .no_proxy()
             .timeout(Duration::from_secs(20))

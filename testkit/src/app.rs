@@ -6,7 +6,7 @@ use std::sync::Arc;
 use otn::v1::{self as pb, notification_service_client::NotificationServiceClient};
 use otn_server::app::{self, Running};
 use otn_server::clock::{Clock, ManualClock};
-use otn_server::config::{Config, Overrides, PageConfig, Secret};
+use otn_server::config::{Config, Env, Overrides, PageConfig, Secret};
 use otn_simulator::{Simulator, SimulatorConfig};
 use tonic::metadata::{Ascii, MetadataValue};
 use tonic::service::Interceptor;
@@ -117,7 +117,7 @@ impl World {
             database_url: Some(self.database_url.clone()),
             ..Default::default()
         };
-        let mut config = Config::load(&overrides, |_| None).expect("config");
+        let mut config = Config::load(&overrides, &Env::default()).expect("config");
         config.shutdown_grace_secs = 5;
         config.graph_api_base = self.sim.base_url();
         config.graph_timeout_ms = 2_000;

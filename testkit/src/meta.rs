@@ -18,6 +18,7 @@ pub fn sign(secret: &str, body: &[u8]) -> String {
 
 /// A plain HTTP client that never goes through a proxy.
 pub fn http() -> reqwest::Client {
+    otn_simulator::install_crypto_provider();
     reqwest::Client::builder()
         .no_proxy()
         .build()

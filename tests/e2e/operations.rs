@@ -18,7 +18,7 @@ fn oldest_of(s: &tonic::Status) -> i64 {
 }
 
 fn http() -> reqwest::Client {
-    reqwest::Client::builder().no_proxy().build().unwrap()
+    otn_testkit::meta::http()
 }
 
 #[tokio::test]

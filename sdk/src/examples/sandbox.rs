@@ -6,6 +6,13 @@ use std::io::Write;
 
 use super::BoxError;
 
+/// An HTTP client. reqwest is built without a rustls provider of its own (the workspace has one,
+/// ring): it is installed as the process default first.
+pub fn http_client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
+}
+
 /// The sandbox server's HTTP listener: `OTN_SANDBOX_URL`, or `http://127.0.0.1:8080`.
 pub fn url_from_env() -> String {
     std::env::var("OTN_SANDBOX_URL")
@@ -23,7 +30,7 @@ pub async fn opt_in_shoppers(
     psids: &[&str],
     out: &mut (dyn Write + Send),
 ) -> Result<bool, BoxError> {
-    let http = reqwest::Client::new();
+    let http = http_client();
     let base = sandbox_url.trim_end_matches('/');
     for psid in psids {
         for (path, body) in [

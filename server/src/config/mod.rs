@@ -1,12 +1,19 @@
-//! Typed, layered configuration: defaults → TOML file → `OTN_*` environment → flags.
+//! Typed, layered configuration: defaults → TOML file → `OTN_*` environment → flags, layered
+//! by config-rs. Every key can come from the environment: `OTN_` and the key, upper case, with
+//! `__` between nested keys (`OTN_DISPATCH__BATCH=64`, `OTN_LISTENERS__GRPC__MAX_CONNECTIONS`,
+//! `OTN_MESSENGER__SPENT_TOKEN_SUBCODES=1,2`).
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
+use ::config as layered;
 use serde::{Deserialize, Serialize};
 
+mod layers;
 mod ops;
 mod pages;
 mod tls;
+
+pub use layers::{ConfigError, Env};
 
 pub use ops::{ListenerLimits, ListenersSettings, RetentionSettings, TelemetrySettings};
 pub use pages::{PageConfig, Secret};
@@ -252,64 +259,56 @@ pub struct Overrides {
     pub sandbox: bool,
 }
 
-/// The environment variables read, and the keys they set.
-const ENV: &[(&str, &str)] = &[
-    ("OTN_GRPC_ADDR", "grpc_addr"),
-    ("OTN_HTTP_ADDR", "http_addr"),
-    ("OTN_ADMIN_ADDR", "admin_addr"),
-    ("OTN_DATABASE_URL", "database_url"),
-    ("OTN_GRAPH_API_BASE", "graph_api_base"),
-    ("OTN_GRAPH_API_VERSION", "graph_api_version"),
-    ("OTN_LOG_FORMAT", "log_format"),
-    ("OTN_POLICY_FILE", "policy_file"),
-    ("OTN_SANDBOX", "sandbox"),
-];
-
 impl Config {
     /// Loads the configuration: defaults, then the file (`--config` or `OTN_CONFIG`), then
-    /// `OTN_*` variables, then flags. Unknown keys are an error.
-    pub fn load(flags: &Overrides, env: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
+    /// `OTN_*` variables, then flags. Unknown keys are an error (a variable is read only when
+    /// its first part names a key: `OTN_URL` and `OTN_API_KEY` are the clients').
+    pub fn load(flags: &Overrides, env: &Env) -> Result<Self, ConfigError> {
         let file = flags
             .config_file
             .clone()
-            .or_else(|| env("OTN_CONFIG").map(PathBuf::from));
+            .or_else(|| env.get("OTN_CONFIG").map(PathBuf::from));
         let mut table = match &file {
             Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|e| format!("config file {}: {e}", path.display()))?;
-                text.parse::<toml::Table>().map_err(|e| {
-                    format!("config file {}: {}", path.display(), toml_error(&text, &e))
-                })?
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.clone(),
+                    source,
+                })?;
+                text.parse::<toml::Table>()
+                    .map_err(|e| ConfigError::Syntax {
+                        path: path.clone(),
+                        message: toml_error(&text, &e),
+                    })?
             }
             None => toml::Table::new(),
         };
-        for (var, key) in ENV {
-            if let Some(v) = env(var) {
-                let v = match *key {
-                    "sandbox" => toml::Value::Boolean(matches!(v.as_str(), "1" | "true" | "yes")),
-                    _ => toml::Value::String(v),
-                };
-                table.insert((*key).into(), v);
-            }
-        }
-        if flags.sandbox {
-            table.insert("sandbox".into(), toml::Value::Boolean(true));
-        }
         let configured =
-            file.is_some() || flags.database_url.is_some() || env("OTN_DATABASE_URL").is_some();
-        pages::resolve_secrets(&mut table, &env)?;
+            file.is_some() || flags.database_url.is_some() || env.get("OTN_DATABASE_URL").is_some();
+        pages::resolve_secrets(&mut table, &|k: &str| env.get(k))?;
+        let origin = file
+            .as_ref()
+            .map_or_else(String::new, |p| p.display().to_string());
+        let mut builder = layered::Config::builder()
+            .add_source(layers::FileSource { origin, table })
+            .add_source(layers::environment(env));
         for (key, v) in [
             ("grpc_addr", &flags.grpc_addr),
             ("http_addr", &flags.http_addr),
             ("database_url", &flags.database_url),
         ] {
-            if let Some(v) = v {
-                table.insert(key.into(), toml::Value::String(v.clone()));
-            }
+            builder = builder
+                .set_override_option(key, v.clone())
+                .map_err(layers::error)?;
         }
-        let mut config: Config = table.try_into().map_err(|e: toml::de::Error| {
-            format!("configuration: {}", redact_values(e.message()))
-        })?;
+        if flags.sandbox {
+            builder = builder
+                .set_override("sandbox", true)
+                .map_err(layers::error)?;
+        }
+        let mut config: Config = builder
+            .build()
+            .and_then(layered::Config::try_deserialize)
+            .map_err(layers::error)?;
         config.configured = configured;
         config.reload_from = file.is_some().then(|| Overrides {
             config_file: file.clone(),
@@ -352,17 +351,16 @@ impl Config {
         }
     }
 
-    fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<(), ConfigError> {
         let mut seen = std::collections::HashSet::new();
         for p in &self.pages {
             if !seen.insert(&p.page_id) {
-                return Err(format!("configuration: page {} is listed twice", p.page_id));
+                return Err(format!("configuration: page {} is listed twice", p.page_id).into());
             }
             if p.rate_limit_per_sec == 0 {
-                return Err(format!(
-                    "configuration: page {} has rate_limit_per_sec 0",
-                    p.page_id
-                ));
+                return Err(
+                    format!("configuration: page {} has rate_limit_per_sec 0", p.page_id).into(),
+                );
             }
         }
         let d = &self.dispatch;
@@ -373,15 +371,17 @@ impl Config {
             || d.completers == 0
             || d.horizon_ms == 0
         {
-            return Err(
+            return Err(ConfigError::Rule(
                 "configuration: dispatch batch, concurrency, lease_ms, max_attempts, \
                         horizon_ms and completers must be positive"
                     .into(),
-            );
+            ));
         }
         self.listeners.validate()?;
         if self.graph_timeout_ms == 0 {
-            return Err("configuration: graph_timeout_ms must be positive".into());
+            return Err(ConfigError::Rule(
+                "configuration: graph_timeout_ms must be positive".into(),
+            ));
         }
         Ok(())
     }

@@ -14,6 +14,9 @@ pub struct TelemetrySettings {
     pub service_name: String,
     /// Share of root traces sampled (0 to 1); a caller's sampled `traceparent` is followed.
     pub sample_ratio: f64,
+    /// Routine webhook successes (each opt-in, each receipt) are DEBUG lines, summarised in
+    /// one INFO line this often (seconds) with the counts by kind and skip reason.
+    pub log_summary_secs: u64,
 }
 
 impl Default for TelemetrySettings {
@@ -22,6 +25,7 @@ impl Default for TelemetrySettings {
             otlp_endpoint: None,
             service_name: "otn".into(),
             sample_ratio: 1.0,
+            log_summary_secs: 60,
         }
     }
 }

@@ -88,6 +88,7 @@ pub(crate) struct GraphClient {
 impl GraphClient {
     /// A client for `{base}/{version}/me/messages` with a per-call timeout.
     pub(crate) fn new(base: &str, version: &str, timeout: Duration) -> Result<Self, String> {
+        crate::tls::install_provider();
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(5)))

@@ -26,6 +26,104 @@ pub(crate) fn install() {
     });
 }
 
+/// Every gRPC code, as labelled.
+const CODES: [tonic::Code; 17] = [
+    tonic::Code::Ok,
+    tonic::Code::Cancelled,
+    tonic::Code::Unknown,
+    tonic::Code::InvalidArgument,
+    tonic::Code::DeadlineExceeded,
+    tonic::Code::NotFound,
+    tonic::Code::AlreadyExists,
+    tonic::Code::PermissionDenied,
+    tonic::Code::ResourceExhausted,
+    tonic::Code::FailedPrecondition,
+    tonic::Code::Aborted,
+    tonic::Code::OutOfRange,
+    tonic::Code::Unimplemented,
+    tonic::Code::Internal,
+    tonic::Code::Unavailable,
+    tonic::Code::DataLoss,
+    tonic::Code::Unauthenticated,
+];
+
+/// The listeners, as labelled.
+pub(crate) const LISTENERS: [&str; 3] = ["grpc", "http", "admin"];
+/// The statuses the webhook answers.
+const WEBHOOK_STATUSES: [u16; 5] = [200, 400, 403, 500, 503];
+/// The grant states, as labelled.
+pub(crate) const GRANT_STATES: [&str; 7] = [
+    "active", "reserved", "consumed", "expired", "revoked", "stopped", "invalid",
+];
+
+/// Every family at zero for its closed label sets, so that a fresh server already has every
+/// series an alert or a dashboard reads (a `rate(…)` over a series that does not exist yet is
+/// no data, not zero). Page-labelled series are registered per page by [`register_pages`];
+/// labels that only failures carry (Meta's error codes, skip reasons) appear with their first
+/// use, next to their family's zero series.
+pub(crate) fn register() {
+    let mut methods: Vec<&'static str> = crate::access::METHODS.to_vec();
+    methods.push("other");
+    for method in methods {
+        for code in CODES {
+            counter!("otn_rpc_requests_total", "method" => method, "code" => code_label(code))
+                .absolute(0);
+        }
+        let _ = histogram!("otn_rpc_duration_seconds", "method" => method);
+    }
+    for listener in LISTENERS {
+        gauge!("otn_open_connections", "listener" => listener).increment(0.0);
+        counter!("otn_connection_limit_reached_total", "listener" => listener).absolute(0);
+    }
+    for kind in crate::service::WEBHOOK_KINDS {
+        counter!("otn_webhook_events_total", "kind" => kind, "outcome" => "applied", "reason" => "")
+            .absolute(0);
+        counter!("otn_webhook_events_total", "kind" => kind, "outcome" => "failed", "reason" => "storage")
+            .absolute(0);
+    }
+    for status in WEBHOOK_STATUSES {
+        counter!("otn_webhook_requests_total", "status" => status.to_string()).absolute(0);
+    }
+    gauge!("otn_stream_subscribers").increment(0.0);
+    let _ = histogram!("otn_stream_lag_seconds");
+    counter!("otn_events_sequenced_total").absolute(0);
+    for table in crate::ops::retention::TABLES {
+        counter!("otn_retention_deleted_total", "table" => table).absolute(0);
+    }
+    for state in GRANT_STATES {
+        gauge!("otn_grants", "state" => state).increment(0.0);
+    }
+    let _ = histogram!("otn_db_write_transaction_seconds");
+    for state in ["in_use", "idle"] {
+        gauge!("otn_db_connections", "state" => state).increment(0.0);
+    }
+    gauge!("otn_event_log_head_sequence").increment(0.0);
+    gauge!("otn_event_log_oldest_sequence").increment(0.0);
+}
+
+/// The page-labelled families at zero for `pages` (at start, and for pages a reload adds).
+pub(crate) fn register_pages<'a>(pages: impl IntoIterator<Item = &'a str>) {
+    for page in pages {
+        let p = || page.to_string();
+        counter!("otn_send_api_calls_total", "page_id" => p(), "outcome" => "accepted", "code" => "0")
+            .absolute(0);
+        let _ = histogram!("otn_send_api_duration_seconds", "page_id" => p());
+        let _ = histogram!("otn_delivery_due_to_send_seconds", "page_id" => p());
+        for state in ["sent", "failed", "unconfirmed"] {
+            counter!("otn_deliveries_finished_total", "page_id" => p(), "state" => state)
+                .absolute(0);
+        }
+        for was in ["queued", "unconfirmed", "failed"] {
+            counter!("otn_deliveries_confirmed_total", "page_id" => p(), "was" => was).absolute(0);
+        }
+        for state in ["queued", "sending"] {
+            gauge!("otn_deliveries", "page_id" => p(), "state" => state).increment(0.0);
+        }
+        gauge!("otn_page_paused", "page_id" => p()).increment(0.0);
+        gauge!("otn_page_pause_remaining_seconds", "page_id" => p()).increment(0.0);
+    }
+}
+
 /// The metrics in Prometheus' text format.
 pub(crate) fn render() -> String {
     match HANDLE.get() {

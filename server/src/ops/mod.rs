@@ -6,3 +6,4 @@ pub(crate) mod metrics;
 pub(crate) mod reload;
 pub(crate) mod retention;
 pub(crate) mod sampler;
+pub(crate) mod summary;

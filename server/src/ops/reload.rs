@@ -10,7 +10,7 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{Config, Overrides};
+use crate::config::{Config, Env, Overrides};
 use crate::service::Deps;
 
 /// How often the file is looked at.
@@ -22,7 +22,7 @@ fn fingerprint(path: &std::path::Path) -> Option<Vec<u8>> {
 
 /// Loads the configuration again and swaps in its pages.
 pub(crate) async fn reload(deps: &Deps, from: &Overrides) -> Result<usize, String> {
-    let fresh = Config::load(from, |k| std::env::var(k).ok())?;
+    let fresh = Config::load(from, &Env::process()).map_err(|e| e.to_string())?;
     let rows: Vec<(String, Option<String>)> = fresh
         .pages
         .iter()
@@ -33,6 +33,7 @@ pub(crate) async fn reload(deps: &Deps, from: &Overrides) -> Result<usize, Strin
         .await
         .map_err(|e| e.to_string())?;
     let n = fresh.pages.iter().filter(|p| p.enabled).count();
+    crate::ops::metrics::register_pages(fresh.pages.iter().map(|p| p.page_id.as_str()));
     deps.pages().replace(fresh.pages);
     Ok(n)
 }

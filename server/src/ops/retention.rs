@@ -34,6 +34,18 @@ where
     Ok(total)
 }
 
+/// The tables a pass deletes from (the `table` label of `otn_retention_deleted_total`).
+pub(crate) const TABLES: [&str; 8] = [
+    "deliveries",
+    "notifications",
+    "events",
+    "opt_in_requests",
+    "grants",
+    "early_receipts",
+    "token_statuses",
+    "console_sessions",
+];
+
 /// One pass at `now_ms`; what it deleted, by table.
 pub(crate) async fn pass(
     deps: &Deps,
@@ -79,6 +91,7 @@ pub(crate) async fn pass(
         store.delete_expired_sessions(now_ms).await?,
     ));
     for (table, n) in &out {
+        debug_assert!(TABLES.contains(table), "{table} is not a metric label");
         metrics::retention_deleted(table, *n);
     }
     Ok(out)

@@ -24,6 +24,24 @@ pub(crate) struct IngestReport {
     pub(crate) skipped: Vec<&'static str>,
 }
 
+/// Every `kind` label of the webhook metrics (`unreadable`: a body not parsed into events).
+pub(crate) const KINDS: [&str; 8] = [
+    "opt_in",
+    "notification_status",
+    "interaction",
+    "delivery",
+    "read",
+    "echo",
+    "policy_enforcement",
+    "unreadable",
+];
+
+/// One webhook event counted in the metrics and in the log's periodic summary.
+fn counted(kind: &'static str, outcome: &'static str, reason: &'static str) {
+    metrics::webhook_event(kind, outcome, reason);
+    crate::ops::summary::webhook_event(kind, outcome, reason);
+}
+
 fn kind_of(ev: &Inbound) -> &'static str {
     match ev {
         Inbound::OptIn { .. } => "opt_in",
@@ -71,14 +89,14 @@ impl Consent {
         for ev in parsed.events {
             let kind = kind_of(&ev);
             if !plausible_times(&ev, now) {
-                metrics::webhook_event(kind, "skipped", "implausible_timestamp");
+                counted(kind, "skipped", "implausible_timestamp");
                 report.skipped.push("implausible_timestamp");
                 continue;
             }
             let page = match self.deps.pages().get(page_of(&ev)) {
                 Ok(p) => p,
                 Err(_) => {
-                    metrics::webhook_event(kind, "skipped", "page_not_configured");
+                    counted(kind, "skipped", "page_not_configured");
                     report.skipped.push("page_not_configured");
                     continue;
                 }
@@ -88,27 +106,32 @@ impl Consent {
                     page_id = page.page_id,
                     "webhook entry signed by another app skipped"
                 );
-                metrics::webhook_event(kind, "skipped", "signed_by_another_app");
+                counted(kind, "skipped", "signed_by_another_app");
                 report.skipped.push("signed_by_another_app");
                 continue;
             }
             match self.ingest_one(ev).await {
                 Ok(None) => {
-                    metrics::webhook_event(kind, "applied", "");
+                    counted(kind, "applied", "");
                     report.applied.push(kind);
                 }
                 Ok(Some(reason)) => {
-                    tracing::info!(kind, reason, "webhook event skipped");
-                    metrics::webhook_event(kind, "skipped", reason);
+                    // A consent decision is worth its line; a routine skip (an echo of a
+                    // message otn did not send) is counted in the summary.
+                    match kind {
+                        "opt_in" => tracing::info!(kind, reason, "webhook event skipped"),
+                        _ => tracing::debug!(kind, reason, "webhook event skipped"),
+                    }
+                    counted(kind, "skipped", reason);
                     report.skipped.push(reason);
                 }
                 Err(e) if e.is_transient() => {
-                    metrics::webhook_event(kind, "failed", "storage");
+                    counted(kind, "failed", "storage");
                     return Err(e);
                 }
                 Err(e) => {
                     tracing::warn!(kind, error = %e, "webhook event skipped");
-                    metrics::webhook_event(kind, "skipped", "refused");
+                    counted(kind, "skipped", "refused");
                     report.skipped.push("refused");
                 }
             }
@@ -145,7 +168,8 @@ impl Consent {
                     }) => return Ok(Some("recipient_forgotten")),
                     Err(e) => return Err(e),
                 };
-                tracing::info!(
+                // One per opt-in: summarised at INFO by ops::summary.
+                tracing::debug!(
                     grant_id = g.id,
                     page_id,
                     topic = g.topic_key,

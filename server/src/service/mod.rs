@@ -14,6 +14,7 @@ use std::sync::{Arc, RwLock};
 
 pub(crate) use consent::{Consent, OptInInput, grant_not_found};
 pub(crate) use console::Views;
+pub(crate) use inbound::KINDS as WEBHOOK_KINDS;
 pub(crate) use planner::Planner;
 pub(crate) use sending::Sending;
 

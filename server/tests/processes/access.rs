@@ -73,6 +73,55 @@ fn check_config_validates_and_redacts_and_migrate_applies_migrations() {
     assert_eq!(code, 2, "an invalid configuration: {err}");
 }
 
+/// The environment is process-global, so the variables are set on a child process: the real
+/// binary reads nested keys from its own environment.
+#[test]
+fn nested_keys_come_from_the_environment_of_the_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("e.db").display());
+    let file = write_config(dir.path(), &config(&url, "http://127.0.0.1:9"));
+    let path = file.to_str().unwrap();
+    let (code, out, err) = run(
+        &crate::bin(),
+        &["--config", path, "check-config"],
+        &[
+            ("OTN_DISPATCH__BATCH", "7"),
+            ("OTN_RETENTION__EVENTS_DAYS", "3"),
+            ("OTN_TELEMETRY__SERVICE_NAME", "otn-from-env"),
+            ("OTN_MESSENGER__INVALID_TOKEN_SUBCODES", "11,12"),
+            ("OTN_LISTENERS__ADMIN__MAX_CONNECTIONS", "9"),
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let table: toml::Table = out.parse().unwrap();
+    let get = |section: &str, key: &str| table[section][key].clone();
+    assert_eq!(get("dispatch", "batch").as_integer(), Some(7), "{out}");
+    assert_eq!(get("retention", "events_days").as_integer(), Some(3));
+    assert_eq!(
+        get("telemetry", "service_name").as_str(),
+        Some("otn-from-env")
+    );
+    assert_eq!(
+        get("messenger", "invalid_token_subcodes")
+            .as_array()
+            .map(Vec::len),
+        Some(2)
+    );
+    assert_eq!(
+        table["listeners"]["admin"]["max_connections"].as_integer(),
+        Some(9)
+    );
+
+    let (code, _, err) = run(
+        &crate::bin(),
+        &["--config", path, "check-config"],
+        &[("OTN_DISPATCH__BATCH", "EAAG-not-a-number")],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("OTN_DISPATCH__BATCH"), "{err}");
+    assert!(!err.contains("EAAG"), "the value is never printed: {err}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keys_are_made_listed_and_revoked_with_the_binary_and_no_secret_is_ever_logged() {
     let dir = tempfile::tempdir().unwrap();

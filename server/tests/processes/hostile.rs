@@ -65,7 +65,7 @@ async fn more_half_sent_requests_than_file_descriptors_leave_probes_metrics_and_
         grpc.len() + http.len() >= 1100,
         "the attack got its sockets"
     );
-    let web = reqwest::Client::builder().no_proxy().build().unwrap();
+    let web = otn_testkit::meta::http();
     // The admin listener keeps its own room: probes and metrics answer during the attack.
     for path in ["healthz", "readyz", "metrics"] {
         let r = web

@@ -132,7 +132,7 @@ async fn metrics_move_with_traffic_logs_have_no_colour_and_traces_follow_the_cal
     })
     .await;
 
-    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let http = otn_testkit::meta::http();
     let url = format!("http://{}/metrics", server.admin_addr);
     let text = eventually(
         "the queue sampled and the outcomes counted",
@@ -220,4 +220,196 @@ async fn metrics_move_with_traffic_logs_have_no_colour_and_traces_follow_the_cal
         coloured.is_empty(),
         "no colour codes on a pipe: {coloured:?}"
     );
+}
+
+/// The `otn_…` names in the README's metric and alert tables (the table rows of its Operations
+/// section, up to its Limits), each with the label matchers written after it (`k="v"`, and
+/// `k=~"a|b"` as its alternatives; negative matchers are not existence claims).
+fn readme_metrics() -> Vec<(String, Vec<(String, String)>)> {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
+        .expect("README.md");
+    let start = readme.find("## Operations").expect("an Operations section");
+    let end = start
+        + readme[start..]
+            .find("**Limits**")
+            .expect("the Limits after it");
+    let mut out = Vec::new();
+    for row in readme[start..end].lines().filter(|l| l.starts_with('|')) {
+        let row = row.replace("\\|", "|");
+        let mut rest = row.as_str();
+        while let Some(at) = rest.find("otn_") {
+            rest = &rest[at..];
+            let len = rest
+                .find(|c: char| !(c.is_ascii_lowercase() || c == '_' || c.is_ascii_digit()))
+                .unwrap_or(rest.len());
+            let name = rest[..len].to_string();
+            rest = &rest[len..];
+            let mut labels = Vec::new();
+            if let Some(selector) = rest.strip_prefix('{') {
+                let close = selector.find('}').expect("a closed selector");
+                for matcher in selector[..close].split(',') {
+                    let matcher = matcher.trim();
+                    if let Some((k, v)) = matcher.split_once("=~") {
+                        for alt in v.trim_matches('"').split('|') {
+                            labels.push((k.to_string(), alt.to_string()));
+                        }
+                    } else if let Some((k, v)) = matcher.split_once('=')
+                        && !k.ends_with('!')
+                    {
+                        labels.push((k.to_string(), v.trim_matches('"').to_string()));
+                    }
+                }
+                rest = &selector[close..];
+            }
+            out.push((name, labels));
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_fresh_server_exposes_every_family_and_label_the_readme_names() {
+    let named = readme_metrics();
+    assert!(
+        named.len() >= 30,
+        "the README's tables were not found: {named:?}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let toml = format!(
+        "grpc_addr = \"127.0.0.1:0\"\nhttp_addr = \"127.0.0.1:0\"\nadmin_addr = \"127.0.0.1:0\"\n\
+         database_url = \"sqlite://{}/fresh.db?mode=rwc\"\ngraph_api_base = \"http://127.0.0.1:9\"\n\
+         [[pages]]\npage_id = \"{PAGE}\"\naccess_token = \"t\"\napp_secret = \"s\"\nverify_token = \"v\"\n",
+        dir.path().display()
+    );
+    let file = write_config(dir.path(), &toml);
+    let server = ServerProcess::with_config(&crate::bin(), &file);
+    let url = format!("http://{}/metrics", server.admin_addr);
+    let text = otn_testkit::meta::http()
+        .get(&url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let families: std::collections::BTreeSet<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.split(' ').next())
+        .collect();
+    let mut missing = Vec::new();
+    for (name, labels) in &named {
+        let family = [name.as_str()]
+            .into_iter()
+            .chain(["_bucket", "_sum", "_count"].map(|s| name.strip_suffix(s).unwrap_or("")))
+            .find(|f| families.contains(f));
+        let Some(family) = family else {
+            missing.push(name.clone());
+            continue;
+        };
+        for (k, v) in labels {
+            let has = text
+                .lines()
+                .filter(|l| l.starts_with(family) && !l.starts_with('#'))
+                .any(|l| l.contains(&format!("{k}=\"{v}\"")));
+            if !has {
+                missing.push(format!("{name}{{{k}=\"{v}\"}}"));
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "a fresh server lacks what the README names: {missing:?}\n{text}"
+    );
+    // Every page-labelled family has the configured page; every method its codes.
+    assert!(text.contains(&format!(
+        "otn_deliveries_finished_total{{page_id=\"{PAGE}\",state=\"unconfirmed\"}} 0"
+    )));
+    assert!(
+        text.contains("otn_rpc_requests_total{method=\"SendNotification\",code=\"Internal\"} 0")
+    );
+}
+
+/// 100 opt-ins and 25 receipts by signed webhook, and one opt-in by RPC: the webhook's
+/// routine successes are one summary line, not a line each; the RPC keeps its audit line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn routine_webhook_successes_are_summarised_and_the_rpc_audit_line_stays() {
+    use otn_testkit::meta::{body_of, delivery, otn_optin, sign};
+    let page = otn_testkit::PAGE;
+    let dir = tempfile::tempdir().unwrap();
+    let toml = format!(
+        "grpc_addr = \"127.0.0.1:0\"\nhttp_addr = \"127.0.0.1:0\"\nadmin_addr = \"127.0.0.1:0\"\n\
+         database_url = \"{}\"\ngraph_api_base = \"http://127.0.0.1:9\"\n\
+         [telemetry]\nlog_summary_secs = 1\n\
+         [[pages]]\npage_id = \"{page}\"\naccess_token = \"t\"\napp_secret = \"log-secret\"\n\
+         verify_token = \"v\"\n",
+        db::fresh_database(dir.path()).await,
+    );
+    let file = write_config(dir.path(), &toml);
+    let key = create_key(&crate::bin(), &file, "inventory", &["consent"]);
+    let server = ServerProcess::with_config(&crate::bin(), &file);
+    let http = otn_testkit::meta::http();
+    let url = format!("http://{}/webhooks/messenger", server.http_addr);
+    let now = chrono::Utc::now().timestamp_millis();
+    let mut bodies: Vec<Vec<u8>> = (0..4)
+        .map(|b| {
+            let events = (0..25)
+                .map(|i| {
+                    let n = b * 25 + i;
+                    otn_optin(&format!("u{n}"), now, "t", &format!("tok-{n}"))
+                })
+                .collect();
+            body_of(now, events)
+        })
+        .collect();
+    bodies.push(body_of(
+        now,
+        (0..25)
+            .map(|n| delivery(&format!("u{n}"), &[], now))
+            .collect(),
+    ));
+    for body in bodies {
+        let status = http
+            .post(&url)
+            .header("content-type", "application/json")
+            .header("x-hub-signature-256", sign("log-secret", &body))
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status, 200);
+    }
+    let mut c = connect(&server.url(), Some(&key)).await;
+    c.record_opt_in(pb::RecordOptInRequest {
+        page_id: page.into(),
+        psid: "by-rpc".into(),
+        topic_key: "t".into(),
+        token: "tok-rpc".into(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let log = eventually("the summary line", Duration::from_secs(20), || async {
+        let log = server.log();
+        match log
+            .iter()
+            .any(|l| l.contains("webhook events") && l.contains("opt_in=100"))
+        {
+            true => Ok(log),
+            false => Err(log.join("\n")),
+        }
+    })
+    .await;
+    let text = log.join("\n");
+    assert!(
+        !text.contains("opt-in recorded"),
+        "one line per opt-in:\n{text}"
+    );
+    assert!(
+        log.iter()
+            .any(|l| l.contains(" rpc ") && l.contains("RecordOptIn") && l.contains("inventory")),
+        "the audit line of the mutating RPC:\n{text}"
+    );
+    assert!(log.len() < 20, "{} lines:\n{text}", log.len());
 }

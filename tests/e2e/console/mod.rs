@@ -119,7 +119,7 @@ pub(crate) fn http(app: &TestApp) -> String {
 
 /// A GET with these headers.
 pub(crate) async fn get(url: &str, headers: &[(&str, &str)]) -> reqwest::Response {
-    let mut req = reqwest::Client::new().get(url);
+    let mut req = otn_testkit::meta::http().get(url);
     for (k, v) in headers {
         req = req.header(*k, *v);
     }
@@ -152,7 +152,7 @@ pub(crate) async fn open_session(app: &TestApp, key: &str) -> (String, String) {
 
 /// As [`open_session`], with the session's CSRF token (from the response body).
 pub(crate) async fn open_session_with_csrf(app: &TestApp, key: &str) -> (String, String, String) {
-    let resp = reqwest::Client::new()
+    let resp = otn_testkit::meta::http()
         .post(format!("{}/v1/session", http(app)))
         .header("authorization", bearer(key))
         .send()

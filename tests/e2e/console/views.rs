@@ -133,7 +133,7 @@ async fn cancelling_from_the_console_needs_the_send_scope() {
     let post = |cookie: String, csrf: Option<String>, origin: Option<String>| {
         let url = url.clone();
         async move {
-            let mut r = reqwest::Client::new().post(url).header("cookie", cookie);
+            let mut r = otn_testkit::meta::http().post(url).header("cookie", cookie);
             if let Some(t) = csrf {
                 r = r.header("x-csrf-token", t);
             }

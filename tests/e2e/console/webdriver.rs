@@ -56,7 +56,7 @@ impl Browser {
     pub(crate) async fn start(width: u32, height: u32) -> Browser {
         let (driver, port) = start_driver();
         let base = format!("http://127.0.0.1:{port}");
-        let http = reqwest::Client::new();
+        let http = otn_testkit::meta::http();
         let mut options = json!({
             "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                      format!("--window-size={width},{height}")],

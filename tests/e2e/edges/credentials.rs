@@ -81,7 +81,7 @@ async fn a_reader_of_the_database_cannot_mint_a_console_session() {
     assert!(max_age <= 12 * 3600, "{set_cookie}");
     assert_eq!(get(&url, &[("cookie", &cookie)]).await.status(), 200);
     // Signing out ends the session itself, not only the browser's cookie.
-    let out = reqwest::Client::new()
+    let out = otn_testkit::meta::http()
         .delete(format!("{}/v1/session", http(&app)))
         .header("cookie", &cookie)
         .send()

@@ -171,7 +171,9 @@ async fn unknown_methods_are_unauthenticated_without_a_key_and_unimplemented_wit
     for i in 0..300 {
         call(None, format!("Junk{i:04}xyzzy")).await;
     }
-    let metrics = reqwest::get(format!("http://{}/metrics", app.running.admin_addr))
+    let metrics = otn_testkit::meta::http()
+        .get(format!("http://{}/metrics", app.running.admin_addr))
+        .send()
         .await
         .unwrap()
         .text()
@@ -250,6 +252,7 @@ async fn call_with_deadline(
     let mut body = vec![0u8];
     body.extend_from_slice(&(req.encoded_len() as u32).to_be_bytes());
     body.extend_from_slice(&req.encode_to_vec());
+    otn_simulator::install_crypto_provider();
     let resp = reqwest::Client::builder()
         .http2_prior_knowledge()
         .build()

@@ -46,7 +46,7 @@ async fn the_sandboxs_simulator_cannot_be_pointed_at_another_url() {
         .await
         .unwrap();
     let base = format!("http://{}", running.http_addr);
-    let c = reqwest::Client::new();
+    let c = otn_testkit::meta::http();
     for (path, body) in [
         (
             "/_sim/webhook",

@@ -91,7 +91,9 @@ async fn opt_ins_stamped_at_times_meta_cannot_have_are_skipped_and_the_rest_appl
     let g = &l.recipients[0].grants[0];
     let expiry = ms(g.expire_time.as_ref().unwrap());
     assert!(expiry > now && expiry <= now + 366 * 86_400_000, "{expiry}");
-    let metrics = reqwest::get(format!("http://{}/metrics", app.running.admin_addr))
+    let metrics = otn_testkit::meta::http()
+        .get(format!("http://{}/metrics", app.running.admin_addr))
+        .send()
         .await
         .unwrap()
         .text()

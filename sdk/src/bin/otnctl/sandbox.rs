@@ -63,7 +63,7 @@ pub(crate) enum Sandbox {
 
 async fn post(base: &str, path: &str, body: Value) -> Result<Value, Error> {
     let url = format!("{}/_sim/{path}", base.trim_end_matches('/'));
-    let resp = reqwest::Client::new()
+    let resp = otn_sdk::examples::sandbox::http_client()
         .post(&url)
         .json(&body)
         .send()
@@ -137,7 +137,9 @@ pub(crate) async fn run(base: &str, out: Out, cmd: Sandbox) -> Result<(), Error>
 
 async fn messages(base: &str, out: Out, psid: Option<String>) -> Result<(), Error> {
     let url = format!("{}/_sim/messages", base.trim_end_matches('/'));
-    let resp = reqwest::get(&url)
+    let resp = otn_sdk::examples::sandbox::http_client()
+        .get(&url)
+        .send()
         .await
         .map_err(|e| Error::Config(format!("the sandbox at {base} is not reachable: {e}")))?;
     let all = answer(base, resp).await?;

@@ -1,9 +1,16 @@
-//! The proto3 JSON mapping of the messages the console and `/v1/events` send: lowerCamelCase
-//! names, enums by name, int64 as strings, Timestamps in RFC 3339 (UTC, 0/3/6/9 fraction
-//! digits); fields with default values are included, unset messages left out.
+//! The proto3 JSON mapping of the messages the console and `/v1/events` send, generated from
+//! the contract: each message is read through its descriptor (`otn::FILE_DESCRIPTOR_SET`, built
+//! from proto/ by build.rs) by prost-reflect, whose serde support writes the mapping —
+//! lowerCamelCase names, enums by name (numbers when this build does not know them), int64 as
+//! strings, Timestamps in RFC 3339 (UTC, 0/3/6/9 fraction digits); fields with default values
+//! are included, unset messages left out. A field added to the contract reaches the console and
+//! SSE without an edit here.
+
+use std::sync::LazyLock;
 
 use otn::v1 as pb;
-use serde_json::{Map, Value, json};
+use prost_reflect::{DescriptorPool, DynamicMessage, MessageDescriptor, SerializeOptions};
+use serde_json::Value;
 
 /// A Timestamp in RFC 3339, as the mapping writes it.
 pub(super) fn timestamp(t: &prost_types::Timestamp) -> Value {
@@ -28,107 +35,153 @@ pub(super) fn int64(n: i64) -> Value {
     Value::String(n.to_string())
 }
 
-/// An enum value by its name (its number when this build does not know it).
-fn name<E: TryFrom<i32>>(v: i32, as_str: impl Fn(&E) -> &'static str) -> Value {
-    E::try_from(v).map_or_else(|_| v.into(), |e| as_str(&e).into())
+/// The contract's descriptors.
+static POOL: LazyLock<DescriptorPool> = LazyLock::new(|| {
+    DescriptorPool::decode(otn::FILE_DESCRIPTOR_SET).expect("the contract's own descriptors")
+});
+
+/// A message of the contract, by its full name.
+pub(super) trait Contract: prost::Message + Sized {
+    /// `otn.v1.…`.
+    const NAME: &'static str;
+
+    /// Its descriptor.
+    fn descriptor() -> MessageDescriptor {
+        POOL.get_message_by_name(Self::NAME)
+            .unwrap_or_else(|| panic!("{} is not in the contract", Self::NAME))
+    }
 }
 
-fn put_time(m: &mut Map<String, Value>, key: &str, t: &Option<prost_types::Timestamp>) {
-    if let Some(t) = t {
-        m.insert(key.into(), timestamp(t));
-    }
+impl Contract for pb::DeliveryEvent {
+    const NAME: &'static str = "otn.v1.DeliveryEvent";
+}
+
+impl Contract for pb::Notification {
+    const NAME: &'static str = "otn.v1.Notification";
+}
+
+/// `m` in the proto3 JSON mapping (through its own encoding, read with its descriptor).
+pub(super) fn to_json<M: Contract>(m: &M) -> Value {
+    let options = SerializeOptions::new().skip_default_fields(false);
+    DynamicMessage::decode(M::descriptor(), m.encode_to_vec().as_slice())
+        .map_err(|e| e.to_string())
+        .and_then(|d| {
+            d.serialize_with_options(serde_json::value::Serializer, &options)
+                .map_err(|e| e.to_string())
+        })
+        .unwrap_or_else(|e| {
+            tracing::error!(message = M::NAME, error = %e, "proto3 JSON mapping failed");
+            Value::Null
+        })
 }
 
 /// `otn.v1.DeliveryEvent`.
 pub(super) fn event(e: &pb::DeliveryEvent) -> Value {
-    let mut m = Map::new();
-    m.insert("sequence".into(), int64(e.sequence));
-    put_time(&mut m, "eventTime", &e.event_time);
-    let kind = name::<pb::DeliveryEventType>(e.r#type, |t| t.as_str_name());
-    m.insert("type".into(), kind);
-    for (k, v) in [
-        ("pageId", &e.page_id),
-        ("topicKey", &e.topic_key),
-        ("notificationId", &e.notification_id),
-        ("deliveryId", &e.delivery_id),
-        ("psid", &e.psid),
-        ("grantId", &e.grant_id),
-        ("messageId", &e.message_id),
-    ] {
-        m.insert(k.into(), v.clone().into());
-    }
-    let path = name::<pb::DeliveryPath>(e.path, |p| p.as_str_name());
-    m.insert("path".into(), path);
-    m.insert("rule".into(), e.rule.clone().into());
-    if let Some(f) = &e.failure {
-        let failure = json!({
-            "reason": f.reason,
-            "code": f.code,
-            "subcode": f.subcode,
-            "message": f.message,
-        });
-        m.insert("failure".into(), failure);
-    }
-    m.insert("actor".into(), e.actor.clone().into());
-    Value::Object(m)
+    to_json(e)
 }
 
 /// `otn.v1.Notification`.
 pub(super) fn notification(n: &pb::Notification) -> Value {
-    let mut m = Map::new();
-    for (k, v) in [
-        ("notificationId", &n.notification_id),
-        ("requestId", &n.request_id),
-        ("pageId", &n.page_id),
-        ("topicKey", &n.topic_key),
-    ] {
-        m.insert(k.into(), v.clone().into());
-    }
-    let state = name::<pb::NotificationState>(n.state, |s| s.as_str_name());
-    m.insert("state".into(), state);
-    if let Some(p) = &n.plan {
-        let exclusions: Vec<Value> = p
-            .exclusions
-            .iter()
-            .map(|x| {
-                json!({
-                    "reason": name::<pb::ExclusionReason>(x.reason, |r| r.as_str_name()),
-                    "count": int64(x.count),
-                })
-            })
-            .collect();
-        let plan = json!({
-            "grantSends": int64(p.grant_sends),
-            "windowSends": int64(p.window_sends),
-            "exclusions": exclusions,
-            "tagSends": int64(p.tag_sends),
-        });
-        m.insert("plan".into(), plan);
-    }
-    if let Some(c) = &n.counts {
-        let counts = json!({
-            "queued": int64(c.queued),
-            "sending": int64(c.sending),
-            "sent": int64(c.sent),
-            "delivered": int64(c.delivered),
-            "read": int64(c.read),
-            "failed": int64(c.failed),
-            "cancelled": int64(c.cancelled),
-            "unconfirmed": int64(c.unconfirmed),
-        });
-        m.insert("counts".into(), counts);
-    }
-    put_time(&mut m, "createTime", &n.create_time);
-    put_time(&mut m, "scheduledTime", &n.scheduled_time);
-    put_time(&mut m, "completeTime", &n.complete_time);
-    m.insert("createdBy".into(), n.created_by.clone().into());
-    m.insert("messageTag".into(), n.message_tag.clone().into());
-    Value::Object(m)
+    to_json(n)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use prost_reflect::{FieldDescriptor, Kind};
+
+    /// A value of `kind` that is not its default.
+    fn not_default(kind: Kind) -> prost_reflect::Value {
+        use prost_reflect::Value as V;
+        match kind {
+            Kind::Double => V::F64(1.5),
+            Kind::Float => V::F32(1.5),
+            Kind::Int32 | Kind::Sint32 | Kind::Sfixed32 => V::I32(7),
+            Kind::Int64 | Kind::Sint64 | Kind::Sfixed64 => V::I64(7),
+            Kind::Uint32 | Kind::Fixed32 => V::U32(7),
+            Kind::Uint64 | Kind::Fixed64 => V::U64(7),
+            Kind::Bool => V::Bool(true),
+            Kind::String => V::String("x".into()),
+            Kind::Bytes => V::Bytes(b"x".to_vec().into()),
+            Kind::Message(m) => V::Message(DynamicMessage::new(m)),
+            Kind::Enum(e) => V::EnumNumber(e.values().last().map_or(1, |v| v.number())),
+        }
+    }
+
+    fn value_of(f: &FieldDescriptor, inner: prost_reflect::Value) -> prost_reflect::Value {
+        if f.is_map() {
+            let Kind::Message(entry) = f.kind() else {
+                unreachable!("a map field's kind is its entry")
+            };
+            let key = not_default(entry.map_entry_key_field().kind())
+                .into_map_key()
+                .expect("a map key");
+            prost_reflect::Value::Map([(key, inner)].into())
+        } else if f.is_list() {
+            prost_reflect::Value::List(vec![inner])
+        } else {
+            inner
+        }
+    }
+
+    /// Every field path of `desc` (nested messages of the contract included, well-known types
+    /// as leaves), each with a message of `desc` that has only that path set.
+    fn one_field_each(
+        desc: &MessageDescriptor,
+        depth: usize,
+    ) -> Vec<(Vec<String>, DynamicMessage)> {
+        let mut out = Vec::new();
+        for f in desc.fields() {
+            let leaf = not_default(f.kind());
+            let mut m = DynamicMessage::new(desc.clone());
+            m.set_field(&f, value_of(&f, leaf));
+            out.push((vec![f.json_name().to_string()], m));
+            if let Kind::Message(inner) = f.kind()
+                && depth > 0
+                && !f.is_map()
+                && inner.package_name() == "otn.v1"
+            {
+                for (mut path, nested) in one_field_each(&inner, depth - 1) {
+                    let mut m = DynamicMessage::new(desc.clone());
+                    m.set_field(&f, value_of(&f, prost_reflect::Value::Message(nested)));
+                    path.insert(0, f.json_name().to_string());
+                    out.push((path, m));
+                }
+            }
+        }
+        out
+    }
+
+    /// Sets every field of `M` in turn (through its descriptor, not its Rust type), and finds
+    /// it in the JSON: a field added to the contract needs no edit to reach the console.
+    fn every_field_reaches_the_json<M: Contract + Default>() {
+        let paths = one_field_each(&M::descriptor(), 2);
+        assert!(paths.len() > 5, "{}: {paths:?}", M::NAME);
+        for (path, dynamic) in paths {
+            let bytes = prost::Message::encode_to_vec(&dynamic);
+            let m = M::decode(bytes.as_slice()).expect("the contract's message");
+            let json = to_json(&m);
+            let mut at = &json;
+            for (i, key) in path.iter().enumerate() {
+                at = match at {
+                    Value::Array(items) => &items[0][key.as_str()],
+                    v => &v[key.as_str()],
+                };
+                assert!(
+                    !at.is_null(),
+                    "{}: {} is not in {json}",
+                    M::NAME,
+                    path[..=i].join(".")
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_field_of_the_contract_appears_in_the_json() {
+        every_field_reaches_the_json::<pb::DeliveryEvent>();
+        every_field_reaches_the_json::<pb::Notification>();
+    }
 
     #[test]
     fn timestamps_are_rfc_3339_in_utc_with_the_mappings_fraction_digits() {
