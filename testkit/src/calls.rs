@@ -205,13 +205,16 @@ impl TestApp {
                 false => Duration::from_secs(60),
             };
             let Ok(next) = tokio::time::timeout(wait, stream.message()).await else {
-                assert!(seen >= head, "the log stalled at {seen} before its head {head}");
+                assert!(
+                    seen >= head,
+                    "the log stalled at {seen} before its head {head}"
+                );
                 break;
             };
             let Some(r) = next.expect("stream open") else {
                 break;
             };
-            for e in r.event {
+            for e in r.event.into_iter().chain(r.events) {
                 seen = seen.max(e.sequence);
                 if e.notification_id == id {
                     out.push(e);

@@ -93,7 +93,10 @@ async fn two_thousand_grants_under_5xx_timeouts_and_accept_then_fail_book_what_m
         .iter()
         .filter(|(p, _)| !books.sent.contains(*p) && !books.unconfirmed.contains(*p))
         .collect();
-    assert!(elsewhere.is_empty(), "neither sent nor unconfirmed: {elsewhere:?}");
+    assert!(
+        elsewhere.is_empty(),
+        "neither sent nor unconfirmed: {elsewhere:?}"
+    );
     assert_eq!(books.last.len(), 2_000, "people in the books");
 }
 
