@@ -4,10 +4,12 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use serde::{Deserialize, Serialize};
 
+mod clicks;
 mod ops;
 mod pages;
 mod tls;
 
+pub use clicks::ClickSettings;
 pub use ops::{ListenerLimits, ListenersSettings, RetentionSettings, TelemetrySettings};
 pub use pages::{PageConfig, Secret};
 pub use tls::{ClientIdentity, TlsSettings};
@@ -77,6 +79,9 @@ pub struct Config {
     /// What Meta's unverified answers mean (`[messenger]`).
     #[serde(default)]
     pub messenger: MessengerSettings,
+    /// Tracked links (`[clicks]`): off unless pages are listed.
+    #[serde(default)]
+    pub clicks: ClickSettings,
     /// Pages. With none, the server starts only as the sandbox (see [`Config::sandbox`]).
     #[serde(default)]
     pub pages: Vec<PageConfig>,
@@ -298,6 +303,7 @@ impl Config {
         let configured =
             file.is_some() || flags.database_url.is_some() || env("OTN_DATABASE_URL").is_some();
         pages::resolve_secrets(&mut table, &env)?;
+        clicks::resolve_secret(&mut table, &env)?;
         for (key, v) in [
             ("grpc_addr", &flags.grpc_addr),
             ("http_addr", &flags.http_addr),
@@ -380,6 +386,7 @@ impl Config {
             );
         }
         self.listeners.validate()?;
+        self.clicks.validate()?;
         if self.graph_timeout_ms == 0 {
             return Err("configuration: graph_timeout_ms must be positive".into());
         }

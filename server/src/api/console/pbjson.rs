@@ -70,6 +70,8 @@ pub(super) fn event(e: &pb::DeliveryEvent) -> Value {
         m.insert("failure".into(), failure);
     }
     m.insert("actor".into(), e.actor.clone().into());
+    let interaction = name::<pb::InteractionKind>(e.interaction, |k| k.as_str_name());
+    m.insert("interaction".into(), interaction);
     Value::Object(m)
 }
 
