@@ -189,13 +189,6 @@ impl Counts {
         self.0[step as usize] += n;
     }
 
-    /// Adds every count of `other`.
-    pub(crate) fn merge(&mut self, other: &Counts) {
-        for (a, b) in self.0.iter_mut().zip(other.0.iter()) {
-            *a += b;
-        }
-    }
-
     /// The rates between consecutive steps of the funnel.
     pub(crate) fn rates(&self) -> Rates {
         use FunnelStep as S;

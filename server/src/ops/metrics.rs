@@ -188,3 +188,8 @@ pub(crate) fn funnel_step(page: &str, step: &'static str, n: u64) {
 pub(crate) fn click(outcome: &'static str) {
     counter!("otn_click_requests_total", "outcome" => outcome).increment(1);
 }
+
+/// One export of a notification's deliveries started, by format.
+pub(crate) fn export(format: &'static str) {
+    counter!("otn_delivery_exports_total", "format" => format).increment(1);
+}

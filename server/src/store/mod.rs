@@ -47,8 +47,6 @@ use crate::error::{Error, Result};
 use bus::EventBus;
 
 pub(crate) use candidates::Who;
-pub(crate) use clicks::LinkTarget;
-pub(crate) use funnel::{Counted, step_name};
 pub(crate) use console::{FailureCount, PageRow, Tally};
 pub(crate) use echoes::EchoApplied;
 pub(crate) use exports::ExportRow;

@@ -128,6 +128,68 @@ pub(super) fn notification(n: &pb::Notification) -> Value {
     Value::Object(m)
 }
 
+/// `otn.v1.FunnelCounts`.
+fn funnel_counts(c: &pb::FunnelCounts) -> Value {
+    json!({
+        "optInRequests": int64(c.opt_in_requests),
+        "optIns": int64(c.opt_ins),
+        "grantsUsed": int64(c.grants_used),
+        "sent": int64(c.sent),
+        "delivered": int64(c.delivered),
+        "read": int64(c.read),
+        "engaged": int64(c.engaged),
+        "engagedMessage": int64(c.engaged_message),
+        "engagedPostback": int64(c.engaged_postback),
+        "clicked": int64(c.clicked),
+        "queued": int64(c.queued),
+        "failed": int64(c.failed),
+        "unconfirmed": int64(c.unconfirmed),
+        "cancelled": int64(c.cancelled),
+        "grantsExpired": int64(c.grants_expired),
+        "grantsStopped": int64(c.grants_stopped),
+        "grantsResumed": int64(c.grants_resumed),
+        "grantsRevoked": int64(c.grants_revoked),
+    })
+}
+
+/// `otn.v1.FunnelRates`.
+fn funnel_rates(r: &pb::FunnelRates) -> Value {
+    json!({
+        "optInRate": r.opt_in_rate,
+        "useRate": r.use_rate,
+        "sendRate": r.send_rate,
+        "deliveryRate": r.delivery_rate,
+        "readRate": r.read_rate,
+        "engagementRate": r.engagement_rate,
+        "clickRate": r.click_rate,
+    })
+}
+
+/// `otn.v1.GetFunnelResponse`.
+pub(super) fn funnel(f: &pb::GetFunnelResponse) -> Value {
+    let days: Vec<Value> = f
+        .days
+        .iter()
+        .map(|d| {
+            json!({
+                "date": d.date,
+                "counts": funnel_counts(&d.counts.unwrap_or_default()),
+                "rates": funnel_rates(&d.rates.unwrap_or_default()),
+            })
+        })
+        .collect();
+    json!({
+        "pageId": f.page_id,
+        "topicKey": f.topic_key,
+        "notificationId": f.notification_id,
+        "startDate": f.start_date,
+        "endDate": f.end_date,
+        "counts": funnel_counts(&f.counts.unwrap_or_default()),
+        "rates": funnel_rates(&f.rates.unwrap_or_default()),
+        "days": days,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

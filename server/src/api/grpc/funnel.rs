@@ -3,6 +3,13 @@
 use otn::v1 as pb;
 
 use crate::domain::funnel::{Counts, Funnel, FunnelStep as S, date_of};
+use crate::error::Result;
+use crate::service::FunnelQuery;
+
+/// A GetFunnel request as the use case's query (the console asks with the same fields).
+pub(crate) fn query(r: &pb::GetFunnelRequest) -> Result<FunnelQuery> {
+    super::requests::funnel_query(r)
+}
 
 /// The counts of a funnel.
 pub(crate) fn counts(c: &Counts) -> pb::FunnelCounts {
