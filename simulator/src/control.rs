@@ -121,9 +121,7 @@ struct Tap {
 }
 
 async fn tap(State(i): State<Arc<Inner>>, Json(t): Json<Tap>) -> Response {
-    let r = sim(i)
-        .user_taps_button(&t.page_id, &t.psid, t.button)
-        .await;
+    let r = sim(i).user_taps_button(&t.page_id, &t.psid, t.button).await;
     outcome(r)
 }
 

@@ -221,7 +221,11 @@ async fn grants_expired_unused_and_revoked_are_counted_once() {
         })
         .await
         .unwrap();
-    assert_eq!(app.running.expire_grants().await.unwrap(), 0, "none due yet");
+    assert_eq!(
+        app.running.expire_grants().await.unwrap(),
+        0,
+        "none due yet"
+    );
     app.clock.advance(chrono::Duration::hours(2));
     assert_eq!(app.running.expire_grants().await.unwrap(), 1);
     assert_eq!(app.running.expire_grants().await.unwrap(), 0, "once");
@@ -316,5 +320,8 @@ async fn get_funnel_refuses_what_it_cannot_answer() {
     })
     .await;
     assert_eq!(seen.topic_key, TOPIC);
-    assert_eq!(seen.start_date, seen.end_date, "a notification's life so far: one day");
+    assert_eq!(
+        seen.start_date, seen.end_date,
+        "a notification's life so far: one day"
+    );
 }

@@ -74,7 +74,11 @@ async fn the_whole_funnel_in_the_sandbox_counts_every_step_and_rate() {
             c.retention.interval_secs = 1;
         })
         .await;
-    let sim = app.running.sandbox().expect("the sandbox's simulator").clone();
+    let sim = app
+        .running
+        .sandbox()
+        .expect("the sandbox's simulator")
+        .clone();
     let grpc = app.url();
     let client = Client::connect(grpc.clone()).await.expect("connect");
 
@@ -140,7 +144,9 @@ async fn the_whole_funnel_in_the_sandbox_counts_every_step_and_rate() {
             "the link goes through otn: {link}"
         );
     }
-    sim.user_sends_message(PAGE, "bob", "Bought it").await.unwrap();
+    sim.user_sends_message(PAGE, "bob", "Bought it")
+        .await
+        .unwrap();
     let tap = sim.user_taps_button(PAGE, "carol", 1).await.unwrap();
     assert_eq!(tap["kind"], "postback");
 
@@ -214,7 +220,10 @@ async fn the_whole_funnel_in_the_sandbox_counts_every_step_and_rate() {
     ] {
         assert_eq!(vc[k], n, "otnctl {k}: {v}");
     }
-    assert!(close(v["rates"]["opt_in_rate"].as_f64().unwrap(), 4.0 / 3.0));
+    assert!(close(
+        v["rates"]["opt_in_rate"].as_f64().unwrap(),
+        4.0 / 3.0
+    ));
     assert!(close(v["rates"]["delivery_rate"].as_f64().unwrap(), 0.75));
     assert!(close(v["rates"]["click_rate"].as_f64().unwrap(), 1.0 / 3.0));
     let vn = otnctl(&[&args[..], &["--notification", &id]].concat()).await;
@@ -234,7 +243,11 @@ async fn the_whole_funnel_in_the_sandbox_counts_every_step_and_rate() {
     assert!(forgotten.found && forgotten.deliveries_erased == 1);
     let (start, end) = (f.start_date.clone(), f.end_date.clone());
     let after = funnel(&client, topic_req()).await;
-    assert_eq!(after.counts.unwrap(), want, "ForgetRecipient keeps the counts");
+    assert_eq!(
+        after.counts.unwrap(),
+        want,
+        "ForgetRecipient keeps the counts"
+    );
     app.clock.advance(chrono::Duration::days(91));
     otn_testkit::eventually(
         "retention deleted the notification",
@@ -267,6 +280,10 @@ async fn the_whole_funnel_in_the_sandbox_counts_every_step_and_rate() {
         },
     )
     .await;
-    assert_eq!(kept.counts.unwrap().sent, 4, "a pruned notification's counts stay");
+    assert_eq!(
+        kept.counts.unwrap().sent,
+        4,
+        "a pruned notification's counts stay"
+    );
     app.running.shutdown().await;
 }

@@ -58,7 +58,10 @@ pub(crate) const METHODS: [&str; 14] = [
 /// does not have (the call is refused before it reaches the service).
 pub(crate) fn scope_of(name: &str) -> Option<Scope> {
     Some(match name {
-        "ListEligible" | "GetNotification" | "ListNotifications" | "StreamDeliveryEvents"
+        "ListEligible"
+        | "GetNotification"
+        | "ListNotifications"
+        | "StreamDeliveryEvents"
         | "GetFunnel" => Scope::Read,
         "RequestOptIn" | "RecordOptIn" | "RecordInteraction" | "UpdateRecipient"
         | "RevokeGrant" | "AssignGrant" => Scope::Consent,

@@ -37,7 +37,10 @@ async fn open(
         return not_found();
     }
     let count = method == Method::GET;
-    match insights.open_link(delivery, button, &signature, count).await {
+    match insights
+        .open_link(delivery, button, &signature, count)
+        .await
+    {
         Ok(Some(url)) => {
             let Ok(location) = HeaderValue::from_str(&url) else {
                 return not_found();

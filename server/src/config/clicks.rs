@@ -55,7 +55,8 @@ pub(super) fn resolve_secret(
             let var = v
                 .as_str()
                 .ok_or("configuration: [clicks]: secret_env names a variable")?;
-            env(var).ok_or_else(|| format!("configuration: [clicks] secret_env: {var} is not set"))?
+            env(var)
+                .ok_or_else(|| format!("configuration: [clicks] secret_env: {var} is not set"))?
         }
         (None, None) => return Ok(()),
     };
@@ -72,9 +73,11 @@ impl ClickSettings {
         match self.public_url.as_deref() {
             Some(u) if u.starts_with("https://") || u.starts_with("http://") => {}
             _ => {
-                return Err("configuration: [clicks] tracks pages, so it needs public_url, \
+                return Err(
+                    "configuration: [clicks] tracks pages, so it needs public_url, \
                             the http(s) URL at which browsers reach the HTTP listener"
-                    .into());
+                        .into(),
+                );
             }
         }
         match &self.secret {

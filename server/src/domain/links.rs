@@ -64,9 +64,15 @@ impl Links {
 
     /// The tracked link of button `button` (0-based) of the delivery.
     pub(crate) fn link(&self, page_id: &str, delivery_id: i64, button: usize) -> String {
-        let sig = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .encode(self.signature(page_id, delivery_id, button));
-        format!("{}{LINK_PREFIX}{delivery_id}/{button}/{sig}", self.public_url)
+        let sig = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(self.signature(
+            page_id,
+            delivery_id,
+            button,
+        ));
+        format!(
+            "{}{LINK_PREFIX}{delivery_id}/{button}/{sig}",
+            self.public_url
+        )
     }
 
     /// Whether `sig` is the signature of the delivery's button on the page (constant time).
@@ -131,7 +137,10 @@ mod tests {
     fn a_link_verifies_for_its_delivery_button_and_page_only() {
         let l = links();
         let link = l.link("p1", 42, 1);
-        assert!(link.starts_with("https://otn.shop.example/l/42/1/"), "{link}");
+        assert!(
+            link.starts_with("https://otn.shop.example/l/42/1/"),
+            "{link}"
+        );
         let sig = sig_of(&link);
         assert!(l.verify("p1", 42, 1, sig));
         assert!(!l.verify("p1", 43, 1, sig));
@@ -158,7 +167,10 @@ mod tests {
         assert_eq!(b[0]["payload"], "STOP");
         let url = b[1]["url"].as_str().unwrap();
         assert!(l.verify("p1", 7, 1, sig_of(url)), "{url}");
-        assert_eq!(target_of(&stored, 1).as_deref(), Some("https://shop.example/sl13"));
+        assert_eq!(
+            target_of(&stored, 1).as_deref(),
+            Some("https://shop.example/sl13")
+        );
         assert_eq!(target_of(&stored, 0), None);
         assert_eq!(target_of(&stored, 2), None);
         assert_eq!(l.rewrite(&mut json!({ "text": "hi" }), "p1", 7), 0);

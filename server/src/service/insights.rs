@@ -62,11 +62,10 @@ impl Insights {
             FunnelOf::Topic { page, topic } => {
                 caller.may_act_on(page.as_str())?;
                 self.deps.pages().get(page.as_str())?;
-                let (first, last) =
-                    funnel::resolve_range(q.first_day, q.last_day, today, |last| {
-                        last - TOPIC_DEFAULT_DAYS + 1
-                    })
-                    .map_err(range_error)?;
+                let (first, last) = funnel::resolve_range(q.first_day, q.last_day, today, |last| {
+                    last - TOPIC_DEFAULT_DAYS + 1
+                })
+                .map_err(range_error)?;
                 let rows = store
                     .funnel_of_topic(page.as_str(), topic.as_str(), first, last)
                     .await?;
@@ -91,7 +90,10 @@ impl Insights {
                 let (page, topic, counted_from) = match store.funnel_counted(id.as_str()).await? {
                     Some(c) => (c.page_id, c.topic_key, c.first_day),
                     None => {
-                        let n = store.notification(id.as_str()).await?.ok_or_else(not_found)?;
+                        let n = store
+                            .notification(id.as_str())
+                            .await?
+                            .ok_or_else(not_found)?;
                         (n.page_id, n.topic_key, today)
                     }
                 };
@@ -174,7 +176,11 @@ impl Insights {
         from: i64,
     ) -> Result<(Vec<ExportRow>, i64)> {
         let to = from.saturating_add(EXPORT_WINDOW);
-        let rows = self.deps.store().export_window(id.as_str(), from, to).await?;
+        let rows = self
+            .deps
+            .store()
+            .export_window(id.as_str(), from, to)
+            .await?;
         Ok((rows, to))
     }
 

@@ -47,7 +47,10 @@ struct Row {
 
 impl Store {
     /// The lowest and highest delivery id of a notification (none when it has no delivery).
-    pub(crate) async fn delivery_id_span(&self, notification_id: &str) -> Result<Option<(i64, i64)>> {
+    pub(crate) async fn delivery_id_span(
+        &self,
+        notification_id: &str,
+    ) -> Result<Option<(i64, i64)>> {
         let q = Query::select()
             .expr_as(Func::min(Expr::col(Deliveries::Id)), Alias::new("lo"))
             .expr_as(Func::max(Expr::col(Deliveries::Id)), Alias::new("hi"))

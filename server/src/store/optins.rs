@@ -4,9 +4,9 @@ use sea_orm::sea_query::{Expr, ExprTrait, Func, OnConflict, Query, SelectStateme
 use sea_orm::{ConnectionTrait, FromQueryResult};
 
 use super::codes::Code;
+use super::schema::{OptInRequests, Recipients, Topics};
 use super::{Store, events};
 use crate::domain::event::NewEvent;
-use super::schema::{OptInRequests, Recipients, Topics};
 use crate::domain::notification::Actor;
 use crate::domain::values::{PageId, Payload, Psid, RequestId, Title, TopicKey};
 use crate::domain::vocab::{EventKind, OptInTemplate};

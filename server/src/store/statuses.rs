@@ -7,7 +7,7 @@ use sea_orm::sea_query::{Alias, Expr, ExprTrait, LockType, OnConflict, Query, Su
 use super::codes::Code;
 use super::codes::values;
 use super::deliveries::{event_of, returning};
-use super::schema::{Deliveries, Grants, Recipients, Topics, TokenStatuses};
+use super::schema::{Deliveries, Grants, Recipients, TokenStatuses, Topics};
 use super::{Store, events};
 use crate::domain::event::{Failure, NewEvent};
 use crate::domain::notification::Actor;
@@ -51,7 +51,9 @@ impl Store {
         let topic = Query::select()
             .column((Topics::Table, Topics::TopicKey))
             .from(Topics::Table)
-            .and_where(Expr::col((Topics::Table, Topics::Id)).equals((Grants::Table, Grants::TopicId)))
+            .and_where(
+                Expr::col((Topics::Table, Topics::Id)).equals((Grants::Table, Grants::TopicId)),
+            )
             .to_owned();
         let mut find = Query::select()
             .columns([

@@ -247,7 +247,11 @@ async fn the_console_charts_a_topics_funnel_and_a_notifications() {
     let f = eventually("the reads and the reply counted", WITHIN, || {
         let (mut c, req) = (c.clone(), topic_req.clone());
         async move {
-            let f = c.get_funnel(req).await.map_err(|e| e.to_string())?.into_inner();
+            let f = c
+                .get_funnel(req)
+                .await
+                .map_err(|e| e.to_string())?
+                .into_inner();
             let k = f.counts.unwrap();
             match (k.read, k.engaged) {
                 (3, 1) => Ok(f),
@@ -311,10 +315,16 @@ async fn the_console_charts_a_topics_funnel_and_a_notifications() {
             json!([]),
         )
         .await;
-    assert!(days.as_str().unwrap().contains("sent 4, read 3, engaged 1"), "{days}");
+    assert!(
+        days.as_str().unwrap().contains("sent 4, read 3, engaged 1"),
+        "{days}"
+    );
     if let Some(path) = std::env::var_os("OTN_FUNNEL_SCREENSHOT") {
         browser
-            .exec("document.getElementById('funnel').scrollIntoView();", json!([]))
+            .exec(
+                "document.getElementById('funnel').scrollIntoView();",
+                json!([]),
+            )
             .await;
         std::fs::write(path, browser.screenshot().await).unwrap();
     }

@@ -129,7 +129,10 @@ pub(crate) async fn run(client: &Client, out: Out, cmd: Topics) -> Result<(), Er
             f.notification_id, f.topic_key, f.page_id
         ),
     };
-    out.line(&format!("{whose}, {} to {} (UTC)", f.start_date, f.end_date));
+    out.line(&format!(
+        "{whose}, {} to {} (UTC)",
+        f.start_date, f.end_date
+    ));
     let (c, r) = (f.counts.unwrap_or_default(), f.rates.unwrap_or_default());
     let mut rows: Vec<Vec<String>> = steps(&c, &r)
         .into_iter()

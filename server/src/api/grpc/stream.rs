@@ -50,7 +50,9 @@ pub(crate) fn event_to_proto(e: &Event) -> pb::DeliveryEvent {
             message: f.message.clone(),
         }),
         actor: ev.actor.clone().unwrap_or_default(),
-        interaction: ev.interaction.map_or(pb::InteractionKind::Unspecified, interaction) as i32,
+        interaction: ev
+            .interaction
+            .map_or(pb::InteractionKind::Unspecified, interaction) as i32,
     }
 }
 

@@ -98,14 +98,23 @@ async fn appended_events_are_counted_per_topic_notification_and_day(url: String)
 
     let n1 = notification(&store, "n1", day, day + 1).await.total;
     assert_eq!(
-        (n1.get(S::Sent), n1.get(S::Delivered), n1.get(S::Read), n1.get(S::OptedIn)),
+        (
+            n1.get(S::Sent),
+            n1.get(S::Delivered),
+            n1.get(S::Read),
+            n1.get(S::OptedIn)
+        ),
         (2, 2, 1, 0)
     );
     let n2 = notification(&store, "n2", day, day + 1).await.total;
     assert_eq!((n2.get(S::Sent), n2.get(S::Delivered)), (1, 0));
     let counted = store.funnel_counted("n1").await.unwrap().unwrap();
     assert_eq!(
-        (counted.page_id.as_str(), counted.topic_key.as_str(), counted.first_day),
+        (
+            counted.page_id.as_str(),
+            counted.topic_key.as_str(),
+            counted.first_day
+        ),
         ("p", "t", day)
     );
     assert!(store.funnel_counted("nope").await.unwrap().is_none());
@@ -122,7 +131,10 @@ async fn concurrent_writers_count_every_event_exactly_once(url: String) {
                 let n = format!("n{}", (w + i) % 3);
                 append(
                     &store,
-                    vec![ev(EventKind::Sent, Some(&n)), ev(EventKind::Queued, Some(&n))],
+                    vec![
+                        ev(EventKind::Sent, Some(&n)),
+                        ev(EventKind::Queued, Some(&n)),
+                    ],
                     at,
                 )
                 .await;
@@ -201,7 +213,10 @@ async fn the_migration_counts_what_the_log_already_held(url: String) {
         (1, 2, 2, 2, 1, 1)
     );
     let n = notification(&store, "n1", day, day).await.total;
-    assert_eq!((n.get(S::Sent), n.get(S::Delivered), n.get(S::OptedIn)), (2, 2, 0));
+    assert_eq!(
+        (n.get(S::Sent), n.get(S::Delivered), n.get(S::OptedIn)),
+        (2, 2, 0)
+    );
 }
 
 on_both_backends!(
