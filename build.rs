@@ -64,6 +64,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "proto/otn/v1/resources.proto",
         "proto/otn/v1/sending.proto",
         "proto/otn/v1/errors.proto",
+        "proto/otn/v1/funnel.proto",
         "proto/otn/v1/service.proto",
     ];
     println!("cargo:rerun-if-changed=proto");

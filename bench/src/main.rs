@@ -2,6 +2,7 @@
 
 mod env;
 mod fan_out;
+mod funnel;
 mod intent;
 mod list;
 mod load;
@@ -25,10 +26,11 @@ use crate::env::{BENCH_PAGE, Db, Server};
 use crate::report::{Figure, Report, Scenario};
 
 /// Every scenario, in the order they run.
-const SCENARIOS: [&str; 7] = [
+const SCENARIOS: [&str; 8] = [
     "noop",
     "record_opt_in",
     "list_eligible",
+    "funnel",
     "fan_out",
     "intent",
     "stream",
@@ -53,7 +55,7 @@ struct Args {
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
     /// Run only these scenarios (repeatable or comma-separated): noop, record_opt_in,
-    /// list_eligible, fan_out, intent, stream, fan_out_paced.
+    /// list_eligible, funnel, fan_out, intent, stream, fan_out_paced.
     #[arg(long, value_name = "NAME", value_delimiter = ',')]
     scenario: Vec<String>,
     /// Dispatch concurrency of the paced run's server (the service's default when unset).
@@ -77,6 +79,8 @@ pub struct Size {
     pub paced_secs: f64,
     pub stream_subscribers: usize,
     pub stream_grants: usize,
+    /// The `funnel` scenario's seed: (topics, days, notifications) of funnel_days.
+    pub funnel: (usize, i64, usize),
 }
 
 impl Size {
@@ -94,6 +98,7 @@ impl Size {
                 paced_secs: 0.2,
                 stream_subscribers: 3,
                 stream_grants: 50,
+                funnel: (5, 30, 20),
             }
         } else if args.full {
             Size {
@@ -108,6 +113,9 @@ impl Size {
                 paced_secs: 20.0,
                 stream_subscribers: 100,
                 stream_grants: 10_000,
+                // A year of 1,000 topics (12 steps a day) and 20,000 sends: 4.9M rows, the
+                // counts of ~13M events.
+                funnel: (1_000, 365, 20_000),
             }
         } else {
             Size {
@@ -122,6 +130,7 @@ impl Size {
                 paced_secs: 2.0,
                 stream_subscribers: 20,
                 stream_grants: 1_000,
+                funnel: (100, 365, 2_000),
             }
         }
     }
@@ -255,6 +264,7 @@ async fn run_main(
             "noop" => noop::run(srv, size).await?,
             "record_opt_in" => opt_in::run(srv, db, size).await?,
             "list_eligible" => list::run(srv, db, raw, size).await?,
+            "funnel" => funnel::run(srv, db, raw, size).await?,
             "fan_out" => fan_out::run(srv, raw, size).await?,
             "intent" => intent::run(srv, raw, size).await?,
             "stream" => stream::run(srv, raw, size).await?,

@@ -142,4 +142,16 @@ impl Client {
         })
         .await
     }
+
+    /// The consent funnel of a page's topic (`page_id` and `topic_key`) or of one notification
+    /// (`notification_id`): counts and rates over a range of UTC days, and per day.
+    pub async fn get_funnel(
+        &self,
+        req: pb::GetFunnelRequest,
+    ) -> Result<pb::GetFunnelResponse, Error> {
+        self.call(Safety::Idempotent, req, |mut c, r| async move {
+            c.get_funnel(r).await
+        })
+        .await
+    }
 }

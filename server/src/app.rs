@@ -14,16 +14,17 @@ use crate::api::{
         Api, Authorized,
         framed::{self, FramedStream},
     },
-    listen, webhook,
+    links, listen, webhook,
 };
 use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::dispatch::{DispatchConfig, Dispatcher};
+use crate::domain::links::Links;
 use crate::domain::policy::Policy;
 use crate::events::{Events, hub::Hub, sequencer};
 use crate::messenger::{errors::Classifier, graph::GraphClient};
 use crate::ops;
-use crate::service::{Consent, Deps, Pages, Planner, Sending};
+use crate::service::{Consent, Deps, Insights, Pages, Planner, Sending};
 use crate::store::{Store, listener};
 
 /// Transactions recording opt-ins at once on PostgreSQL (each takes whatever has queued).
@@ -125,6 +126,14 @@ pub async fn start(mut config: Config, clock: SharedClock) -> anyhow::Result<Run
         config.messenger.invalid_token_subcodes.clone(),
     );
     let pages = Arc::new(Pages::new(config.pages.clone()));
+    let links = match (&config.clicks.public_url, &config.clicks.secret) {
+        (Some(url), Some(secret)) if !config.clicks.pages.is_empty() => Some(Links::new(
+            url,
+            secret.expose(),
+            config.clicks.pages.clone(),
+        )),
+        _ => None,
+    };
     let deps = Deps::new(
         store.clone(),
         clock.clone(),
@@ -132,6 +141,7 @@ pub async fn start(mut config: Config, clock: SharedClock) -> anyhow::Result<Run
         graph,
         classifier,
         pages,
+        links,
     );
     let consent = Consent::new(deps.clone(), clock.clone(), OPT_IN_WRITERS);
     let planner = Planner::new(
@@ -221,6 +231,7 @@ pub async fn start(mut config: Config, clock: SharedClock) -> anyhow::Result<Run
         sandboxed,
     );
     let router = webhook::router(consent)
+        .merge(links::router(Insights::new(deps.clone())))
         .merge(console::router(console))
         .merge(ops::admin::probes(store.clone(), shutdown.clone()))
         .layer(axum::extract::DefaultBodyLimit::max(
@@ -275,6 +286,10 @@ pub async fn start(mut config: Config, clock: SharedClock) -> anyhow::Result<Run
     tasks.push(ops::sampler::spawn(deps.clone(), shutdown.clone()));
     tasks.push(ops::summary::spawn(
         Duration::from_secs(config.telemetry.log_summary_secs),
+        shutdown.clone(),
+    ));
+    tasks.push(ops::expiry::spawn(
+        Insights::new(deps.clone()),
         shutdown.clone(),
     ));
     tasks.extend(ops::retention::spawn(
@@ -344,6 +359,12 @@ impl Running {
     /// The longest write transaction committed since the last call (for the bench).
     pub fn take_longest_write(&self) -> Duration {
         self.deps.store().take_longest_write()
+    }
+
+    /// Runs the expiry sweep now (as its task does every minute): active grants past their
+    /// expiry become EXPIRED, each with a GRANT_EXPIRED event. Returns how many.
+    pub async fn expire_grants(&self) -> anyhow::Result<u64> {
+        Ok(Insights::new(self.deps.clone()).expire_grants().await?)
     }
 
     /// The app secret of a configured page (tests sign webhooks with it).

@@ -17,6 +17,8 @@ use crate::config::{Config, PageConfig, Secret};
 pub(crate) const SANDBOX_ACCESS_TOKEN: &str = "sandbox-page-token";
 pub(crate) const SANDBOX_APP_SECRET: &str = "sandbox-app-secret";
 pub(crate) const SANDBOX_VERIFY_TOKEN: &str = "sandbox-verify-token";
+/// The secret the sandbox page's tracked links are signed with.
+pub(crate) const SANDBOX_CLICK_SECRET: &str = "sandbox-click-secret";
 
 /// Where the sandbox keeps its simulator's state: `sandbox_state_file`, else beside a SQLite
 /// database (`otn.db` → `otn.db.sandbox.json`), else — on PostgreSQL — `otn-sandbox.json` here.
@@ -80,6 +82,13 @@ impl Sandbox {
             "SANDBOX: a local simulator plays Meta for sandbox-page (nobody real is messaged)"
         );
         config.graph_api_base = sim.base_url();
+        // The sandbox page's web_url buttons go through the HTTP listener (tracked links), so
+        // the whole funnel, clicks included, can be played locally.
+        if config.clicks.pages.is_empty() {
+            config.clicks.pages = vec![page.page_id.clone()];
+            config.clicks.public_url = Some(format!("http://{http_addr}"));
+            config.clicks.secret = Some(Secret::new(SANDBOX_CLICK_SECRET));
+        }
         config.pages.push(page);
         Ok(Self { sim })
     }

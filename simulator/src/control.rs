@@ -31,6 +31,7 @@ pub(super) fn shopper_router() -> Router<Arc<Inner>> {
         )
         .route("/_sim/message", post(message))
         .route("/_sim/postback", post(postback))
+        .route("/_sim/tap", post(tap))
         .route("/_sim/read", post(read))
         .route("/_sim/open_window", post(open_window))
         .route("/_sim/notify_me", post(notify_me))
@@ -109,6 +110,19 @@ async fn postback(State(i): State<Arc<Inner>>, Json(p): Json<Person>) -> Respons
         .user_postback(&p.page_id, &p.psid, &p.title, &p.payload)
         .await;
     outcome(r.map(|mid| json!({ "mid": mid })))
+}
+
+#[derive(Deserialize)]
+struct Tap {
+    page_id: String,
+    psid: String,
+    #[serde(default)]
+    button: usize,
+}
+
+async fn tap(State(i): State<Arc<Inner>>, Json(t): Json<Tap>) -> Response {
+    let r = sim(i).user_taps_button(&t.page_id, &t.psid, t.button).await;
+    outcome(r)
 }
 
 async fn read(State(i): State<Arc<Inner>>, Json(p): Json<Person>) -> Response {

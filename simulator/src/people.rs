@@ -56,6 +56,67 @@ impl Simulator {
         Ok(mid)
     }
 
+    /// The person taps button `button` (0-based) of the latest button template the page sent
+    /// them: a postback button posts the `messaging_postbacks` webhook (as [`Self::user_postback`]);
+    /// a `web_url` button is opened as a browser would, without following the redirect
+    /// (`{"kind": "web_url", "url", "status", "location"}`), so a tracked link's redirect is seen.
+    pub async fn user_taps_button(
+        &self,
+        page_id: &str,
+        psid: &str,
+        button: usize,
+    ) -> anyhow::Result<serde_json::Value> {
+        let latest = self
+            .inner
+            .world
+            .accepted_messages()
+            .into_iter()
+            .rev()
+            .find(|m| {
+                m.page_id == page_id
+                    && m.recipient_psid == psid
+                    && m.message.pointer("/attachment/payload/buttons").is_some()
+            })
+            .with_context(|| format!("{psid} received no button template from {page_id}"))?;
+        let b = latest
+            .message
+            .pointer("/attachment/payload/buttons")
+            .and_then(|b| b.get(button))
+            .cloned()
+            .with_context(|| format!("the latest template to {psid} has no button {button}"))?;
+        let title = b["title"].as_str().unwrap_or_default().to_string();
+        match b["type"].as_str() {
+            Some("postback") => {
+                let payload = b["payload"].as_str().unwrap_or_default();
+                let mid = self.user_postback(page_id, psid, &title, payload).await?;
+                Ok(json!({ "kind": "postback", "title": title, "payload": payload, "mid": mid }))
+            }
+            Some("web_url") => {
+                let url = b["url"].as_str().unwrap_or_default().to_string();
+                let resp = reqwest::Client::builder()
+                    .redirect(reqwest::redirect::Policy::none())
+                    .build()?
+                    .get(&url)
+                    .send()
+                    .await
+                    .with_context(|| format!("opening {url}"))?;
+                let location = resp
+                    .headers()
+                    .get("location")
+                    .and_then(|l| l.to_str().ok())
+                    .map(str::to_string);
+                Ok(json!({
+                    "kind": "web_url",
+                    "title": title,
+                    "url": url,
+                    "status": resp.status().as_u16(),
+                    "location": location,
+                }))
+            }
+            other => bail!("button {button} is of an unknown type {other:?}"),
+        }
+    }
+
     /// The person reacts to message `mid`: opens the window and posts a `message_reactions` webhook.
     pub async fn user_reacts(
         &self,

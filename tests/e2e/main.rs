@@ -8,6 +8,7 @@ mod console;
 mod echoes;
 mod edges;
 mod faults;
+mod funnel;
 mod ledger;
 mod meta_sending;
 mod meta_webhooks;

@@ -13,7 +13,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from . import _requests
 from ._calls import Attempts
 from ._gen import client_rules as CR
-from ._gen.otn.v1 import service_pb2
+from ._gen.otn.v1 import funnel_pb2, service_pb2
 from .errors import OtnUsageError
 from .retry import OnRetry, RetryPolicy
 from .validate import check_list_eligible, check_request_opt_in, check_send_notification
@@ -58,6 +58,7 @@ RPCS: Dict[str, Tuple[Type[Message], str, Type[Message]]] = {
                           service_pb2.ListNotificationsResponse),
     "StreamDeliveryEvents": (service_pb2.StreamDeliveryEventsRequest, "stream_delivery_events",
                              service_pb2.StreamDeliveryEventsResponse),
+    "GetFunnel": (funnel_pb2.GetFunnelRequest, "get_funnel", funnel_pb2.GetFunnelResponse),
 }
 
 

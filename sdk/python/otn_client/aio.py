@@ -25,7 +25,7 @@ from . import _requests
 from ._base import DEFAULT_TARGET, DEFAULT_TIMEOUT, ClientBase, MessageLike, TimeLike
 from ._calls import Finality, call_request_id, with_request_id
 from ._gen import client_rules as CR
-from ._gen.otn.v1 import resources_pb2, sending_pb2, service_pb2, service_pb2_grpc
+from ._gen.otn.v1 import funnel_pb2, resources_pb2, sending_pb2, service_pb2, service_pb2_grpc
 from .errors import DeadlineExceeded, OtnUsageError
 from .retry import DEFAULT_RETRY, DEFAULT_STREAM_RETRY, LOGGER, OnRetry, RetryPolicy
 from .stream import AsyncDeliveryEventStream
@@ -314,6 +314,17 @@ class AsyncClient(ClientBase):
         """GetNotification: the notification with its counts."""
         req = self._prepare("GetNotification", request, F(locals()), unknown)
         return await self._unary("GetNotification", req, timeout, service_pb2.GetNotificationResponse)
+
+    async def get_funnel(
+        self, request: Optional[funnel_pb2.GetFunnelRequest] = None, /, *, page_id: Optional[str] = None,
+        topic_key: Optional[str] = None, notification_id: Optional[str] = None,
+        start_date: Optional[str] = None, end_date: Optional[str] = None, timeout: Optional[float] = None,
+        **unknown: NoReturn,
+    ) -> funnel_pb2.GetFunnelResponse:
+        """GetFunnel: the consent funnel of a topic (``page_id`` and ``topic_key``) or of one
+        notification (``notification_id``), over UTC days ``start_date`` to ``end_date``."""
+        req = self._prepare("GetFunnel", request, F(locals()), unknown)
+        return await self._unary("GetFunnel", req, timeout, funnel_pb2.GetFunnelResponse)
 
     async def cancel_notification(
         self, request: Optional[service_pb2.CancelNotificationRequest] = None, /, *,

@@ -5,6 +5,7 @@
 mod client;
 mod events;
 mod examples;
+mod funnel;
 mod otnctl;
 mod otnctl_sandbox;
 mod support;

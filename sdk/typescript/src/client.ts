@@ -12,6 +12,7 @@ import { OtnError, type FieldViolation } from "./errors";
 import { DeliveryEventStream, type ReconnectOverrides, type StreamOptions } from "./events";
 import * as CR from "./gen/client-rules";
 import { GrantKind } from "./gen/otn/v1/resources";
+import { GetFunnelRequest, type GetFunnelResponse } from "./gen/otn/v1/funnel";
 import { NotificationState, notificationStateToJSON, type Notification } from "./gen/otn/v1/sending";
 import {
   AssignGrantRequest,
@@ -321,6 +322,15 @@ export class Client {
   async getNotification(req: DeepPartial<GetNotificationRequest>, opts?: CallOptions): Promise<GetNotificationResponse> {
     const r = this.build(GetNotificationRequest, "otn.v1.GetNotificationRequest", req);
     return this.unary("GetNotification", this.raw.getNotification, r, opts);
+  }
+
+  /**
+   * GetFunnel: the consent funnel of a topic (`pageId` and `topicKey`) or of one notification
+   * (`notificationId`), over UTC days `startDate` to `endDate` (`YYYY-MM-DD`).
+   */
+  async getFunnel(req: DeepPartial<GetFunnelRequest>, opts?: CallOptions): Promise<GetFunnelResponse> {
+    const r = this.build(GetFunnelRequest, "otn.v1.GetFunnelRequest", req);
+    return this.unary("GetFunnel", this.raw.getFunnel, r, opts);
   }
 
   /** CancelNotification: cancels what is still queued. */

@@ -126,8 +126,14 @@ function checkValue(shape: FieldShape, v: unknown, where: string, out: FieldViol
     case "int32":
       if (typeof v !== "number" || !Number.isInteger(v) || v < INT32_MIN || v > INT32_MAX) bad("a 32-bit integer");
       return;
+    case "uint32":
+      if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > 4294967295) bad("a 32-bit unsigned integer");
+      return;
     case "int64":
       if (typeof v !== "number" || !Number.isSafeInteger(v)) bad("a safe integer (int64 fields are numbers)");
+      return;
+    case "double":
+      if (typeof v !== "number") bad("a number");
       return;
     case "timestamp":
       if (!(v instanceof Date) || Number.isNaN(v.getTime())) bad("a valid Date");

@@ -37,7 +37,7 @@ impl Scope {
 }
 
 /// The methods of NotificationService (the `method` label of the RPC metrics).
-pub(crate) const METHODS: [&str; 13] = [
+pub(crate) const METHODS: [&str; 14] = [
     "RequestOptIn",
     "RecordOptIn",
     "ListEligible",
@@ -51,15 +51,18 @@ pub(crate) const METHODS: [&str; 13] = [
     "CancelNotification",
     "ListNotifications",
     "StreamDeliveryEvents",
+    "GetFunnel",
 ];
 
 /// The scope the method `name` of NotificationService needs; `None` for a name the service
 /// does not have (the call is refused before it reaches the service).
 pub(crate) fn scope_of(name: &str) -> Option<Scope> {
     Some(match name {
-        "ListEligible" | "GetNotification" | "ListNotifications" | "StreamDeliveryEvents" => {
-            Scope::Read
-        }
+        "ListEligible"
+        | "GetNotification"
+        | "ListNotifications"
+        | "StreamDeliveryEvents"
+        | "GetFunnel" => Scope::Read,
         "RequestOptIn" | "RecordOptIn" | "RecordInteraction" | "UpdateRecipient"
         | "RevokeGrant" | "AssignGrant" => Scope::Consent,
         "SendNotification" | "CancelNotification" => Scope::Send,

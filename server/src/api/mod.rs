@@ -3,5 +3,6 @@
 
 pub(crate) mod console;
 pub(crate) mod grpc;
+pub(crate) mod links;
 pub(crate) mod listen;
 pub(crate) mod webhook;

@@ -8,6 +8,7 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 use ::config as layered;
 use serde::{Deserialize, Serialize};
 
+mod clicks;
 mod layers;
 mod ops;
 mod pages;
@@ -15,6 +16,7 @@ mod tls;
 
 pub use layers::{ConfigError, Env};
 
+pub use clicks::ClickSettings;
 pub use ops::{ListenerLimits, ListenersSettings, RetentionSettings, TelemetrySettings};
 pub use pages::{PageConfig, Secret};
 pub use tls::{ClientIdentity, TlsSettings};
@@ -84,6 +86,9 @@ pub struct Config {
     /// What Meta's unverified answers mean (`[messenger]`).
     #[serde(default)]
     pub messenger: MessengerSettings,
+    /// Tracked links (`[clicks]`): off unless pages are listed.
+    #[serde(default)]
+    pub clicks: ClickSettings,
     /// Pages. With none, the server starts only as the sandbox (see [`Config::sandbox`]).
     #[serde(default)]
     pub pages: Vec<PageConfig>,
@@ -285,6 +290,7 @@ impl Config {
         let configured =
             file.is_some() || flags.database_url.is_some() || env.get("OTN_DATABASE_URL").is_some();
         pages::resolve_secrets(&mut table, &|k: &str| env.get(k))?;
+        clicks::resolve_secret(&mut table, &|k: &str| env.get(k))?;
         let origin = file
             .as_ref()
             .map_or_else(String::new, |p| p.display().to_string());
@@ -378,6 +384,7 @@ impl Config {
             ));
         }
         self.listeners.validate()?;
+        self.clicks.validate()?;
         if self.graph_timeout_ms == 0 {
             return Err(ConfigError::Rule(
                 "configuration: graph_timeout_ms must be positive".into(),

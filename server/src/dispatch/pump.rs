@@ -158,7 +158,13 @@ impl Pump {
             return done(c, Outcome::Requeue { at_ms: later });
         };
         let body = match wire::send_body(&c) {
-            Ok(b) => b,
+            Ok(mut b) => {
+                // A tracked page's web_url buttons become this delivery's signed links.
+                if let Some(links) = deps.links() {
+                    links.rewrite(&mut b["message"], &c.page_id, c.id);
+                }
+                b
+            }
             Err(why) => {
                 let failure = Failure {
                     reason: "UNSENDABLE".into(),

@@ -1,6 +1,7 @@
 //! Delivery-log events: what happened, to whom, decided by which rule, caused by whom.
 
-use super::vocab::{DeliveryPath, EventKind};
+use super::funnel::Implied;
+use super::vocab::{DeliveryPath, EventKind, InteractionKind};
 
 /// Why a send failed, as Meta said it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -30,6 +31,10 @@ pub(crate) struct NewEvent {
     pub(crate) rule: Option<String>,
     pub(crate) failure: Option<Failure>,
     pub(crate) actor: Option<String>,
+    /// What the person did, for ENGAGED (a message or a postback).
+    pub(crate) interaction: Option<InteractionKind>,
+    /// What the event implies for the funnel's counts (not stored: counted as it is appended).
+    pub(crate) implied: Implied,
 }
 
 impl NewEvent {
@@ -48,6 +53,8 @@ impl NewEvent {
             rule: None,
             failure: None,
             actor: None,
+            interaction: None,
+            implied: Implied::default(),
         }
     }
 }

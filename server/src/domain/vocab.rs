@@ -178,6 +178,12 @@ words!(
         GrantAssigned,
         /// A delivery given up after an attempt that may have reached Meta.
         Unconfirmed,
+        /// An opt-in request reached the person (Meta accepted it).
+        OptInRequested,
+        /// The person opened a tracked link of a delivery (once per delivery).
+        Clicked,
+        /// A grant expired unused.
+        GrantExpired,
     }
 );
 

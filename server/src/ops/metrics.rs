@@ -274,3 +274,20 @@ pub(crate) fn event_log(head: i64, oldest_kept: i64) {
     gauge!("otn_event_log_head_sequence").set(head as f64);
     gauge!("otn_event_log_oldest_sequence").set(oldest_kept as f64);
 }
+
+/// Events counted toward a funnel step (issue 22), by page: the same counts GetFunnel reads,
+/// as they commit in this process (topics are not a label: they are unbounded).
+pub(crate) fn funnel_step(page: &str, step: &'static str, n: u64) {
+    counter!("otn_funnel_steps_total", "page_id" => page.to_string(), "step" => step).increment(n);
+}
+
+/// One request of a tracked link: `redirected` (the first open of its delivery is the one
+/// counted), or `not_found` (a bad signature, an unknown delivery or button).
+pub(crate) fn click(outcome: &'static str) {
+    counter!("otn_click_requests_total", "outcome" => outcome).increment(1);
+}
+
+/// One export of a notification's deliveries started, by format.
+pub(crate) fn export(format: &'static str) {
+    counter!("otn_delivery_exports_total", "format" => format).increment(1);
+}

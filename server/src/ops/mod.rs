@@ -2,6 +2,7 @@
 //! the samplers behind the gauges, retention, and configuration reloads.
 
 pub(crate) mod admin;
+pub(crate) mod expiry;
 pub(crate) mod metrics;
 pub(crate) mod reload;
 pub(crate) mod retention;

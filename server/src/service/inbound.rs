@@ -8,7 +8,7 @@ use crate::domain::evidence::Echo;
 use crate::domain::grant::NewGrant;
 use crate::domain::notification::Actor;
 use crate::domain::values::{PageId, Payload, Psid, RequestId, Title, Token, TopicKey};
-use crate::domain::vocab::GrantKind;
+use crate::domain::vocab::{GrantKind, InteractionKind};
 use crate::error::{Error, Reason, Result};
 use crate::messenger::webhook::{Inbound, Parsed, plausible_times};
 use crate::messenger::wire;
@@ -205,7 +205,7 @@ impl Consent {
                 let at = at_ms.min(now);
                 store.record_interaction(&page, &person, at, now).await?;
                 if kind.engages() {
-                    self.engaged(&page_id, &psid, at).await?;
+                    self.engaged(&page_id, &psid, kind, at).await?;
                 }
             }
             Inbound::Delivery {
@@ -367,11 +367,24 @@ impl Consent {
 
     /// Records engagement with the latest notification; with rolling consent, asks for the
     /// next opt-in on the same topic at once (in the background: the webhook answers fast).
-    async fn engaged(&self, page_id: &str, psid: &str, at_ms: i64) -> Result<()> {
+    async fn engaged(
+        &self,
+        page_id: &str,
+        psid: &str,
+        kind: InteractionKind,
+        at_ms: i64,
+    ) -> Result<()> {
         let Some(e) = self
             .deps
             .store()
-            .record_engagement(page_id, psid, at_ms, ENGAGEMENT_WINDOW_MS, self.deps.now())
+            .record_engagement(
+                page_id,
+                psid,
+                kind,
+                at_ms,
+                ENGAGEMENT_WINDOW_MS,
+                self.deps.now(),
+            )
             .await?
         else {
             return Ok(());

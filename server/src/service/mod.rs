@@ -5,6 +5,7 @@ mod consent;
 mod console;
 mod group_commit;
 mod inbound;
+mod insights;
 mod opt_in;
 mod planner;
 mod sending;
@@ -15,11 +16,13 @@ use std::sync::{Arc, RwLock};
 pub(crate) use consent::{Consent, OptInInput, grant_not_found};
 pub(crate) use console::Views;
 pub(crate) use inbound::KINDS as WEBHOOK_KINDS;
+pub(crate) use insights::{FunnelOf, FunnelQuery, Insights};
 pub(crate) use planner::Planner;
 pub(crate) use sending::Sending;
 
 use crate::clock::SharedClock;
 use crate::config::PageConfig;
+use crate::domain::links::Links;
 use crate::domain::policy::Policy;
 use crate::error::{Error, Reason, Result};
 use crate::messenger::errors::Classifier;
@@ -79,6 +82,7 @@ pub(crate) struct Deps {
     graph: GraphClient,
     classifier: Classifier,
     pages: Arc<Pages>,
+    links: Option<Links>,
 }
 
 impl Deps {
@@ -90,6 +94,7 @@ impl Deps {
         graph: GraphClient,
         classifier: Classifier,
         pages: Arc<Pages>,
+        links: Option<Links>,
     ) -> Arc<Self> {
         Arc::new(Self {
             store,
@@ -98,7 +103,13 @@ impl Deps {
             graph,
             classifier,
             pages,
+            links,
         })
+    }
+
+    /// The tracked links of the pages that have them (`[clicks]`), if any.
+    pub(crate) fn links(&self) -> Option<&Links> {
+        self.links.as_ref()
     }
 
     /// The repository.

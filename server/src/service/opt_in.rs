@@ -123,11 +123,11 @@ impl Consent {
         match (result, class) {
             (Ok(sent), _) => {
                 store
-                    .mark_opt_in_sent(&row.id, &sent.message_id, sent_at)
+                    .mark_opt_in_sent(&row, &sent.message_id, sent_at)
                     .await?;
             }
             (Err(_), Some(Class::OptInRefused)) if takeover => {
-                store.mark_opt_in_sent(&row.id, "", sent_at).await?;
+                store.mark_opt_in_sent(&row, "", sent_at).await?;
             }
             (Err(_), Some(Class::Ambiguous)) => {
                 return Err(Error::Unavailable {

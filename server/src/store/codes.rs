@@ -5,9 +5,10 @@
 use sea_orm::Value;
 use sea_orm::sea_query::{Expr, SimpleExpr};
 
+use crate::domain::funnel::FunnelStep;
 use crate::domain::vocab::{
-    DeliveryPath, DeliveryState, EventKind, ExclusionReason, GrantKind, GrantState, MessageTag,
-    NotificationState, OptInTemplate,
+    DeliveryPath, DeliveryState, EventKind, ExclusionReason, GrantKind, GrantState,
+    InteractionKind, MessageTag, NotificationState, OptInTemplate,
 };
 use crate::error::{Error, Result};
 
@@ -86,7 +87,16 @@ codes!(EventKind, "event kind", {
     Queued = 1, Sent = 2, Delivered = 3, Read = 4, Failed = 5, GrantConsumed = 6,
     OptInRecorded = 7, Engaged = 8, Cancelled = 9, RetryScheduled = 10, GrantRevoked = 11,
     RecipientForgotten = 12, GrantStopped = 13, GrantResumed = 14, GrantAssigned = 15,
-    Unconfirmed = 16,
+    Unconfirmed = 16, OptInRequested = 40, Clicked = 41, GrantExpired = 42,
+});
+codes!(FunnelStep, "funnel step", {
+    OptInRequested = 1, OptedIn = 2, GrantUsed = 3, Queued = 4, Sent = 5, Delivered = 6,
+    Read = 7, Engaged = 8, EngagedMessage = 9, EngagedPostback = 10, Clicked = 11, Failed = 12,
+    Unconfirmed = 13, Cancelled = 14, GrantExpired = 15, GrantStopped = 16, GrantResumed = 17,
+    GrantRevoked = 18,
+});
+codes!(InteractionKind, "interaction kind", {
+    Message = 1, Postback = 2, Reaction = 3, Referral = 4,
 });
 codes!(ExclusionReason, "exclusion reason", {
     NoGrant = 1, Expired = 2, Stopped = 3, Consumed = 4, Reserved = 5, Revoked = 6, Invalid = 7,
@@ -133,6 +143,8 @@ mod tests {
         round_trips(ExclusionReason::ALL);
         round_trips(OptInTemplate::ALL);
         round_trips(MessageTag::ALL);
+        round_trips(&FunnelStep::ALL);
+        round_trips(InteractionKind::ALL);
         assert!(GrantState::from_code(99).is_err());
     }
 }

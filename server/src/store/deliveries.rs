@@ -77,7 +77,12 @@ impl TryFrom<ClaimedRow> for Claimed {
 
 /// The columns a delivery event is built from, for `UPDATE deliveries … RETURNING`.
 pub(super) fn returning() -> ReturningClause {
-    Query::returning().columns([
+    returning_with(&[])
+}
+
+/// [`returning`] and `extra` columns.
+pub(super) fn returning_with(extra: &[Deliveries]) -> ReturningClause {
+    let mut cols = vec![
         Deliveries::Id,
         Deliveries::NotificationId,
         Deliveries::PageId,
@@ -87,7 +92,9 @@ pub(super) fn returning() -> ReturningClause {
         Deliveries::Path,
         Deliveries::Rule,
         Deliveries::MessageId,
-    ])
+    ];
+    cols.extend_from_slice(extra);
+    Query::returning().columns(cols)
 }
 
 /// The event of `kind` about the delivery in a row returned with [`returning`].

@@ -15,7 +15,8 @@ use super::codes::Code;
 use super::schema::{EventCounter, Events};
 use super::{Store, WriteTxn};
 use crate::domain::event::{Event, EventFilter, Failure, NewEvent};
-use crate::domain::vocab::{DeliveryPath, EventKind};
+use crate::domain::funnel::{self, TallyKey};
+use crate::domain::vocab::{DeliveryPath, EventKind, InteractionKind};
 use crate::error::{Error, Result};
 
 /// Lock key of the sequencer's advisory lock on PostgreSQL ("otn-sequ").
@@ -45,12 +46,21 @@ pub(super) async fn append(w: &mut WriteTxn<'_>, events: Vec<NewEvent>, now_ms: 
     Ok(())
 }
 
+/// What a flush did: the log's new head, and what it added to the funnel's counts.
+#[derive(Debug, Default)]
+pub(super) struct Flushed {
+    pub(super) head: Option<i64>,
+    pub(super) tally: std::collections::BTreeMap<TallyKey, i64>,
+}
+
 /// Numbers and inserts the transaction's events (its last step): takes the log's lock, moves
-/// the head by their number, inserts them with their sequences and the time of this step, and
-/// (PostgreSQL) queues a NOTIFY delivered at commit. Returns the new head.
-pub(super) async fn flush(w: &mut WriteTxn<'_>) -> Result<Option<i64>> {
+/// the head by their number, inserts them with their sequences and the time of this step, adds
+/// what they count to the funnel's maintained counts (`funnel_days`, under the same lock, so
+/// those rows are only ever locked in this one place and order), and (PostgreSQL) queues a
+/// NOTIFY delivered at commit.
+pub(super) async fn flush(w: &mut WriteTxn<'_>) -> Result<Flushed> {
     if w.events.is_empty() {
-        return Ok(None);
+        return Ok(Flushed::default());
     }
     let events = std::mem::take(&mut w.events);
     let at = w
@@ -85,6 +95,7 @@ pub(super) async fn flush(w: &mut WriteTxn<'_>) -> Result<Option<i64>> {
             Events::Rule,
             Events::Failure,
             Events::Actor,
+            Events::Interaction,
         ]);
         for (i, ev) in chunk.iter().enumerate() {
             insert.values_panic([
@@ -105,14 +116,20 @@ pub(super) async fn flush(w: &mut WriteTxn<'_>) -> Result<Option<i64>> {
                     .and_then(|f| serde_json::to_string(f).ok())
                     .into(),
                 ev.actor.clone().into(),
+                ev.interaction.map_or(0, Code::code).into(),
             ]);
         }
         txn.execute(&insert).await?;
     }
+    let tally = funnel::tally(&events, at);
+    super::funnel::add(txn, &tally).await?;
     if w.postgres {
         txn.execute(&notify(PG_SEQUENCED, head.to_string())).await?;
     }
-    Ok(Some(head))
+    Ok(Flushed {
+        head: Some(head),
+        tally,
+    })
 }
 
 /// Moves the log's head by `n` (under the log's lock) and returns the new head.
@@ -149,6 +166,7 @@ struct EventRow {
     rule: Option<String>,
     failure: Option<String>,
     actor: Option<String>,
+    interaction: i32,
 }
 
 impl TryFrom<EventRow> for Event {
@@ -175,6 +193,11 @@ impl TryFrom<EventRow> for Event {
                     .failure
                     .and_then(|f| serde_json::from_str::<Failure>(&f).ok()),
                 actor: r.actor,
+                interaction: match r.interaction {
+                    0 => None,
+                    c => Some(InteractionKind::from_code(c)?),
+                },
+                implied: Default::default(),
             },
         })
     }
@@ -261,6 +284,7 @@ impl Store {
             Events::Rule,
             Events::Failure,
             Events::Actor,
+            Events::Interaction,
         ])
         .from(Events::Table)
         .and_where(Expr::col(Events::Seq).gt(after_seq));

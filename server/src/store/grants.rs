@@ -128,14 +128,25 @@ impl Store {
             .await
     }
 
-    async fn grants_by_ids(&self, ids: &[i64]) -> Result<Vec<GrantView>> {
+    /// The grants `ids`, read on `conn` (a transaction sees its own changes).
+    pub(super) async fn grants_by_ids_on(
+        &self,
+        conn: &impl ConnectionTrait,
+        ids: &[i64],
+    ) -> Result<Vec<GrantView>> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        self.grants_where(
-            Cond::all().add(Expr::col((Grants::Table, Grants::Id)).is_in(ids.iter().copied())),
-        )
-        .await
+        let stmt = grant_select()
+            .and_where(Expr::col((Grants::Table, Grants::Id)).is_in(ids.iter().copied()))
+            .order_by((Recipients::Table, Recipients::Id), Order::Asc)
+            .order_by((Grants::Table, Grants::ExpiresAt), Order::Asc)
+            .order_by((Grants::Table, Grants::Id), Order::Asc)
+            .to_owned();
+        let rows = GrantRow::find_by_statement(self.db().get_database_backend().build(&stmt))
+            .all(conn)
+            .await?;
+        rows.into_iter().map(GrantView::try_from).collect()
     }
 
     /// Records a grant; a token already recorded for the same person, page, topic and kind is
@@ -191,7 +202,7 @@ impl Store {
                     ),
                 ),
         };
-        let w = self.write().await?;
+        let mut w = self.write().await?;
         let stmt = Query::update()
             .table(Grants::Table)
             .value(Grants::State, GrantState::Revoked.code())
@@ -210,17 +221,14 @@ impl Store {
             .iter()
             .map(|r| r.try_get("", "id"))
             .collect::<Result<_, _>>()?;
+        // The events (and the funnel's counts) in the transaction that revokes.
+        let revoked = self.grants_by_ids_on(w.txn(), &ids).await?;
+        let evs = revoked
+            .iter()
+            .map(|g| subject(EventKind::GrantRevoked, g, actor))
+            .collect();
+        events::append(&mut w, evs, now_ms).await?;
         w.commit().await?;
-        let revoked = self.grants_by_ids(&ids).await?;
-        if !revoked.is_empty() {
-            let mut w = self.write().await?;
-            let evs = revoked
-                .iter()
-                .map(|g| subject(EventKind::GrantRevoked, g, actor))
-                .collect();
-            events::append(&mut w, evs, now_ms).await?;
-            w.commit().await?;
-        }
         Ok(revoked)
     }
 

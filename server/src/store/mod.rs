@@ -5,6 +5,7 @@ mod api_keys;
 pub(crate) mod bus;
 mod cancel;
 mod candidates;
+mod clicks;
 pub(crate) mod codes;
 mod completion;
 mod console;
@@ -12,6 +13,9 @@ mod deliveries;
 mod echoes;
 mod eligible;
 pub(crate) mod events;
+mod expiry;
+mod exports;
+mod funnel;
 mod grant_batch;
 mod grants;
 pub(crate) mod listener;
@@ -46,6 +50,7 @@ pub(crate) use candidates::Who;
 pub(crate) use console::{FailureCount, PageRow, Tally};
 pub(crate) use echoes::EchoApplied;
 pub(crate) use eligible::Eligible;
+pub(crate) use exports::ExportRow;
 pub(crate) use notifications::NewNotification;
 pub(crate) use optins::{NewOptIn, OptInRow};
 pub(crate) use planning::Applied;
@@ -292,15 +297,16 @@ impl WriteTxn<'_> {
     /// Numbers and inserts the appended events (the log's one serialised step), commits, then
     /// wakes this process's subscribers and pumps if events were appended.
     pub(crate) async fn commit(mut self) -> Result<()> {
-        let head = events::flush(&mut self).await?;
+        let flushed = events::flush(&mut self).await?;
         self.txn.commit().await?;
+        funnel::counted(&flushed.tally);
         let took = self.started.elapsed();
         crate::ops::metrics::write_transaction(took.as_secs_f64());
         self.longest_us.fetch_max(
             took.as_micros() as u64,
             std::sync::atomic::Ordering::Relaxed,
         );
-        if head.is_some() {
+        if flushed.head.is_some() {
             self.bus.committed.wake();
         }
         Ok(())

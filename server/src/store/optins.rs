@@ -3,12 +3,13 @@
 use sea_orm::sea_query::{Expr, ExprTrait, Func, OnConflict, Query, SelectStatement};
 use sea_orm::{ConnectionTrait, FromQueryResult};
 
-use super::Store;
 use super::codes::Code;
 use super::schema::{OptInRequests, Recipients, Topics};
+use super::{Store, events};
+use crate::domain::event::NewEvent;
 use crate::domain::notification::Actor;
 use crate::domain::values::{PageId, Payload, Psid, RequestId, Title, TopicKey};
-use crate::domain::vocab::OptInTemplate;
+use crate::domain::vocab::{EventKind, OptInTemplate};
 use crate::error::{Error, Result};
 
 /// An opt-in request as stored.
@@ -221,21 +222,29 @@ impl Store {
         Ok(n == 1)
     }
 
-    /// Marks an opt-in request as sent.
+    /// Marks an opt-in request as sent, and logs OPT_IN_REQUESTED (once: the first time).
     pub(crate) async fn mark_opt_in_sent(
         &self,
-        id: &str,
+        row: &OptInRow,
         message_id: &str,
         at_ms: i64,
     ) -> Result<()> {
-        let w = self.write().await?;
+        let mut w = self.write().await?;
         let stmt = Query::update()
             .table(OptInRequests::Table)
             .value(OptInRequests::MessageId, message_id)
             .value(OptInRequests::SentAt, at_ms)
-            .and_where(Expr::col(OptInRequests::Id).eq(id))
+            .and_where(Expr::col(OptInRequests::Id).eq(row.id.as_str()))
+            .and_where(Expr::col(OptInRequests::SentAt).is_null())
             .to_owned();
-        w.txn().execute(&stmt).await?;
+        if w.txn().execute(&stmt).await?.rows_affected() == 1 {
+            let mut ev = NewEvent::new(EventKind::OptInRequested, row.page_id.as_str());
+            ev.topic_key = Some(row.topic_key.clone());
+            ev.psid = Some(row.psid.clone());
+            ev.message_id = Some(message_id.to_string()).filter(|m| !m.is_empty());
+            ev.actor = Some(row.requested_by.clone()).filter(|a| !a.is_empty());
+            events::append(&mut w, vec![ev], at_ms).await?;
+        }
         w.commit().await
     }
 

@@ -15,12 +15,12 @@ use sea_orm::sea_query::{
 };
 
 use super::codes::{Code, values};
-use super::deliveries::{event_of, returning};
+use super::deliveries::{event_of, returning, returning_with};
 use super::schema::{Deliveries, EarlyReceipts, Notifications, Recipients};
 use super::{Store, WriteTxn, events};
 use crate::domain::event::NewEvent;
 use crate::domain::notification::Actor;
-use crate::domain::vocab::{DeliveryState, EventKind};
+use crate::domain::vocab::{DeliveryState, EventKind, InteractionKind};
 use crate::error::Result;
 
 /// How long a receipt whose mid matched no send is kept for the send's outcome to arrive.
@@ -141,12 +141,17 @@ impl Store {
         let mut evs = Vec::new();
         match receipt {
             Receipt::Read { watermark } => {
-                let mut s = mine(move_to(
-                    DeliveryState::Read,
-                    &[DeliveryState::Sent, DeliveryState::Delivered],
-                ));
-                s.and_where(meta_time().lte(watermark));
-                evs.extend(moved(w, s, EventKind::Read).await?);
+                // A message read before its delivery receipt came was delivered too: those
+                // moves are told apart, for the funnel's count of delivered messages.
+                for from in [DeliveryState::Sent, DeliveryState::Delivered] {
+                    let mut s = mine(move_to(DeliveryState::Read, &[from]));
+                    s.and_where(meta_time().lte(watermark));
+                    let mut read = moved(w, s, EventKind::Read).await?;
+                    for e in &mut read {
+                        e.implied.delivered = from == DeliveryState::Sent;
+                    }
+                    evs.extend(read);
+                }
             }
             Receipt::Delivered { mids, watermark } => {
                 if !mids.is_empty() {
@@ -240,7 +245,11 @@ impl Store {
                 .and_where(meta_time().lte(SubQueryStatement::from(watermark(
                     Recipients::ReadWatermark,
                 ))));
-            evs.extend(moved(w, read, EventKind::Read).await?);
+            let mut read = moved(w, read, EventKind::Read).await?;
+            for e in &mut read {
+                e.implied.delivered = true;
+            }
+            evs.extend(read);
             let mut delivered = move_to(DeliveryState::Delivered, &[DeliveryState::Sent]);
             delivered
                 .and_where(these.clone())
@@ -276,12 +285,15 @@ impl Store {
         Ok(evs)
     }
 
-    /// Records that the person engaged (message or postback at `at_ms`) after the latest
-    /// notification sent to them within `within_ms`; once per delivery.
+    /// Records that the person engaged (`kind`: a message or a postback at `at_ms`) after the
+    /// latest notification sent to them within `within_ms`; once per delivery. The event says
+    /// which interaction it was, and whether it is the delivery's first engagement (no click
+    /// came before it), for the funnel's counts.
     pub(crate) async fn record_engagement(
         &self,
         page_id: &str,
         psid: &str,
+        kind: InteractionKind,
         at_ms: i64,
         within_ms: i64,
         now_ms: i64,
@@ -303,13 +315,15 @@ impl Store {
             .table(Deliveries::Table)
             .value(Deliveries::EngagedAt, at_ms)
             .and_where(Expr::col(Deliveries::Id).in_subquery(latest))
-            .returning(returning())
+            .returning(returning_with(&[Deliveries::ClickedAt]))
             .to_owned();
         let mut w = self.write().await?;
         let Some(row) = w.txn().query_one(&stmt).await? else {
             return Ok(None);
         };
-        let ev = meta_event(&row, EventKind::Engaged)?;
+        let mut ev = meta_event(&row, EventKind::Engaged)?;
+        ev.interaction = Some(kind);
+        ev.implied.first_engagement = row.try_get::<Option<i64>>("", "clicked_at")?.is_none();
         let notification_id: String = row.try_get("", "notification_id")?;
         let title = Query::select()
             .column(Notifications::RollingTitle)

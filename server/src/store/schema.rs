@@ -141,6 +141,7 @@ pub(crate) enum Deliveries {
     FirstAttemptAt,
     EchoMid,
     EchoAt,
+    ClickedAt,
 }
 
 #[derive(DeriveIden, Clone, Copy)]
@@ -169,6 +170,7 @@ pub(crate) enum Events {
     Rule,
     Failure,
     Actor,
+    Interaction,
 }
 
 #[derive(DeriveIden, Clone, Copy)]
@@ -211,4 +213,15 @@ pub(crate) enum Erasures {
     PageId,
     PersonHmac,
     ErasedAt,
+}
+
+#[derive(DeriveIden, Clone, Copy)]
+pub(crate) enum FunnelDays {
+    Table,
+    PageId,
+    TopicKey,
+    NotificationId,
+    Day,
+    Step,
+    N,
 }

@@ -2,12 +2,12 @@
 //! arrives (webhooks come out of order).
 
 use sea_orm::ConnectionTrait;
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, LockType, OnConflict, Query};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, LockType, OnConflict, Query, SubQueryStatement};
 
 use super::codes::Code;
 use super::codes::values;
 use super::deliveries::{event_of, returning};
-use super::schema::{Deliveries, Grants, Recipients, TokenStatuses};
+use super::schema::{Deliveries, Grants, Recipients, TokenStatuses, Topics};
 use super::{Store, events};
 use crate::domain::event::{Failure, NewEvent};
 use crate::domain::notification::Actor;
@@ -48,6 +48,13 @@ impl Store {
             .and_where(Expr::col(Recipients::PageId).eq(page_id))
             .and_where(Expr::col(Recipients::Psid).eq(psid))
             .to_owned();
+        let topic = Query::select()
+            .column((Topics::Table, Topics::TopicKey))
+            .from(Topics::Table)
+            .and_where(
+                Expr::col((Topics::Table, Topics::Id)).equals((Grants::Table, Grants::TopicId)),
+            )
+            .to_owned();
         let mut find = Query::select()
             .columns([
                 Grants::Id,
@@ -55,6 +62,7 @@ impl Store {
                 Grants::StatusAt,
                 Grants::MetaStopped,
             ])
+            .expr_as(SubQueryStatement::from(topic), Alias::new("topic_key"))
             .from(Grants::Table)
             .and_where(Expr::col(Grants::Token).eq(token))
             .and_where(Expr::col(Grants::PageId).eq(page_id))
@@ -70,6 +78,7 @@ impl Store {
                 let state = GrantState::from_code(row.try_get("", "state")?)?;
                 let status_at: Option<i64> = row.try_get("", "status_at")?;
                 let was_stopped = row.try_get::<i32>("", "meta_stopped")? == 1;
+                let topic_key: Option<String> = row.try_get("", "topic_key")?;
                 if status_at.is_some_and(|t| t >= at_ms) {
                     // Not newer than the status already applied.
                     w.commit().await?;
@@ -109,6 +118,7 @@ impl Store {
                         false => EventKind::GrantResumed,
                     };
                     let mut ev = NewEvent::new(kind, page_id);
+                    ev.topic_key = topic_key;
                     ev.psid = Some(psid.to_string());
                     ev.grant_id = Some(id);
                     ev.actor = Some(Actor::meta().as_str().to_string());

@@ -180,7 +180,7 @@ async fn the_sandbox_console_plays_the_shopper_without_a_key() {
                     .some(li => li.dataset.type === 'OPT_IN_RECORDED');";
     page_says(&browser, "the opt-in in the tail", opted_in, json!([])).await;
     let eligible = "return [...document.querySelectorAll('#topic-rows tr')] \
-                    .some(tr => tr.textContent.includes('back-in-stock:sku-1') && tr.textContent.endsWith('1'));";
+                    .some(tr => tr.cells[0].textContent === 'back-in-stock:sku-1' && tr.cells[1].textContent === '1');";
     page_says(
         &browser,
         "the topic with one eligible person",
@@ -189,4 +189,179 @@ async fn the_sandbox_console_plays_the_shopper_without_a_key() {
     )
     .await;
     running.shutdown().await;
+}
+
+/// The funnel table as the page shows it: step → (count, rate).
+const FUNNEL_ROWS: &str = "return Object.fromEntries([...document.querySelectorAll('#funnel-rows tr')] \
+                           .map(tr => [tr.dataset.step, [tr.cells[1].textContent, tr.cells[2].textContent]]));";
+
+/// A rate as the console prints it.
+fn pct(r: f64) -> String {
+    format!("{:.1}%", r * 100.0)
+}
+
+/// Every count and rate of `f` as the console's funnel table must show them.
+fn expected_rows(f: &pb::GetFunnelResponse) -> Value {
+    let (c, r) = (f.counts.unwrap(), f.rates.unwrap());
+    json!({
+        "optInRequests": [c.opt_in_requests.to_string(), ""],
+        "optIns": [c.opt_ins.to_string(), pct(r.opt_in_rate)],
+        "grantsUsed": [c.grants_used.to_string(), pct(r.use_rate)],
+        "sent": [c.sent.to_string(), pct(r.send_rate)],
+        "delivered": [c.delivered.to_string(), pct(r.delivery_rate)],
+        "read": [c.read.to_string(), pct(r.read_rate)],
+        "engaged": [c.engaged.to_string(), pct(r.engagement_rate)],
+        "engagedMessage": [c.engaged_message.to_string(), ""],
+        "engagedPostback": [c.engaged_postback.to_string(), ""],
+        "clicked": [c.clicked.to_string(), pct(r.click_rate)],
+        "failed": [c.failed.to_string(), ""],
+        "unconfirmed": [c.unconfirmed.to_string(), ""],
+        "grantsExpired": [c.grants_expired.to_string(), ""],
+        "grantsStopped": [c.grants_stopped.to_string(), ""],
+        "grantsRevoked": [c.grants_revoked.to_string(), ""],
+    })
+}
+
+#[tokio::test]
+#[ignore = "needs chromium and chromedriver: run with -- --include-ignored"]
+async fn the_console_charts_a_topics_funnel_and_a_notifications() {
+    let world = World::new().await;
+    let mut app = world.spawn().await;
+    let topic = "back-in-stock:sku-9";
+    app.opt_in_many(topic, "f", 4).await;
+    let n = app.send("funnel-1", topic, Default::default()).await;
+    app.wait_final(&n.notification_id).await;
+    for who in ["f00000", "f00001", "f00002"] {
+        app.sim().user_reads(otn_testkit::PAGE, who).await.unwrap();
+    }
+    app.sim()
+        .user_sends_message(otn_testkit::PAGE, "f00000", "Thanks!")
+        .await
+        .unwrap();
+    let topic_req = pb::GetFunnelRequest {
+        page_id: otn_testkit::PAGE.into(),
+        topic_key: topic.into(),
+        ..Default::default()
+    };
+    let mut c = app.client.clone();
+    let f = eventually("the reads and the reply counted", WITHIN, || {
+        let (mut c, req) = (c.clone(), topic_req.clone());
+        async move {
+            let f = c
+                .get_funnel(req)
+                .await
+                .map_err(|e| e.to_string())?
+                .into_inner();
+            let k = f.counts.unwrap();
+            match (k.read, k.engaged) {
+                (3, 1) => Ok(f),
+                other => Err(format!("{other:?}")),
+            }
+        }
+    })
+    .await;
+
+    let browser = Browser::start(1280, 1000).await;
+    browser
+        .goto(&format!("http://{}/console/", app.running.http_addr))
+        .await;
+    browser.type_into("#api-key", &world.key).await;
+    browser.click("#sign-in-form button").await;
+    page_says(&browser, "the stream live", LIVE, json!([])).await;
+    let button = format!("#topic-rows tr[data-topic=\"{topic}\"] button");
+    page_says(
+        &browser,
+        "the topic listed",
+        "return !!document.querySelector(arguments[0]);",
+        json!([button]),
+    )
+    .await;
+    // The topics table is redrawn as events arrive: click by script, not by a held element.
+    let click = "document.querySelector(arguments[0]).click();";
+    browser.exec(click, json!([button])).await;
+    let shown = "return document.getElementById('funnel').dataset.funnel === arguments[0];";
+    let whose = format!("{}/{topic}", otn_testkit::PAGE);
+    page_says(&browser, "the topic's funnel", shown, json!([whose])).await;
+    let rows = browser.exec(FUNNEL_ROWS, json!([])).await;
+    let want = expected_rows(&f);
+    for (k, v) in want.as_object().unwrap() {
+        assert_eq!(&rows[k], v, "the console's {k}: {rows}");
+    }
+    assert_eq!(rows["sent"][0], "4");
+    assert_eq!(rows["delivered"][1], "75.0%", "a read counts as delivered");
+    // The chart: one bar per step, as wide as its count, and a description that says it.
+    let bars = "return [...document.querySelectorAll('#funnel-svg rect')] \
+                .map(r => [r.dataset.step, Number(r.getAttribute('width'))]);";
+    let bars = browser.exec(bars, json!([])).await;
+    let bars = bars.as_array().unwrap();
+    assert_eq!(bars.len(), 7, "{bars:?}");
+    let width = |step: &str| {
+        bars.iter()
+            .find(|b| b[0] == step)
+            .and_then(|b| b[1].as_f64())
+            .unwrap()
+    };
+    assert!(width("sent") > width("read") && width("read") > width("engaged"));
+    let desc = browser
+        .exec(
+            "return document.getElementById('funnel-desc').textContent;",
+            json!([]),
+        )
+        .await;
+    assert!(desc.as_str().unwrap().contains("sent 4"), "{desc}");
+    let days = browser
+        .exec(
+            "return document.getElementById('funnel-days-desc').textContent;",
+            json!([]),
+        )
+        .await;
+    assert!(
+        days.as_str().unwrap().contains("sent 4, read 3, engaged 1"),
+        "{days}"
+    );
+    if let Some(path) = std::env::var_os("OTN_FUNNEL_SCREENSHOT") {
+        browser
+            .exec(
+                "document.getElementById('funnel').scrollIntoView();",
+                json!([]),
+            )
+            .await;
+        std::fs::write(path, browser.screenshot().await).unwrap();
+    }
+
+    // The notification's funnel, from its details, and its export link.
+    let details = format!("tr[data-notification-id=\"{}\"] button", n.notification_id);
+    browser.exec(click, json!([details])).await;
+    let href = "return !document.getElementById('detail').hidden && \
+                document.getElementById('export-csv').getAttribute('href');";
+    let href = page_says(&browser, "the export link", href, json!([])).await;
+    assert_eq!(
+        href,
+        format!(
+            "/v1/console/notifications/{}/deliveries?format=csv",
+            n.notification_id
+        )
+    );
+    browser.click("#detail-funnel").await;
+    page_says(
+        &browser,
+        "the notification's funnel",
+        shown,
+        json!([n.notification_id]),
+    )
+    .await;
+    let nf = c
+        .get_funnel(pb::GetFunnelRequest {
+            notification_id: n.notification_id.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let rows = browser.exec(FUNNEL_ROWS, json!([])).await;
+    for (k, v) in expected_rows(&nf).as_object().unwrap() {
+        assert_eq!(&rows[k], v, "the console's {k} of the notification: {rows}");
+    }
+    assert_eq!(rows["optIns"][0], "0");
+    app.running.shutdown().await;
 }

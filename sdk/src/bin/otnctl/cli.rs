@@ -36,6 +36,9 @@ Examples:
   otnctl send --page sandbox-page --topic back-in-stock:sku-123 --text 'SL13 is back' \
     --button 'Buy now=https://shop.example/sl13' --button 'Not now=postback:LATER'
 
+  # The consent funnel of a topic over the last 30 days, and one day at a time
+  otnctl topics funnel --page sandbox-page --topic back-in-stock:sku-123 --days
+
   # Tail delivery events as JSON lines, resuming after event 1200
   otnctl --output json events tail --page sandbox-page --after 1200
 
@@ -99,6 +102,9 @@ pub(crate) enum Command {
     /// Follow the delivery-event log.
     #[command(subcommand)]
     Events(Events),
+    /// What a topic's opt-ins and sends came to: the consent funnel.
+    #[command(subcommand)]
+    Topics(Topics),
     /// Play the shopper on a sandbox server: write, tap "Notify me", read, reply.
     #[command(subcommand)]
     Sandbox(crate::sandbox::Sandbox),
@@ -275,5 +281,39 @@ pub(crate) enum Events {
         /// Exit after this many events.
         #[arg(long, value_name = "N")]
         limit: Option<usize>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Topics {
+    /// The consent funnel of a topic (or of one notification): opt-in requests, opt-ins, grants
+    /// used, sent, delivered, read, engaged, with the rate of each step over the one before.
+    #[command(
+        after_help = "Counts are of events on UTC days within the range (default: the last 30 days \
+for a topic; a notification's whole life). A rate is a step over the step before it, 0 when that \
+is 0, and can exceed 1 (opt-ins to requests asked before the range, sends on the 24-hour window \
+that spend no grant).\n\nExamples:\n  otnctl topics funnel --page P --topic back-in-stock:sku-1\n  \
+otnctl topics funnel --notification 0190… --days\n  otnctl --output json topics funnel --page P \
+--topic T --from 2026-11-01 --to 2026-11-30"
+    )]
+    Funnel {
+        /// The page (with --topic).
+        #[arg(long, requires = "topic", required_unless_present = "notification")]
+        page: Option<String>,
+        /// The topic key (with --page).
+        #[arg(long, requires = "page")]
+        topic: Option<String>,
+        /// One notification instead of a topic.
+        #[arg(long, conflicts_with_all = ["page", "topic"])]
+        notification: Option<String>,
+        /// The first UTC day, YYYY-MM-DD.
+        #[arg(long, value_name = "DATE")]
+        from: Option<String>,
+        /// The last UTC day, YYYY-MM-DD (default today).
+        #[arg(long, value_name = "DATE")]
+        to: Option<String>,
+        /// Also print each day (a table per day's counts; JSON always has them).
+        #[arg(long)]
+        days: bool,
     },
 }

@@ -2,6 +2,7 @@
 
 mod cli;
 mod commands;
+mod funnel;
 mod json;
 mod output;
 mod sandbox;
@@ -50,6 +51,7 @@ async fn run(cli: Cli, out: Out) -> Result<(), Error> {
         Command::Send(args) => send::run(&client, out, args).await,
         Command::Notifications(cmd) => commands::notifications(&client, out, cmd).await,
         Command::Events(cmd) => commands::events(&client, out, cmd).await,
+        Command::Topics(cmd) => funnel::run(&client, out, cmd).await,
         Command::Sandbox(_) => Ok(()),
     }
 }

@@ -53,6 +53,18 @@ pub(crate) enum Sandbox {
         #[arg(long, default_value = PAGE)]
         page: String,
     },
+    /// The person taps a button of the latest button template sent to them: a postback button
+    /// posts back to the page (engagement); a link is opened as a browser would (on a tracked
+    /// page, through otn's redirect, which counts the click).
+    Tap {
+        #[arg(long)]
+        psid: String,
+        /// Which button, from 0.
+        #[arg(long, default_value_t = 0)]
+        button: usize,
+        #[arg(long, default_value = PAGE)]
+        page: String,
+    },
     /// What Meta delivered: the messages the simulator accepted, oldest first.
     Messages {
         /// Only messages to this person.
@@ -125,6 +137,28 @@ pub(crate) async fn run(base: &str, out: Out, cmd: Sandbox) -> Result<(), Error>
         Sandbox::Read { psid, page } => {
             let v = post(base, "read", json!({ "page_id": page, "psid": psid })).await?;
             (format!("{psid} read the conversation"), v)
+        }
+        Sandbox::Tap { psid, button, page } => {
+            let body = json!({ "page_id": page, "psid": psid, "button": button });
+            let v = post(base, "tap", body).await?;
+            let said = match v["kind"].as_str() {
+                Some("web_url") => format!(
+                    "{psid} opened \"{}\": {} answered {}{}",
+                    v["title"].as_str().unwrap_or_default(),
+                    v["url"].as_str().unwrap_or_default(),
+                    v["status"],
+                    v["location"]
+                        .as_str()
+                        .map(|l| format!(", redirecting to {l}"))
+                        .unwrap_or_default()
+                ),
+                _ => format!(
+                    "{psid} tapped \"{}\" (postback {})",
+                    v["title"].as_str().unwrap_or_default(),
+                    v["payload"].as_str().unwrap_or_default()
+                ),
+            };
+            (said, v)
         }
         Sandbox::Messages { psid } => return messages(base, out, psid).await,
     };

@@ -4,6 +4,7 @@
 
 mod assets;
 mod auth;
+mod export;
 mod pbjson;
 mod sse;
 mod views;
@@ -63,7 +64,8 @@ impl Console {
     }
 }
 
-/// The routes: `/v1/events`, `/v1/session`, `/v1/console/…` and `/console/`.
+/// The routes: `/v1/events`, `/v1/session`, `/v1/console/…` (the funnel and a notification's
+/// deliveries export among them) and `/console/`.
 pub(crate) fn router(console: Console) -> Router {
     Router::new()
         .route("/v1/events", get(sse::events))
@@ -76,6 +78,11 @@ pub(crate) fn router(console: Console) -> Router {
             get(views::notification_detail),
         )
         .route("/v1/console/notifications/{id}/cancel", post(views::cancel))
+        .route(
+            "/v1/console/notifications/{id}/deliveries",
+            get(export::deliveries),
+        )
+        .route("/v1/console/funnel", get(views::funnel))
         .route("/v1/console/topics", get(views::topics))
         .route("/v1/console/sends", get(views::sends))
         .merge(assets::router())

@@ -85,6 +85,15 @@ pub(super) fn notification(n: &pb::Notification) -> Value {
     to_json(n)
 }
 
+impl Contract for pb::GetFunnelResponse {
+    const NAME: &'static str = "otn.v1.GetFunnelResponse";
+}
+
+/// `otn.v1.GetFunnelResponse`.
+pub(super) fn funnel(f: &pb::GetFunnelResponse) -> Value {
+    to_json(f)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,6 +16,7 @@ use crate::api::grpc::send::notification;
 use crate::domain::grant::{EligibleQuery, TagFilter};
 use crate::domain::values::{NotificationId, PageId, TopicKey};
 use crate::error::{Error, Result};
+use crate::service::Insights;
 
 /// Meta's rate-limit error code (Send API: "calls to this API have exceeded the rate limit").
 const RATE_LIMITED: i32 = 613;
@@ -263,4 +264,40 @@ pub(super) async fn sends(
         "throughSequence": int64(tally.through),
         "points": points,
     })))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct FunnelParams {
+    #[serde(default)]
+    page_id: String,
+    #[serde(default)]
+    topic_key: String,
+    #[serde(default)]
+    notification_id: String,
+    #[serde(default)]
+    start_date: String,
+    #[serde(default)]
+    end_date: String,
+}
+
+/// `GET /v1/console/funnel?page_id=&topic_key=` (or `?notification_id=`), with optional
+/// `start_date` and `end_date`: GetFunnel, in the proto3 JSON mapping.
+pub(super) async fn funnel(
+    State(c): State<Console>,
+    headers: HeaderMap,
+    Query(q): Query<FunnelParams>,
+) -> Answer {
+    let caller = c.caller(&headers, Scope::Read).await?;
+    let req = otn::v1::GetFunnelRequest {
+        page_id: q.page_id,
+        topic_key: q.topic_key,
+        notification_id: q.notification_id,
+        start_date: q.start_date,
+        end_date: q.end_date,
+    };
+    let query = crate::api::grpc::funnel::query(&req)?;
+    let f = Insights::new(c.consent.deps_arc())
+        .funnel(query, &caller)
+        .await?;
+    Ok(Json(pbjson::funnel(&crate::api::grpc::funnel::funnel(&f))))
 }

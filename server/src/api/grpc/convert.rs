@@ -128,6 +128,19 @@ pub(super) fn event_kind(k: EventKind) -> pb::DeliveryEventType {
         EventKind::GrantResumed => P::GrantResumed,
         EventKind::GrantAssigned => P::GrantAssigned,
         EventKind::Unconfirmed => P::Unconfirmed,
+        EventKind::OptInRequested => P::OptInRequested,
+        EventKind::Clicked => P::Clicked,
+        EventKind::GrantExpired => P::GrantExpired,
+    }
+}
+
+/// An interaction kind toward the wire.
+pub(crate) fn interaction(k: InteractionKind) -> pb::InteractionKind {
+    match k {
+        InteractionKind::Message => pb::InteractionKind::Message,
+        InteractionKind::Postback => pb::InteractionKind::Postback,
+        InteractionKind::Reaction => pb::InteractionKind::Reaction,
+        InteractionKind::Referral => pb::InteractionKind::Referral,
     }
 }
 

@@ -4,6 +4,7 @@
 mod auth;
 mod convert;
 pub(crate) mod framed;
+pub(crate) mod funnel;
 mod requests;
 pub(crate) mod send;
 mod service;

@@ -12,7 +12,7 @@ use crate::domain::values::{
 use crate::domain::vocab::NotificationState;
 use crate::error::{Error, Result};
 use crate::messenger::wire::MarketingFields;
-use crate::service::OptInInput;
+use crate::service::{FunnelOf, FunnelQuery, OptInInput};
 
 /// How far ahead of the server's clock a caller's time may be (clock skew).
 const FUTURE_SLACK_MS: i64 = 60_000;
@@ -270,5 +270,51 @@ pub(super) fn notification_listing(
         states,
         size: checked(size)?,
         before,
+    })
+}
+
+/// A `YYYY-MM-DD` date field as a UTC day; empty is `None`.
+fn date(v: &mut Violations, field: &str, s: &str) -> Option<i64> {
+    if s.is_empty() {
+        return None;
+    }
+    let day = crate::domain::funnel::parse_date(s);
+    if day.is_none() {
+        v.push(field, "must be a date, YYYY-MM-DD");
+    }
+    day
+}
+
+/// A GetFunnel request: page_id and topic_key, or notification_id alone, and a range of days.
+pub(super) fn funnel_query(r: &pb::GetFunnelRequest) -> Result<FunnelQuery> {
+    let mut v = Violations::default();
+    let of = match (
+        r.notification_id.is_empty(),
+        r.page_id.is_empty() && r.topic_key.is_empty(),
+    ) {
+        (false, true) => v
+            .check(NotificationId::parse("notification_id", &r.notification_id))
+            .map(FunnelOf::Notification),
+        (false, false) => {
+            v.push(
+                "notification_id",
+                "give notification_id alone, or page_id and topic_key",
+            );
+            None
+        }
+        (true, _) => {
+            let page = v.check(PageId::parse("page_id", &r.page_id));
+            let topic = v.check(TopicKey::parse_assignable("topic_key", &r.topic_key));
+            page.zip(topic)
+                .map(|(page, topic)| FunnelOf::Topic { page, topic })
+        }
+    };
+    let first_day = date(&mut v, "start_date", &r.start_date);
+    let last_day = date(&mut v, "end_date", &r.end_date);
+    v.finish()?;
+    Ok(FunnelQuery {
+        of: checked(of)?,
+        first_day,
+        last_day,
     })
 }

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use crate::access::{Authenticator, Caller};
 use crate::domain::grant::RevokeTarget;
 use crate::events::Events;
-use crate::service::{Consent, Sending};
+use crate::service::{Consent, Insights, Sending};
 
 /// The gRPC service.
 #[derive(Debug, Clone)]
@@ -302,5 +302,16 @@ impl NotificationService for Api {
         )
         .await?;
         Ok(Response::new(s))
+    }
+
+    async fn get_funnel(
+        &self,
+        req: Request<pb::GetFunnelRequest>,
+    ) -> Result<Response<pb::GetFunnelResponse>, Status> {
+        let caller = Caller::of(&req);
+        let q = requests::funnel_query(req.get_ref())?;
+        let insights = Insights::new(self.consent.deps_arc());
+        let f = insights.funnel(q, &caller).await?;
+        Ok(Response::new(super::funnel::funnel(&f)))
     }
 }

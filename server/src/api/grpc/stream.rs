@@ -10,7 +10,7 @@ use otn::v1 as pb;
 use tokio_util::sync::CancellationToken;
 use tonic::Status;
 
-use super::convert::{delivery_path, event_kind, ts};
+use super::convert::{delivery_path, event_kind, interaction, ts};
 use crate::access::{Authenticator, Credential};
 use crate::domain::event::{Event, EventFilter};
 use crate::domain::values::{NotificationId, PageId, TopicKey, Violations};
@@ -50,6 +50,9 @@ pub(crate) fn event_to_proto(e: &Event) -> pb::DeliveryEvent {
             message: f.message.clone(),
         }),
         actor: ev.actor.clone().unwrap_or_default(),
+        interaction: ev
+            .interaction
+            .map_or(pb::InteractionKind::Unspecified, interaction) as i32,
     }
 }
 

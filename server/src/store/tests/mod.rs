@@ -32,6 +32,7 @@ macro_rules! on_both_backends {
 }
 
 mod echoes;
+mod funnel;
 mod interleavings;
 mod pacing;
 mod repository;

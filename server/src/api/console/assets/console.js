@@ -5,7 +5,16 @@
 const STATES = ["queued", "sending", "sent", "delivered", "read", "unconfirmed", "failed", "cancelled"];
 const EVENT_TYPES = ["QUEUED", "SENT", "DELIVERED", "READ", "FAILED", "RETRY_SCHEDULED", "CANCELLED",
   "GRANT_CONSUMED", "OPT_IN_RECORDED", "ENGAGED", "GRANT_REVOKED", "RECIPIENT_FORGOTTEN",
-  "GRANT_STOPPED", "GRANT_RESUMED", "GRANT_ASSIGNED", "UNCONFIRMED"];
+  "GRANT_STOPPED", "GRANT_RESUMED", "GRANT_ASSIGNED", "UNCONFIRMED", "OPT_IN_REQUESTED", "CLICKED",
+  "GRANT_EXPIRED"];
+// The funnel's chain (key in counts, label, key of the rate that leads to it) and its side counts.
+const FUNNEL = [["optInRequests", "opt-in requests", null], ["optIns", "opt-ins", "optInRate"],
+  ["grantsUsed", "grants used", "useRate"], ["sent", "sent", "sendRate"], ["delivered", "delivered", "deliveryRate"],
+  ["read", "read", "readRate"], ["engaged", "engaged", "engagementRate"]];
+const FUNNEL_SIDE = [["engagedMessage", "replied"], ["engagedPostback", "tapped a postback"],
+  ["clicked", "clicked a link", "clickRate"], ["failed", "failed"], ["unconfirmed", "unconfirmed"],
+  ["grantsExpired", "grants expired unused"], ["grantsStopped", "grants stopped"], ["grantsRevoked", "grants revoked"]];
+const FUNNEL_DAYS = [["sent", "#2f6fd0"], ["read", "#1e7a3c"], ["engaged", "#c2410c"]];
 const PALETTE = ["#0b5cad", "#c2410c", "#15803d", "#7e22ce", "#be123c", "#0e7490"];
 const CHART_SECONDS = 300;
 const TAIL_MAX = 200;
@@ -17,6 +26,7 @@ const state = {
   tail: [], tailDirty: false,
   sends: new Map(), sendsThrough: 0,
   detailId: null, timers: new Map(),
+  funnel: null, // what the funnel view shows: { page, topic } or { notification }
 };
 
 function el(tag, attrs, ...kids) {
@@ -84,7 +94,7 @@ async function start() {
   $("sign-in").hidden = true; $("app").hidden = false; $("sections").hidden = false;
   $("sign-out").hidden = o.sandbox && o.caller.actor === "sandbox";
   $("who").textContent = `${o.caller.actor} · ${o.caller.scopes.join(", ")}${o.sandbox ? " · sandbox" : ""}`;
-  for (const id of ["topics-page", "s-page"]) {
+  for (const id of ["topics-page", "s-page", "funnel-page"]) {
     $(id).replaceChildren(...o.pages.map((p) => el("option", { value: p, text: p })));
   }
   $("shopper").hidden = !o.sandbox; $("nav-shopper").hidden = !o.sandbox;
@@ -146,6 +156,10 @@ function onEvent(e) {
   }
   if (e.failure && e.failure.code === 613) throttle("pages", 1000, loadPages);
   if (type === "OPT_IN_RECORDED" || type === "GRANT_CONSUMED") throttle("topics", 1500, loadTopics);
+  const f = state.funnel;
+  if (f && ((f.notification && e.notificationId === f.notification) || (f.topic && e.topicKey === f.topic && e.pageId === f.page))) {
+    throttle("funnel", 800, () => loadFunnel().catch(() => {}));
+  }
   throttle("render-tail", 150, renderTail);
 }
 
@@ -232,6 +246,8 @@ async function loadDetail(focus) {
     el("td", { text: f.reason }), el("td", { class: "num", text: String(f.code) }),
     el("td", { class: "num", text: String(f.subcode) }), el("td", { class: "num", text: String(num(f.count)) })));
   $("detail-failures").replaceChildren(...(fl.length ? fl : [el("tr", {}, el("td", { class: "empty", colspan: "4", text: "none" }))]));
+  const exportUrl = (format) => `/v1/console/notifications/${encodeURIComponent(n.notificationId)}/deliveries?format=${format}`;
+  $("export-csv").href = exportUrl("csv"); $("export-json").href = exportUrl("json");
   const open = st === "SCHEDULED" || st === "DISPATCHING";
   const maySend = state.scopes.includes("send");
   $("cancel").hidden = !open; $("cancel").disabled = !maySend;
@@ -266,10 +282,15 @@ async function loadTopics() {
   const page = $("topics-page").value;
   if (!page) return;
   const { topics } = await api("/v1/console/topics?page_id=" + encodeURIComponent(page));
-  const rows = topics.map((t) => el("tr", {}, el("td", { text: t.topicKey }),
-    el("td", { class: "num", text: String(num(t.eligible)) })));
-  if (!rows.length) rows.push(el("tr", {}, el("td", { class: "empty", colspan: "2", text: "No topics yet." })));
+  const rows = topics.map((t) => {
+    const b = el("button", { type: "button", class: "secondary", text: "Funnel", "aria-label": "Funnel of " + t.topicKey });
+    b.addEventListener("click", () => showFunnel({ page, topic: t.topicKey }));
+    return el("tr", { "data-topic": t.topicKey }, el("td", { text: t.topicKey }),
+      el("td", { class: "num", text: String(num(t.eligible)) }), el("td", {}, b));
+  });
+  if (!rows.length) rows.push(el("tr", {}, el("td", { class: "empty", colspan: "3", text: "No topics yet." })));
   $("topic-rows").replaceChildren(...rows);
+  $("funnel-topics").replaceChildren(...topics.map((t) => el("option", { value: t.topicKey })));
 }
 
 // ---- the chart --------------------------------------------------------------------------
@@ -327,6 +348,96 @@ function renderChart() {
   $("chart-legend").replaceChildren(...legend);
 }
 
+// ---- the funnel -------------------------------------------------------------------------
+
+const pct = (r) => (r === null || r === undefined ? "" : `${(100 * Number(r)).toFixed(1)}%`);
+
+function showFunnel(what) {
+  state.funnel = what;
+  if (what.page) { $("funnel-page").value = what.page; $("funnel-topic").value = what.topic; }
+  loadFunnel().then(() => { $("funnel").scrollIntoView(); }).catch((e) => { $("funnel-whose").textContent = "No funnel: " + e.message; });
+}
+
+async function loadFunnel() {
+  const f = state.funnel;
+  if (!f) return;
+  const q = new URLSearchParams();
+  if (f.notification) q.set("notification_id", f.notification);
+  else { q.set("page_id", f.page); q.set("topic_key", f.topic); }
+  if ($("funnel-from").value) q.set("start_date", $("funnel-from").value);
+  if ($("funnel-to").value) q.set("end_date", $("funnel-to").value);
+  renderFunnel(await api("/v1/console/funnel?" + q.toString()));
+}
+
+function submitFunnel(ev) {
+  ev.preventDefault();
+  const page = $("funnel-page").value, topic = $("funnel-topic").value.trim();
+  if (page && topic) showFunnel({ page, topic });
+}
+
+function renderFunnel(f) {
+  const c = f.counts, r = f.rates;
+  const whose = f.notificationId ? `Notification ${f.notificationId} (${f.topicKey} on ${f.pageId})` : `${f.topicKey} on ${f.pageId}`;
+  $("funnel-whose").textContent = `${whose}, ${f.startDate} to ${f.endDate} (UTC)`;
+  $("funnel").dataset.funnel = f.notificationId || `${f.pageId}/${f.topicKey}`;
+  // The bars: one per step, as wide as its count over the largest.
+  const svg = $("funnel-svg"), ns = "http://www.w3.org/2000/svg";
+  const max = Math.max(1, ...FUNNEL.map(([k]) => num(c[k])));
+  const desc = document.createElementNS(ns, "desc");
+  desc.id = "funnel-desc";
+  const kids = [desc];
+  const L = 130, W = 600, rowH = 34;
+  const svgEl = (tag, attrs, text) => { const n = document.createElementNS(ns, tag);
+    for (const [k, v] of Object.entries(attrs)) n.setAttribute(k, v); if (text !== undefined) n.textContent = text; return n; };
+  FUNNEL.forEach(([k, label, rate], i) => {
+    const y = 6 + i * rowH, w = Math.max(2, ((W - L - 120) * num(c[k])) / max);
+    kids.push(svgEl("text", { x: L - 8, y: y + 19, "text-anchor": "end" }, label));
+    kids.push(svgEl("rect", { x: L, y, width: w, height: rowH - 10, rx: 3, fill: "#2f6fd0", "data-step": k }));
+    kids.push(svgEl("text", { x: L + w + 6, y: y + 19 }, String(num(c[k]))));
+    if (rate) kids.push(svgEl("text", { x: W - 4, y: y + 19, "text-anchor": "end", class: "rate" }, pct(r[rate])));
+  });
+  desc.textContent = FUNNEL.map(([k, label, rate]) => `${label} ${num(c[k])}${rate ? ` (${pct(r[rate])})` : ""}`).join(", ");
+  svg.replaceChildren(...kids);
+  const row = (k, label, rate, side) => el("tr", { "data-step": k, class: side ? "side" : null },
+    el("td", { text: label }), el("td", { class: "num", text: String(num(c[k])) }),
+    el("td", { class: "num", text: rate ? pct(r[rate]) : "" }));
+  $("funnel-rows").replaceChildren(...FUNNEL.map(([k, l, rt]) => row(k, l, rt, false)),
+    ...FUNNEL_SIDE.map(([k, l, rt]) => row(k, l, rt, true)));
+  renderFunnelDays(f.days);
+}
+
+function renderFunnelDays(days) {
+  const svg = $("funnel-days-svg"), ns = "http://www.w3.org/2000/svg";
+  const W = 600, H = 160, L = 30, B = 18, n = Math.max(1, days.length);
+  let max = 1;
+  for (const d of days) for (const [k] of FUNNEL_DAYS) max = Math.max(max, num(d.counts[k]));
+  const x = (i) => L + ((i + 0.5) / n) * (W - L - 4);
+  const y = (v) => H - B - (v / max) * (H - B - 8);
+  const desc = document.createElementNS(ns, "desc");
+  desc.id = "funnel-days-desc";
+  const kids = [desc];
+  const text = (tx, ty, s, anchor) => { const t = document.createElementNS(ns, "text");
+    t.setAttribute("x", tx); t.setAttribute("y", ty); t.setAttribute("text-anchor", anchor); t.textContent = s; return t; };
+  kids.push(text(L - 4, y(max) + 4, String(max), "end"), text(L - 4, y(0) + 4, "0", "end"));
+  if (days.length) {
+    kids.push(text(x(0), H - 4, days[0].date, "start"), text(x(days.length - 1), H - 4, days[days.length - 1].date, "end"));
+  }
+  const legend = [];
+  for (const [k, color] of FUNNEL_DAYS) {
+    const pl = document.createElementNS(ns, "polyline");
+    pl.setAttribute("points", days.map((d, i) => `${x(i).toFixed(1)},${y(num(d.counts[k])).toFixed(1)}`).join(" "));
+    pl.setAttribute("fill", "none"); pl.setAttribute("stroke", color); pl.setAttribute("stroke-width", "2");
+    kids.push(pl);
+    legend.push(el("li", {}, el("span", { class: "swatch", style: { background: color } }), k));
+  }
+  const busy = days.filter((d) => num(d.counts.sent) || num(d.counts.optIns) || num(d.counts.read));
+  desc.textContent = busy.length
+    ? busy.map((d) => `${d.date}: sent ${num(d.counts.sent)}, read ${num(d.counts.read)}, engaged ${num(d.counts.engaged)}`).join("; ")
+    : `Nothing counted from ${days.length ? days[0].date : "?"} to ${days.length ? days[days.length - 1].date : "?"}.`;
+  svg.replaceChildren(...kids);
+  $("funnel-days-legend").replaceChildren(...legend);
+}
+
 // ---- the sandbox shopper ----------------------------------------------------------------
 
 async function playShopper(action) {
@@ -350,6 +461,8 @@ document.addEventListener("DOMContentLoaded", () => {
   $("cancel").addEventListener("click", cancelDetail);
   $("detail-close").addEventListener("click", () => { state.detailId = null; $("detail").hidden = true; });
   $("topics-page").addEventListener("change", loadTopics);
+  $("funnel-form").addEventListener("submit", submitFunnel);
+  $("detail-funnel").addEventListener("click", () => { if (state.detailId) showFunnel({ notification: state.detailId }); });
   $("tail-filters").addEventListener("input", renderTail);
   $("tail-filters").addEventListener("submit", (e) => e.preventDefault());
   document.querySelectorAll("[data-sim]").forEach((b) => b.addEventListener("click", () => playShopper(b.dataset.sim)));

@@ -26,6 +26,11 @@ from .errors_pb2 import ERROR_REASON_SHUTTING_DOWN as ERROR_REASON_SHUTTING_DOWN
 from .errors_pb2 import ERROR_REASON_TOKEN_CONFLICT as ERROR_REASON_TOKEN_CONFLICT
 from .errors_pb2 import ERROR_REASON_UNSPECIFIED as ERROR_REASON_UNSPECIFIED
 from .errors_pb2 import ErrorReason as ErrorReason
+from .funnel_pb2 import FunnelCounts as FunnelCounts
+from .funnel_pb2 import FunnelDay as FunnelDay
+from .funnel_pb2 import FunnelRates as FunnelRates
+from .funnel_pb2 import GetFunnelRequest as GetFunnelRequest
+from .funnel_pb2 import GetFunnelResponse as GetFunnelResponse
 from .resources_pb2 import EXCLUSION_REASON_CONSUMED as EXCLUSION_REASON_CONSUMED
 from .resources_pb2 import EXCLUSION_REASON_COOLDOWN as EXCLUSION_REASON_COOLDOWN
 from .resources_pb2 import EXCLUSION_REASON_EXPIRED as EXCLUSION_REASON_EXPIRED
@@ -73,15 +78,18 @@ from .sending_pb2 import Button as Button
 from .sending_pb2 import ButtonTemplate as ButtonTemplate
 from .sending_pb2 import Content as Content
 from .sending_pb2 import DELIVERY_EVENT_TYPE_CANCELLED as DELIVERY_EVENT_TYPE_CANCELLED
+from .sending_pb2 import DELIVERY_EVENT_TYPE_CLICKED as DELIVERY_EVENT_TYPE_CLICKED
 from .sending_pb2 import DELIVERY_EVENT_TYPE_DELIVERED as DELIVERY_EVENT_TYPE_DELIVERED
 from .sending_pb2 import DELIVERY_EVENT_TYPE_ENGAGED as DELIVERY_EVENT_TYPE_ENGAGED
 from .sending_pb2 import DELIVERY_EVENT_TYPE_FAILED as DELIVERY_EVENT_TYPE_FAILED
 from .sending_pb2 import DELIVERY_EVENT_TYPE_GRANT_ASSIGNED as DELIVERY_EVENT_TYPE_GRANT_ASSIGNED
 from .sending_pb2 import DELIVERY_EVENT_TYPE_GRANT_CONSUMED as DELIVERY_EVENT_TYPE_GRANT_CONSUMED
+from .sending_pb2 import DELIVERY_EVENT_TYPE_GRANT_EXPIRED as DELIVERY_EVENT_TYPE_GRANT_EXPIRED
 from .sending_pb2 import DELIVERY_EVENT_TYPE_GRANT_RESUMED as DELIVERY_EVENT_TYPE_GRANT_RESUMED
 from .sending_pb2 import DELIVERY_EVENT_TYPE_GRANT_REVOKED as DELIVERY_EVENT_TYPE_GRANT_REVOKED
 from .sending_pb2 import DELIVERY_EVENT_TYPE_GRANT_STOPPED as DELIVERY_EVENT_TYPE_GRANT_STOPPED
 from .sending_pb2 import DELIVERY_EVENT_TYPE_OPT_IN_RECORDED as DELIVERY_EVENT_TYPE_OPT_IN_RECORDED
+from .sending_pb2 import DELIVERY_EVENT_TYPE_OPT_IN_REQUESTED as DELIVERY_EVENT_TYPE_OPT_IN_REQUESTED
 from .sending_pb2 import DELIVERY_EVENT_TYPE_QUEUED as DELIVERY_EVENT_TYPE_QUEUED
 from .sending_pb2 import DELIVERY_EVENT_TYPE_READ as DELIVERY_EVENT_TYPE_READ
 from .sending_pb2 import DELIVERY_EVENT_TYPE_RECIPIENT_FORGOTTEN as DELIVERY_EVENT_TYPE_RECIPIENT_FORGOTTEN
@@ -183,15 +191,18 @@ __all__ = [
     "Content",
     "CtaText",
     "DELIVERY_EVENT_TYPE_CANCELLED",
+    "DELIVERY_EVENT_TYPE_CLICKED",
     "DELIVERY_EVENT_TYPE_DELIVERED",
     "DELIVERY_EVENT_TYPE_ENGAGED",
     "DELIVERY_EVENT_TYPE_FAILED",
     "DELIVERY_EVENT_TYPE_GRANT_ASSIGNED",
     "DELIVERY_EVENT_TYPE_GRANT_CONSUMED",
+    "DELIVERY_EVENT_TYPE_GRANT_EXPIRED",
     "DELIVERY_EVENT_TYPE_GRANT_RESUMED",
     "DELIVERY_EVENT_TYPE_GRANT_REVOKED",
     "DELIVERY_EVENT_TYPE_GRANT_STOPPED",
     "DELIVERY_EVENT_TYPE_OPT_IN_RECORDED",
+    "DELIVERY_EVENT_TYPE_OPT_IN_REQUESTED",
     "DELIVERY_EVENT_TYPE_QUEUED",
     "DELIVERY_EVENT_TYPE_READ",
     "DELIVERY_EVENT_TYPE_RECIPIENT_FORGOTTEN",
@@ -264,6 +275,9 @@ __all__ = [
     "ExclusionReason",
     "ForgetRecipientRequest",
     "ForgetRecipientResponse",
+    "FunnelCounts",
+    "FunnelDay",
+    "FunnelRates",
     "GRANT_KIND_MARKETING_MESSAGES",
     "GRANT_KIND_MARKETING_SUBSCRIPTION",
     "GRANT_KIND_ONE_TIME_NOTIFICATION",
@@ -276,6 +290,8 @@ __all__ = [
     "GRANT_STATE_REVOKED",
     "GRANT_STATE_STOPPED",
     "GRANT_STATE_UNSPECIFIED",
+    "GetFunnelRequest",
+    "GetFunnelResponse",
     "GetNotificationRequest",
     "GetNotificationResponse",
     "Grant",

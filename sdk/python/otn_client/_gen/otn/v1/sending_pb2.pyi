@@ -58,6 +58,9 @@ class DeliveryEventType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     DELIVERY_EVENT_TYPE_GRANT_RESUMED: _ClassVar[DeliveryEventType]
     DELIVERY_EVENT_TYPE_GRANT_ASSIGNED: _ClassVar[DeliveryEventType]
     DELIVERY_EVENT_TYPE_UNCONFIRMED: _ClassVar[DeliveryEventType]
+    DELIVERY_EVENT_TYPE_OPT_IN_REQUESTED: _ClassVar[DeliveryEventType]
+    DELIVERY_EVENT_TYPE_CLICKED: _ClassVar[DeliveryEventType]
+    DELIVERY_EVENT_TYPE_GRANT_EXPIRED: _ClassVar[DeliveryEventType]
 NOTIFICATION_STATE_UNSPECIFIED: NotificationState
 NOTIFICATION_STATE_SCHEDULED: NotificationState
 NOTIFICATION_STATE_DISPATCHING: NotificationState
@@ -94,6 +97,9 @@ DELIVERY_EVENT_TYPE_GRANT_STOPPED: DeliveryEventType
 DELIVERY_EVENT_TYPE_GRANT_RESUMED: DeliveryEventType
 DELIVERY_EVENT_TYPE_GRANT_ASSIGNED: DeliveryEventType
 DELIVERY_EVENT_TYPE_UNCONFIRMED: DeliveryEventType
+DELIVERY_EVENT_TYPE_OPT_IN_REQUESTED: DeliveryEventType
+DELIVERY_EVENT_TYPE_CLICKED: DeliveryEventType
+DELIVERY_EVENT_TYPE_GRANT_EXPIRED: DeliveryEventType
 
 class Content(_message.Message):
     __slots__ = ("text", "button_template")
@@ -240,7 +246,7 @@ class DeliveryFailure(_message.Message):
     def __init__(self, reason: _Optional[str] = ..., code: _Optional[int] = ..., subcode: _Optional[int] = ..., message: _Optional[str] = ...) -> None: ...
 
 class DeliveryEvent(_message.Message):
-    __slots__ = ("sequence", "event_time", "type", "page_id", "topic_key", "notification_id", "delivery_id", "psid", "grant_id", "message_id", "path", "rule", "failure", "actor")
+    __slots__ = ("sequence", "event_time", "type", "page_id", "topic_key", "notification_id", "delivery_id", "psid", "grant_id", "message_id", "path", "rule", "failure", "actor", "interaction")
     SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     EVENT_TIME_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
@@ -255,6 +261,7 @@ class DeliveryEvent(_message.Message):
     RULE_FIELD_NUMBER: _ClassVar[int]
     FAILURE_FIELD_NUMBER: _ClassVar[int]
     ACTOR_FIELD_NUMBER: _ClassVar[int]
+    INTERACTION_FIELD_NUMBER: _ClassVar[int]
     sequence: int
     event_time: _timestamp_pb2.Timestamp
     type: DeliveryEventType
@@ -269,4 +276,5 @@ class DeliveryEvent(_message.Message):
     rule: str
     failure: DeliveryFailure
     actor: str
-    def __init__(self, sequence: _Optional[int] = ..., event_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., type: _Optional[_Union[DeliveryEventType, str]] = ..., page_id: _Optional[str] = ..., topic_key: _Optional[str] = ..., notification_id: _Optional[str] = ..., delivery_id: _Optional[str] = ..., psid: _Optional[str] = ..., grant_id: _Optional[str] = ..., message_id: _Optional[str] = ..., path: _Optional[_Union[DeliveryPath, str]] = ..., rule: _Optional[str] = ..., failure: _Optional[_Union[DeliveryFailure, _Mapping]] = ..., actor: _Optional[str] = ...) -> None: ...
+    interaction: _resources_pb2.InteractionKind
+    def __init__(self, sequence: _Optional[int] = ..., event_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., type: _Optional[_Union[DeliveryEventType, str]] = ..., page_id: _Optional[str] = ..., topic_key: _Optional[str] = ..., notification_id: _Optional[str] = ..., delivery_id: _Optional[str] = ..., psid: _Optional[str] = ..., grant_id: _Optional[str] = ..., message_id: _Optional[str] = ..., path: _Optional[_Union[DeliveryPath, str]] = ..., rule: _Optional[str] = ..., failure: _Optional[_Union[DeliveryFailure, _Mapping]] = ..., actor: _Optional[str] = ..., interaction: _Optional[_Union[_resources_pb2.InteractionKind, str]] = ...) -> None: ...

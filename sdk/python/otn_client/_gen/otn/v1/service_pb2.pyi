@@ -1,6 +1,7 @@
 import datetime
 
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from otn_client._gen.otn.v1 import funnel_pb2 as _funnel_pb2
 from otn_client._gen.otn.v1 import resources_pb2 as _resources_pb2
 from otn_client._gen.otn.v1 import sending_pb2 as _sending_pb2
 from google.protobuf.internal import containers as _containers

@@ -3,6 +3,7 @@
 import grpc
 import warnings
 
+from otn_client._gen.otn.v1 import funnel_pb2 as otn_dot_v1_dot_funnel__pb2
 from otn_client._gen.otn.v1 import service_pb2 as otn_dot_v1_dot_service__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
@@ -35,7 +36,8 @@ class NotificationServiceStub:
     every refusal.
 
     Every call needs `authorization: Bearer <API key>` metadata (except on a sandbox server).
-    Scopes: `read` (ListEligible, GetNotification, ListNotifications, StreamDeliveryEvents),
+    Scopes: `read` (ListEligible, GetNotification, ListNotifications, StreamDeliveryEvents,
+    GetFunnel),
     `consent` (RequestOptIn, RecordOptIn, RecordInteraction, UpdateRecipient, RevokeGrant,
     AssignGrant), `send` (SendNotification, CancelNotification), `erase` (ForgetRecipient). A key
     limited to pages may act on those pages only; its event stream holds only their events.
@@ -114,6 +116,11 @@ class NotificationServiceStub:
                 request_serializer=otn_dot_v1_dot_service__pb2.StreamDeliveryEventsRequest.SerializeToString,
                 response_deserializer=otn_dot_v1_dot_service__pb2.StreamDeliveryEventsResponse.FromString,
                 _registered_method=True)
+        self.GetFunnel = channel.unary_unary(
+                '/otn.v1.NotificationService/GetFunnel',
+                request_serializer=otn_dot_v1_dot_funnel__pb2.GetFunnelRequest.SerializeToString,
+                response_deserializer=otn_dot_v1_dot_funnel__pb2.GetFunnelResponse.FromString,
+                _registered_method=True)
 
 
 class NotificationServiceServicer:
@@ -126,7 +133,8 @@ class NotificationServiceServicer:
     every refusal.
 
     Every call needs `authorization: Bearer <API key>` metadata (except on a sandbox server).
-    Scopes: `read` (ListEligible, GetNotification, ListNotifications, StreamDeliveryEvents),
+    Scopes: `read` (ListEligible, GetNotification, ListNotifications, StreamDeliveryEvents,
+    GetFunnel),
     `consent` (RequestOptIn, RecordOptIn, RecordInteraction, UpdateRecipient, RevokeGrant,
     AssignGrant), `send` (SendNotification, CancelNotification), `erase` (ForgetRecipient). A key
     limited to pages may act on those pages only; its event stream holds only their events.
@@ -240,6 +248,16 @@ class NotificationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetFunnel(self, request, context):
+        """The consent funnel of a page's topic, or of one notification: opt-in requests → opt-ins →
+        grants used → sent → delivered → read → engaged, with the rates between steps and the same
+        per UTC day over a range of at most 366 days. Answered from counts the service keeps as
+        events are appended (never by reading the log); they outlive retention and ForgetRecipient.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_NotificationServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -308,6 +326,11 @@ def add_NotificationServiceServicer_to_server(servicer, server):
                     request_deserializer=otn_dot_v1_dot_service__pb2.StreamDeliveryEventsRequest.FromString,
                     response_serializer=otn_dot_v1_dot_service__pb2.StreamDeliveryEventsResponse.SerializeToString,
             ),
+            'GetFunnel': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetFunnel,
+                    request_deserializer=otn_dot_v1_dot_funnel__pb2.GetFunnelRequest.FromString,
+                    response_serializer=otn_dot_v1_dot_funnel__pb2.GetFunnelResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'otn.v1.NotificationService', rpc_method_handlers)
@@ -326,7 +349,8 @@ class NotificationService:
     every refusal.
 
     Every call needs `authorization: Bearer <API key>` metadata (except on a sandbox server).
-    Scopes: `read` (ListEligible, GetNotification, ListNotifications, StreamDeliveryEvents),
+    Scopes: `read` (ListEligible, GetNotification, ListNotifications, StreamDeliveryEvents,
+    GetFunnel),
     `consent` (RequestOptIn, RecordOptIn, RecordInteraction, UpdateRecipient, RevokeGrant,
     AssignGrant), `send` (SendNotification, CancelNotification), `erase` (ForgetRecipient). A key
     limited to pages may act on those pages only; its event stream holds only their events.
@@ -675,6 +699,33 @@ class NotificationService:
             '/otn.v1.NotificationService/StreamDeliveryEvents',
             otn_dot_v1_dot_service__pb2.StreamDeliveryEventsRequest.SerializeToString,
             otn_dot_v1_dot_service__pb2.StreamDeliveryEventsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetFunnel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/otn.v1.NotificationService/GetFunnel',
+            otn_dot_v1_dot_funnel__pb2.GetFunnelRequest.SerializeToString,
+            otn_dot_v1_dot_funnel__pb2.GetFunnelResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -7,7 +7,13 @@
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import { Timestamp } from "../../google/protobuf/timestamp";
-import { ExclusionCount, TagFilter } from "./resources";
+import {
+  ExclusionCount,
+  InteractionKind,
+  interactionKindFromJSON,
+  interactionKindToJSON,
+  TagFilter,
+} from "./resources";
 
 /** Lifecycle of a notification. */
 export enum NotificationState {
@@ -261,6 +267,18 @@ export enum DeliveryEventType {
    * follows if Meta's echo of the message arrives.
    */
   DELIVERY_EVENT_TYPE_UNCONFIRMED = 16,
+  /**
+   * DELIVERY_EVENT_TYPE_OPT_IN_REQUESTED - An opt-in request reached the person: Meta accepted the consent template (RequestOptIn, or
+   * rolling consent).
+   */
+  DELIVERY_EVENT_TYPE_OPT_IN_REQUESTED = 40,
+  /**
+   * DELIVERY_EVENT_TYPE_CLICKED - The person opened a `web_url` button of the delivery through otn's signed redirect link (a
+   * page with click tracking); once per delivery, however often it is opened.
+   */
+  DELIVERY_EVENT_TYPE_CLICKED = 41,
+  /** DELIVERY_EVENT_TYPE_GRANT_EXPIRED - A grant reached its expiry time unused (found by the expiry sweep, within a minute). */
+  DELIVERY_EVENT_TYPE_GRANT_EXPIRED = 42,
   UNRECOGNIZED = -1,
 }
 
@@ -317,6 +335,15 @@ export function deliveryEventTypeFromJSON(object: any): DeliveryEventType {
     case 16:
     case "DELIVERY_EVENT_TYPE_UNCONFIRMED":
       return DeliveryEventType.DELIVERY_EVENT_TYPE_UNCONFIRMED;
+    case 40:
+    case "DELIVERY_EVENT_TYPE_OPT_IN_REQUESTED":
+      return DeliveryEventType.DELIVERY_EVENT_TYPE_OPT_IN_REQUESTED;
+    case 41:
+    case "DELIVERY_EVENT_TYPE_CLICKED":
+      return DeliveryEventType.DELIVERY_EVENT_TYPE_CLICKED;
+    case 42:
+    case "DELIVERY_EVENT_TYPE_GRANT_EXPIRED":
+      return DeliveryEventType.DELIVERY_EVENT_TYPE_GRANT_EXPIRED;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -360,6 +387,12 @@ export function deliveryEventTypeToJSON(object: DeliveryEventType): string {
       return "DELIVERY_EVENT_TYPE_GRANT_ASSIGNED";
     case DeliveryEventType.DELIVERY_EVENT_TYPE_UNCONFIRMED:
       return "DELIVERY_EVENT_TYPE_UNCONFIRMED";
+    case DeliveryEventType.DELIVERY_EVENT_TYPE_OPT_IN_REQUESTED:
+      return "DELIVERY_EVENT_TYPE_OPT_IN_REQUESTED";
+    case DeliveryEventType.DELIVERY_EVENT_TYPE_CLICKED:
+      return "DELIVERY_EVENT_TYPE_CLICKED";
+    case DeliveryEventType.DELIVERY_EVENT_TYPE_GRANT_EXPIRED:
+      return "DELIVERY_EVENT_TYPE_GRANT_EXPIRED";
     case DeliveryEventType.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -588,6 +621,11 @@ export interface DeliveryEvent {
    * unauthenticated sandbox call.
    */
   actor: string;
+  /**
+   * For ENGAGED: what the person did (a message or a postback) after the delivery it is
+   * attributed to.
+   */
+  interaction: InteractionKind;
 }
 
 function createBaseContent(): Content {
@@ -2135,6 +2173,7 @@ function createBaseDeliveryEvent(): DeliveryEvent {
     rule: "",
     failure: undefined,
     actor: "",
+    interaction: 0,
   };
 }
 
@@ -2181,6 +2220,9 @@ export const DeliveryEvent: MessageFns<DeliveryEvent> = {
     }
     if (message.actor !== "") {
       writer.uint32(114).string(message.actor);
+    }
+    if (message.interaction !== 0) {
+      writer.uint32(320).int32(message.interaction);
     }
     return writer;
   },
@@ -2310,6 +2352,14 @@ export const DeliveryEvent: MessageFns<DeliveryEvent> = {
             message.actor = reader.string();
             continue;
           }
+          case 40: {
+            if (tag !== 320) {
+              break;
+            }
+
+            message.interaction = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2366,6 +2416,7 @@ export const DeliveryEvent: MessageFns<DeliveryEvent> = {
       rule: isSet(object.rule) ? globalThis.String(object.rule) : "",
       failure: isSet(object.failure) ? DeliveryFailure.fromJSON(object.failure) : undefined,
       actor: isSet(object.actor) ? globalThis.String(object.actor) : "",
+      interaction: isSet(object.interaction) ? interactionKindFromJSON(object.interaction) : 0,
     };
   },
 
@@ -2413,6 +2464,9 @@ export const DeliveryEvent: MessageFns<DeliveryEvent> = {
     if (message.actor !== "") {
       obj.actor = message.actor;
     }
+    if (message.interaction !== 0) {
+      obj.interaction = interactionKindToJSON(message.interaction);
+    }
     return obj;
   },
 
@@ -2437,6 +2491,7 @@ export const DeliveryEvent: MessageFns<DeliveryEvent> = {
       ? DeliveryFailure.fromPartial(object.failure)
       : undefined;
     message.actor = object.actor ?? "";
+    message.interaction = object.interaction ?? 0;
     return message;
   },
 };

@@ -21,6 +21,7 @@ import {
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import { Timestamp } from "../../google/protobuf/timestamp";
+import { GetFunnelRequest, GetFunnelResponse } from "./funnel";
 import {
   ExclusionCount,
   Grant,
@@ -4079,7 +4080,8 @@ export const StreamDeliveryEventsResponse: MessageFns<StreamDeliveryEventsRespon
  * every refusal.
  *
  * Every call needs `authorization: Bearer <API key>` metadata (except on a sandbox server).
- * Scopes: `read` (ListEligible, GetNotification, ListNotifications, StreamDeliveryEvents),
+ * Scopes: `read` (ListEligible, GetNotification, ListNotifications, StreamDeliveryEvents,
+ * GetFunnel),
  * `consent` (RequestOptIn, RecordOptIn, RecordInteraction, UpdateRecipient, RevokeGrant,
  * AssignGrant), `send` (SendNotification, CancelNotification), `erase` (ForgetRecipient). A key
  * limited to pages may act on those pages only; its event stream holds only their events.
@@ -4263,6 +4265,21 @@ export const NotificationServiceService = {
       Buffer.from(StreamDeliveryEventsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): StreamDeliveryEventsResponse => StreamDeliveryEventsResponse.decode(value),
   },
+  /**
+   * The consent funnel of a page's topic, or of one notification: opt-in requests → opt-ins →
+   * grants used → sent → delivered → read → engaged, with the rates between steps and the same
+   * per UTC day over a range of at most 366 days. Answered from counts the service keeps as
+   * events are appended (never by reading the log); they outlive retention and ForgetRecipient.
+   */
+  getFunnel: {
+    path: "/otn.v1.NotificationService/GetFunnel" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetFunnelRequest): Buffer => Buffer.from(GetFunnelRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetFunnelRequest => GetFunnelRequest.decode(value),
+    responseSerialize: (value: GetFunnelResponse): Buffer => Buffer.from(GetFunnelResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetFunnelResponse => GetFunnelResponse.decode(value),
+  },
 } as const;
 
 export interface NotificationServiceServer extends UntypedServiceImplementation {
@@ -4319,6 +4336,13 @@ export interface NotificationServiceServer extends UntypedServiceImplementation 
    * stream ends with UNAVAILABLE / SHUTTING_DOWN: resume on another replica.
    */
   streamDeliveryEvents: handleServerStreamingCall<StreamDeliveryEventsRequest, StreamDeliveryEventsResponse>;
+  /**
+   * The consent funnel of a page's topic, or of one notification: opt-in requests → opt-ins →
+   * grants used → sent → delivered → read → engaged, with the rates between steps and the same
+   * per UTC day over a range of at most 366 days. Answered from counts the service keeps as
+   * events are appended (never by reading the log); they outlive retention and ForgetRecipient.
+   */
+  getFunnel: handleUnaryCall<GetFunnelRequest, GetFunnelResponse>;
 }
 
 export interface NotificationServiceClient extends Client {
@@ -4551,6 +4575,27 @@ export interface NotificationServiceClient extends Client {
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<StreamDeliveryEventsResponse>;
+  /**
+   * The consent funnel of a page's topic, or of one notification: opt-in requests → opt-ins →
+   * grants used → sent → delivered → read → engaged, with the rates between steps and the same
+   * per UTC day over a range of at most 366 days. Answered from counts the service keeps as
+   * events are appended (never by reading the log); they outlive retention and ForgetRecipient.
+   */
+  getFunnel(
+    request: GetFunnelRequest,
+    callback: (error: ServiceError | null, response: GetFunnelResponse) => void,
+  ): ClientUnaryCall;
+  getFunnel(
+    request: GetFunnelRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetFunnelResponse) => void,
+  ): ClientUnaryCall;
+  getFunnel(
+    request: GetFunnelRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetFunnelResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const NotificationServiceClient = makeGenericClientConstructor(
