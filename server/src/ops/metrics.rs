@@ -99,6 +99,12 @@ pub(crate) fn register() {
     }
     gauge!("otn_event_log_head_sequence").increment(0.0);
     gauge!("otn_event_log_oldest_sequence").increment(0.0);
+    for outcome in ["redirected", "not_found"] {
+        counter!("otn_click_requests_total", "outcome" => outcome).absolute(0);
+    }
+    for format in ["csv", "json", "ndjson"] {
+        counter!("otn_delivery_exports_total", "format" => format).absolute(0);
+    }
 }
 
 /// The page-labelled families at zero for `pages` (at start, and for pages a reload adds).
@@ -121,6 +127,10 @@ pub(crate) fn register_pages<'a>(pages: impl IntoIterator<Item = &'a str>) {
         }
         gauge!("otn_page_paused", "page_id" => p()).increment(0.0);
         gauge!("otn_page_pause_remaining_seconds", "page_id" => p()).increment(0.0);
+        for step in crate::domain::funnel::FunnelStep::ALL {
+            let step = crate::store::funnel_step_name(step);
+            counter!("otn_funnel_steps_total", "page_id" => p(), "step" => step).absolute(0);
+        }
     }
 }
 

@@ -16,6 +16,7 @@ pub(crate) mod events;
 mod expiry;
 mod exports;
 mod funnel;
+pub(crate) use funnel::step_name as funnel_step_name;
 mod grant_batch;
 mod grants;
 pub(crate) mod listener;
