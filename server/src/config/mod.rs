@@ -9,7 +9,7 @@ mod pages;
 mod tls;
 
 pub use ops::{ListenerLimits, ListenersSettings, RetentionSettings, TelemetrySettings};
-pub use pages::{PageConfig, Secret};
+pub use pages::{PageConfig, Politeness, Secret};
 pub use tls::{ClientIdentity, TlsSettings};
 
 /// Log output format.
@@ -357,6 +357,12 @@ impl Config {
         for p in &self.pages {
             if !seen.insert(&p.page_id) {
                 return Err(format!("configuration: page {} is listed twice", p.page_id));
+            }
+            if let Some(problem) = p.politeness.problem() {
+                return Err(format!(
+                    "configuration: page {} politeness: {problem}",
+                    p.page_id
+                ));
             }
             if p.rate_limit_per_sec == 0 {
                 return Err(format!(

@@ -30,6 +30,8 @@ pub(crate) struct NewEvent {
     pub(crate) rule: Option<String>,
     pub(crate) failure: Option<Failure>,
     pub(crate) actor: Option<String>,
+    /// A DEFERRED delivery's not-before time.
+    pub(crate) not_before_ms: Option<i64>,
 }
 
 impl NewEvent {
@@ -48,6 +50,7 @@ impl NewEvent {
             rule: None,
             failure: None,
             actor: None,
+            not_before_ms: None,
         }
     }
 }

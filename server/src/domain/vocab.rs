@@ -93,6 +93,10 @@ words!(
         MaxRecipients,
         TagRetired,
         KindNotSupported,
+        /// Over the person's frequency cap, and the send asked to leave such people out.
+        FrequencyCap,
+        /// Inside the person's quiet hours, on a path that would not hold until they end.
+        QuietHours,
     }
 );
 
@@ -178,6 +182,8 @@ words!(
         GrantAssigned,
         /// A delivery given up after an attempt that may have reached Meta.
         Unconfirmed,
+        /// A delivery waits (a frequency cap, quiet hours) until its not-before time.
+        Deferred,
     }
 );
 

@@ -129,6 +129,7 @@ impl Consent {
                 token,
                 payload,
                 title,
+                time_zone,
             } => {
                 let grant = match self
                     .grant_from_opt_in(&page_id, &psid, at_ms, kind, &token, &payload, title)
@@ -145,6 +146,11 @@ impl Consent {
                     }) => return Ok(Some("recipient_forgotten")),
                     Err(e) => return Err(e),
                 };
+                // The person's zone, as Meta's Marketing Messages opt-in tells it: their quiet
+                // hours follow it unless UpdateRecipient set one. An unknown name is ignored.
+                if let Some(zone) = time_zone.filter(|z| crate::domain::polite::known_zone(z)) {
+                    store.set_optin_time_zone(&page_id, &psid, &zone).await?;
+                }
                 tracing::info!(
                     grant_id = g.id,
                     page_id,

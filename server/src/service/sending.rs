@@ -6,8 +6,11 @@ use std::sync::Arc;
 use super::Deps;
 use super::planner::Planner;
 use crate::access::Caller;
-use crate::domain::notification::{Actor, Notification, NotificationStatus, PlanCounts, SendInput};
+use crate::domain::notification::{
+    Actor, Notification, NotificationStatus, PlanCounts, SendInput, SendOptions,
+};
 use crate::domain::planning::Spec;
+use crate::domain::polite::{FrequencyCap, Polite, QuietHours};
 use crate::domain::vocab::NotificationState;
 use crate::error::{Error, Reason, Result};
 use crate::messenger::wire;
@@ -35,7 +38,7 @@ impl Sending {
         actor: &Actor,
     ) -> Result<(Notification, bool)> {
         let page_id = input.page_id.as_str();
-        self.deps.pages().get(page_id)?;
+        let page = self.deps.pages().get(page_id)?;
         let store = self.deps.store();
         if let Some(existing) = store
             .notification_by_request(page_id, input.request_id.as_str())
@@ -44,8 +47,9 @@ impl Sending {
             return replay(existing, &input);
         }
         let now = self.deps.now();
-        let spec = Spec::of(&input);
         let o = &input.options;
+        let polite = polite(&page.politeness, o);
+        let spec = Spec::of(&input, polite.clone());
         let scheduled = o.scheduled_ms.unwrap_or(now).max(now);
         let state = if o.dry_run {
             NotificationState::Planned
@@ -69,6 +73,7 @@ impl Sending {
             created_ms: now,
             completed_ms: None,
             created_by: actor.as_str().to_string(),
+            polite,
         };
         if o.dry_run {
             notification.plan = self.planner.dry_run(&notification, &spec).await?;
@@ -182,5 +187,24 @@ fn replay(existing: Notification, input: &SendInput) -> Result<(Notification, bo
             reason: Reason::RequestIdReused,
             message: "request_id was used before with a different request".into(),
         })
+    }
+}
+
+/// What a send observes: the page's politeness as the send's options override it.
+pub(crate) fn polite(page: &crate::config::Politeness, o: &SendOptions) -> Polite {
+    let page_cap = (page.frequency_cap > 0).then(|| FrequencyCap {
+        max: page.frequency_cap,
+        window_ms: (page.frequency_window_secs as i64).saturating_mul(1000),
+    });
+    let quiet = match page.quiet_hours.is_empty() {
+        true => None,
+        false => QuietHours::parse(&page.quiet_hours).ok(),
+    };
+    Polite {
+        cap: o.frequency_cap.unwrap_or(page_cap),
+        exclude_over_cap: o.exclude_over_cap,
+        quiet: quiet.filter(|_| !o.ignore_quiet_hours),
+        quiet_ignored: o.ignore_quiet_hours && quiet.is_some(),
+        page_zone: page.time_zone.clone(),
     }
 }

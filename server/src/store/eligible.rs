@@ -197,6 +197,7 @@ impl Store {
                             .unwrap_or_default(),
                         region: r.try_get("", "region")?,
                         last_interaction_ms: r.try_get("", "last_interaction_at")?,
+                        time_zone: None,
                     },
                     grants: Vec::new(),
                 });

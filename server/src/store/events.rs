@@ -85,6 +85,7 @@ pub(super) async fn flush(w: &mut WriteTxn<'_>) -> Result<Option<i64>> {
             Events::Rule,
             Events::Failure,
             Events::Actor,
+            Events::NotBefore,
         ]);
         for (i, ev) in chunk.iter().enumerate() {
             insert.values_panic([
@@ -105,6 +106,7 @@ pub(super) async fn flush(w: &mut WriteTxn<'_>) -> Result<Option<i64>> {
                     .and_then(|f| serde_json::to_string(f).ok())
                     .into(),
                 ev.actor.clone().into(),
+                ev.not_before_ms.into(),
             ]);
         }
         txn.execute(&insert).await?;
@@ -149,6 +151,7 @@ struct EventRow {
     rule: Option<String>,
     failure: Option<String>,
     actor: Option<String>,
+    not_before: Option<i64>,
 }
 
 impl TryFrom<EventRow> for Event {
@@ -175,6 +178,7 @@ impl TryFrom<EventRow> for Event {
                     .failure
                     .and_then(|f| serde_json::from_str::<Failure>(&f).ok()),
                 actor: r.actor,
+                not_before_ms: r.not_before,
             },
         })
     }
@@ -261,6 +265,7 @@ impl Store {
             Events::Rule,
             Events::Failure,
             Events::Actor,
+            Events::NotBefore,
         ])
         .from(Events::Table)
         .and_where(Expr::col(Events::Seq).gt(after_seq));

@@ -24,6 +24,8 @@ pub(crate) enum Recipients {
     CreatedAt,
     DeliveredWatermark,
     ReadWatermark,
+    TimeZone,
+    OptinTimeZone,
 }
 
 #[derive(DeriveIden, Clone, Copy)]
@@ -113,6 +115,7 @@ pub(crate) enum Notifications {
     Audience,
     Planning,
     PlanCursor,
+    Polite,
 }
 
 #[derive(DeriveIden, Clone, Copy)]
@@ -141,6 +144,7 @@ pub(crate) enum Deliveries {
     FirstAttemptAt,
     EchoMid,
     EchoAt,
+    QuietZone,
 }
 
 #[derive(DeriveIden, Clone, Copy)]
@@ -169,6 +173,7 @@ pub(crate) enum Events {
     Rule,
     Failure,
     Actor,
+    NotBefore,
 }
 
 #[derive(DeriveIden, Clone, Copy)]

@@ -70,6 +70,7 @@ pub(super) fn event(e: &pb::DeliveryEvent) -> Value {
         m.insert("failure".into(), failure);
     }
     m.insert("actor".into(), e.actor.clone().into());
+    put_time(&mut m, "notBeforeTime", &e.not_before_time);
     Value::Object(m)
 }
 

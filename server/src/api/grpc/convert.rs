@@ -79,6 +79,8 @@ pub(super) fn exclusion(r: ExclusionReason) -> pb::ExclusionReason {
         ExclusionReason::MaxRecipients => P::MaxRecipients,
         ExclusionReason::TagRetired => P::TagRetired,
         ExclusionReason::KindNotSupported => P::KindNotSupported,
+        ExclusionReason::FrequencyCap => P::FrequencyCap,
+        ExclusionReason::QuietHours => P::QuietHours,
     }
 }
 
@@ -128,6 +130,7 @@ pub(super) fn event_kind(k: EventKind) -> pb::DeliveryEventType {
         EventKind::GrantResumed => P::GrantResumed,
         EventKind::GrantAssigned => P::GrantAssigned,
         EventKind::Unconfirmed => P::Unconfirmed,
+        EventKind::Deferred => P::Deferred,
     }
 }
 
@@ -171,6 +174,7 @@ pub(super) fn recipient(r: &RecipientView, window_ms: i64) -> pb::Recipient {
         region: r.region.clone().unwrap_or_default(),
         last_interaction_time: r.last_interaction_ms.map(ts),
         window_close_time: r.last_interaction_ms.map(|t| ts(t + window_ms)),
+        time_zone: r.time_zone.clone().unwrap_or_default(),
     }
 }
 

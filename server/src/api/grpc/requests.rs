@@ -167,6 +167,8 @@ pub(super) struct RecipientChange {
     pub(super) remove: Vec<Tag>,
     /// `Some(None)` clears the region.
     pub(super) region: Option<Option<Region>>,
+    /// `Some(None)` clears the time zone.
+    pub(super) time_zone: Option<Option<String>>,
 }
 
 /// An UpdateRecipient's change.
@@ -181,6 +183,18 @@ pub(super) fn recipient_change(r: &pb::UpdateRecipientRequest) -> Result<Recipie
         Some("") => Some(None),
         Some(code) => v.check(Region::parse("region", code)).map(Some),
     };
+    let time_zone = match r.time_zone.as_deref() {
+        None => None,
+        Some("") => Some(None),
+        Some(z) if crate::domain::polite::known_zone(z) => Some(Some(z.to_string())),
+        Some(_) => {
+            v.push(
+                "time_zone",
+                "is not an IANA time zone (for example Europe/Berlin)",
+            );
+            None
+        }
+    };
     if add.len() + remove.len() > max {
         v.push(
             "add_tags",
@@ -194,6 +208,7 @@ pub(super) fn recipient_change(r: &pb::UpdateRecipientRequest) -> Result<Recipie
         add,
         remove,
         region,
+        time_zone,
     })
 }
 

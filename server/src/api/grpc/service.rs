@@ -158,7 +158,7 @@ impl NotificationService for Api {
         caller.may_act_on(c.page.as_str())?;
         let rec = self
             .consent
-            .update_recipient(&c.page, &c.psid, &c.add, &c.remove, c.region)
+            .update_recipient(&c.page, &c.psid, &c.add, &c.remove, c.region, c.time_zone)
             .await?;
         Ok(Response::new(pb::UpdateRecipientResponse {
             recipient: Some(recipient(&rec, self.window_ms())),

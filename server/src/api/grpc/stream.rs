@@ -50,6 +50,7 @@ pub(crate) fn event_to_proto(e: &Event) -> pb::DeliveryEvent {
             message: f.message.clone(),
         }),
         actor: ev.actor.clone().unwrap_or_default(),
+        not_before_time: ev.not_before_ms.map(ts),
     }
 }
 

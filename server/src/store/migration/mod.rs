@@ -14,6 +14,7 @@ mod m0010_edges;
 mod m0011_planner;
 mod m0012_echoes;
 mod m0013_sent_indexes;
+mod m0030_polite;
 
 use sea_orm::{ConnectionTrait, DatabaseBackend};
 use sea_orm_migration::prelude::*;
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0011_planner::M0011Planner),
             Box::new(m0012_echoes::M0012Echoes),
             Box::new(m0013_sent_indexes::M0013SentIndexes),
+            Box::new(m0030_polite::M0030Polite),
         ]
     }
 }

@@ -34,5 +34,6 @@ macro_rules! on_both_backends {
 mod echoes;
 mod interleavings;
 mod pacing;
+mod polite;
 mod repository;
 mod stream;
