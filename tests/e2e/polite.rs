@@ -384,3 +384,145 @@ async fn the_zone_of_a_marketing_opt_in_is_kept_and_update_recipient_overrides_i
         .unwrap_err();
     assert_eq!(otn_testkit::violated_fields(&bad), ["time_zone"]);
 }
+
+fn breaker(threshold: u32) -> Politeness {
+    Politeness {
+        breaker_threshold: threshold,
+        breaker_window_secs: 3600,
+        ..Politeness::off()
+    }
+}
+
+async fn metrics(app: &TestApp) -> String {
+    otn_testkit::meta::http()
+        .get(format!("http://{}/metrics", app.running.admin_addr))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+async fn stop(app: &TestApp, psid: &str, token: &str, at: i64) {
+    let ev = otn_testkit::meta::marketing_status(psid, at, token, true);
+    let body = otn_testkit::meta::body_of(at, vec![ev]);
+    assert_eq!(otn_testkit::meta::post_signed(app, body).await, 200);
+}
+
+async fn resume(app: &mut TestApp) -> pb::ResumePageResponse {
+    app.client
+        .resume_page(pb::ResumePageRequest {
+            page_id: PAGE.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+#[tokio::test]
+async fn a_flood_of_stops_pauses_the_pages_sends_until_an_operator_resumes_them() {
+    let mut app = World::new().await.spawn_with(polite(breaker(3))).await;
+    let now = app.clock.now_ms();
+    let mut tokens = Vec::new();
+    for i in 0..3 {
+        let psid = format!("mm{i}");
+        let token = app.sim().issue_marketing_token(PAGE, &psid);
+        app.client
+            .record_opt_in(pb::RecordOptInRequest {
+                page_id: PAGE.into(),
+                psid: psid.clone(),
+                topic_key: "deals:weekly".into(),
+                kind: pb::GrantKind::MarketingMessages as i32,
+                token: token.clone(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        tokens.push((psid, token));
+    }
+    grant(&mut app, "ann", "back-in-stock:x").await;
+    grant(&mut app, "bo", "back-in-stock:x").await;
+    // Two STOPs, and the second one again (Meta redelivers): two signals, under the threshold.
+    stop(&app, &tokens[0].0, &tokens[0].1, now).await;
+    stop(&app, &tokens[1].0, &tokens[1].1, now + 1).await;
+    stop(&app, &tokens[1].0, &tokens[1].1, now + 1).await;
+    assert!(
+        metrics(&app)
+            .await
+            .contains("otn_negative_signals_total{page_id=\"test-page\",kind=\"stop\"} 2")
+    );
+    // The third trips the breaker: every replica's pump holds the page's sends.
+    stop(&app, &tokens[2].0, &tokens[2].1, now + 2).await;
+    let m = metrics(&app).await;
+    assert!(
+        m.contains("otn_breaker_tripped{page_id=\"test-page\"} 1"),
+        "{m}"
+    );
+
+    let n = app
+        .send("restock-x", "back-in-stock:x", Default::default())
+        .await;
+    assert_eq!(n.plan.as_ref().unwrap().grant_sends, 2, "planned as ever");
+    assert_eq!(n.paused_reason, "negative_feedback");
+    stays(&app, "ann", 0).await;
+    assert!(accepted(&app, "bo").is_empty());
+    let seen = app.notification(&n.notification_id).await;
+    assert_eq!(
+        seen.paused_reason, "negative_feedback",
+        "GetNotification says why"
+    );
+    assert_eq!(seen.counts.unwrap().queued, 2);
+
+    // An operator resumes: the queued deliveries go, and the count starts again.
+    let r = resume(&mut app).await;
+    assert!(r.resumed && r.paused_reason.is_empty());
+    let done = app.wait_final(&n.notification_id).await;
+    assert_eq!(done.counts.unwrap().sent, 2);
+    assert!(done.paused_reason.is_empty());
+    assert!(!resume(&mut app).await.resumed, "nothing to resume");
+    assert!(
+        metrics(&app)
+            .await
+            .contains("otn_breaker_tripped{page_id=\"test-page\"} 0")
+    );
+}
+
+#[tokio::test]
+async fn people_blocking_the_page_trip_the_breaker_too() {
+    let mut app = World::new().await.spawn_with(polite(breaker(3))).await;
+    for p in ["b1", "b2", "b3", "b4"] {
+        grant(&mut app, p, "back-in-stock:y").await;
+    }
+    // Meta refuses three sends: the person blocked the page (200/1545041), and once 551.
+    app.sim().inject(vec![
+        otn_simulator::Fault::BlockedPage,
+        otn_simulator::Fault::BlockedPage,
+        otn_simulator::Fault::BlockedPage,
+    ]);
+    let first = app
+        .send(
+            "restock-y",
+            "back-in-stock:y",
+            pb::SendOptions {
+                max_recipients: 3,
+                ..Default::default()
+            },
+        )
+        .await;
+    let done = app.wait_final(&first.notification_id).await;
+    assert_eq!(done.counts.unwrap().failed, 3);
+    let again = eventually("the breaker tripped", Duration::from_secs(10), || async {
+        let m = metrics(&app).await;
+        match m.contains("otn_breaker_tripped{page_id=\"test-page\"} 1") {
+            true => Ok(()),
+            false => Err("not yet".to_string()),
+        }
+    });
+    again.await;
+    let next = app
+        .send("restock-y2", "back-in-stock:y", Default::default())
+        .await;
+    assert_eq!(next.paused_reason, "negative_feedback");
+    stays(&app, "b4", 0).await;
+}

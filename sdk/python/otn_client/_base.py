@@ -58,6 +58,7 @@ RPCS: Dict[str, Tuple[Type[Message], str, Type[Message]]] = {
                           service_pb2.ListNotificationsResponse),
     "StreamDeliveryEvents": (service_pb2.StreamDeliveryEventsRequest, "stream_delivery_events",
                              service_pb2.StreamDeliveryEventsResponse),
+    "ResumePage": (service_pb2.ResumePageRequest, "resume_page", service_pb2.ResumePageResponse),
 }
 
 

@@ -143,6 +143,7 @@ const KINDS = {
   TYPE_STRING: "string",
   TYPE_BOOL: "bool",
   TYPE_INT32: "int32",
+  TYPE_UINT32: "uint32",
   TYPE_INT64: "int64",
   TYPE_ENUM: "enum",
   TYPE_MESSAGE: "message",
@@ -176,7 +177,7 @@ export function fieldsModule(image) {
   out += "export interface FieldShape {\n";
   out += "  /** The field's name in the contract (snake_case): the server's field paths use it. */\n";
   out += "  readonly name: string;\n";
-  out += '  readonly kind: "string" | "bool" | "int32" | "int64" | "enum" | "message" | "timestamp";\n';
+  out += '  readonly kind: "string" | "bool" | "int32" | "uint32" | "int64" | "enum" | "message" | "timestamp";\n';
   out += "  readonly repeated: boolean;\n";
   out += "  /** The message or enum, for kind `message` and `enum` (full name). */\n";
   out += "  readonly type?: string;\n";

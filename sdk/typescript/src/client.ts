@@ -18,6 +18,8 @@ import {
   type AssignGrantResponse,
   CancelNotificationRequest,
   type CancelNotificationResponse,
+  ResumePageRequest,
+  type ResumePageResponse,
   type EligibleRecipient,
   ForgetRecipientRequest,
   type ForgetRecipientResponse,
@@ -280,7 +282,7 @@ export class Client {
     return this.unary("RecordInteraction", this.raw.recordInteraction, r, opts);
   }
 
-  /** UpdateRecipient: tags to add or remove, the region. */
+  /** UpdateRecipient: tags to add or remove, the region, the IANA time zone. */
   async updateRecipient(req: DeepPartial<UpdateRecipientRequest>, opts?: CallOptions): Promise<UpdateRecipientResponse> {
     const r = this.build(UpdateRecipientRequest, "otn.v1.UpdateRecipientRequest", req);
     return this.unary("UpdateRecipient", this.raw.updateRecipient, r, opts);
@@ -321,6 +323,12 @@ export class Client {
   async getNotification(req: DeepPartial<GetNotificationRequest>, opts?: CallOptions): Promise<GetNotificationResponse> {
     const r = this.build(GetNotificationRequest, "otn.v1.GetNotificationRequest", req);
     return this.unary("GetNotification", this.raw.getNotification, r, opts);
+  }
+
+  /** ResumePage: resumes a page whose circuit breaker tripped (pause `negative_feedback`). */
+  async resumePage(req: DeepPartial<ResumePageRequest>, opts?: CallOptions): Promise<ResumePageResponse> {
+    const r = this.build(ResumePageRequest, "otn.v1.ResumePageRequest", req);
+    return this.unary("ResumePage", this.raw.resumePage, r, opts);
   }
 
   /** CancelNotification: cancels what is still queued. */

@@ -126,6 +126,9 @@ function checkValue(shape: FieldShape, v: unknown, where: string, out: FieldViol
     case "int32":
       if (typeof v !== "number" || !Number.isInteger(v) || v < INT32_MIN || v > INT32_MAX) bad("a 32-bit integer");
       return;
+    case "uint32":
+      if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > 4294967295) bad("an unsigned 32-bit integer");
+      return;
     case "int64":
       if (typeof v !== "number" || !Number.isSafeInteger(v)) bad("a safe integer (int64 fields are numbers)");
       return;

@@ -75,6 +75,12 @@ pub struct Politeness {
     /// The page's IANA time zone, for people whose own zone is unknown. Unset: such people have
     /// no quiet hours (the service cannot tell when their night is).
     pub time_zone: Option<String>,
+    /// The circuit breaker: this many negative signals (STOPs, blocks, policy enforcement) within
+    /// `breaker_window_secs` pause the page's notification sends until an operator resumes them
+    /// (ResumePage); 0: never.
+    pub breaker_threshold: u32,
+    /// The breaker's rolling window, in seconds.
+    pub breaker_window_secs: u64,
 }
 
 impl Default for Politeness {
@@ -84,17 +90,20 @@ impl Default for Politeness {
             frequency_window_secs: 86_400,
             quiet_hours: "21:00-08:00".into(),
             time_zone: None,
+            breaker_threshold: 100,
+            breaker_window_secs: 3_600,
         }
     }
 }
 
 impl Politeness {
-    /// No cap and no quiet hours (what a page had before politeness; tests that are about
-    /// something else).
+    /// No cap, no quiet hours, no breaker (what a page had before politeness; tests that are
+    /// about something else).
     pub fn off() -> Self {
         Self {
             frequency_cap: 0,
             quiet_hours: String::new(),
+            breaker_threshold: 0,
             ..Self::default()
         }
     }
@@ -103,6 +112,9 @@ impl Politeness {
     pub(crate) fn problem(&self) -> Option<String> {
         if !(60..=2_592_000).contains(&self.frequency_window_secs) {
             return Some("frequency_window_secs must be 60 to 2592000 (30 days)".into());
+        }
+        if !(60..=2_592_000).contains(&self.breaker_window_secs) {
+            return Some("breaker_window_secs must be 60 to 2592000 (30 days)".into());
         }
         if !self.quiet_hours.is_empty()
             && let Err(e) = crate::domain::polite::QuietHours::parse(&self.quiet_hours)

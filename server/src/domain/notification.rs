@@ -144,4 +144,6 @@ pub(crate) struct Notification {
 pub(crate) struct NotificationStatus {
     pub(crate) notification: Notification,
     pub(crate) counts: HashMap<DeliveryState, i64>,
+    /// Why its page's sending is paused, while it is open and the page is.
+    pub(crate) paused_reason: Option<String>,
 }

@@ -248,6 +248,46 @@ impl Polite {
     }
 }
 
+/// The pause reason of a tripped circuit breaker (lifted by an operator's ResumePage).
+pub(crate) const BREAKER_PAUSE: &str = "negative_feedback";
+
+/// A negative signal the circuit breaker counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Signal {
+    /// A person stopped a page's marketing messages (`STOP NOTIFICATIONS`).
+    Stop,
+    /// Meta refused a send because the person blocked the page or cannot be reached by it
+    /// (551, 200/1545041).
+    Block,
+    /// Meta's `policy_enforcement` block of the page.
+    PolicyEnforcement,
+}
+
+impl Signal {
+    /// Its stored code.
+    pub(crate) fn code(self) -> i32 {
+        match self {
+            Signal::Stop => 1,
+            Signal::Block => 2,
+            Signal::PolicyEnforcement => 3,
+        }
+    }
+
+    /// Its metric label.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Signal::Stop => "stop",
+            Signal::Block => "block",
+            Signal::PolicyEnforcement => "policy_enforcement",
+        }
+    }
+
+    /// The signal a Send API refusal with Meta's `(code, subcode)` is, if any.
+    pub(crate) fn of_refusal(code: i32, subcode: i32) -> Option<Signal> {
+        matches!((code, subcode), (551, _) | (200, 1_545_041)).then_some(Signal::Block)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -364,6 +404,23 @@ mod tests {
         assert_eq!(
             p.plan(DeliveryPath::Grant, None, &times, NOON_UTC, None),
             Gate::Exclude(ExclusionReason::FrequencyCap)
+        );
+    }
+
+    #[test]
+    fn blocks_are_the_refusals_of_a_person_who_blocked_the_page() {
+        assert_eq!(Signal::of_refusal(551, 0), Some(Signal::Block));
+        assert_eq!(Signal::of_refusal(200, 1_545_041), Some(Signal::Block));
+        assert_eq!(Signal::of_refusal(200, 0), None);
+        assert_eq!(
+            Signal::of_refusal(10, 2_018_108),
+            None,
+            "not available now is not a block"
+        );
+        assert_eq!(
+            Signal::of_refusal(10, 1_893_015),
+            None,
+            "a stopped token is its STOP"
         );
     }
 

@@ -7,6 +7,7 @@ use super::{Consent, OptInInput, opt_in::PAYLOAD_PREFIX};
 use crate::domain::evidence::Echo;
 use crate::domain::grant::NewGrant;
 use crate::domain::notification::Actor;
+use crate::domain::polite::Signal;
 use crate::domain::values::{PageId, Payload, Psid, RequestId, Title, Token, TopicKey};
 use crate::domain::vocab::GrantKind;
 use crate::error::{Error, Reason, Result};
@@ -170,6 +171,10 @@ impl Consent {
                     .set_stopped(&page_id, &psid, &token, stop, at_ms, now)
                     .await?;
                 tracing::info!(stop, changed, "notification status applied");
+                // A STOP that changed something (not a redelivery) is negative feedback.
+                if stop && changed {
+                    self.deps.signal(&page_id, Signal::Stop).await?;
+                }
             }
             Inbound::Interaction {
                 page_id,
@@ -232,7 +237,12 @@ impl Consent {
                 // rather than fail its deliveries one by one.
                 tracing::warn!(page_id, block, reason, "policy enforcement");
                 match block {
-                    true => store.pause_page(&page_id, None, POLICY_PAUSE).await?,
+                    true => {
+                        store.pause_page(&page_id, None, POLICY_PAUSE).await?;
+                        self.deps
+                            .signal(&page_id, Signal::PolicyEnforcement)
+                            .await?;
+                    }
                     false => store.resume_page(&page_id, POLICY_PAUSE).await?,
                 }
             }

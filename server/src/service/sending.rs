@@ -1,6 +1,7 @@
 //! SendNotification, GetNotification, ListNotifications and CancelNotification: idempotency, the
 //! intent stored at once, and planning handed to the planner.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::Deps;
@@ -125,14 +126,52 @@ impl Sending {
 
     async fn with_counts(&self, list: Vec<Notification>) -> Result<Vec<NotificationStatus>> {
         let ids: Vec<String> = list.iter().map(|n| n.id.clone()).collect();
-        let mut counts = self.deps.store().delivery_counts(&ids).await?;
-        Ok(list
-            .into_iter()
-            .map(|n| NotificationStatus {
+        let store = self.deps.store();
+        let mut counts = store.delivery_counts(&ids).await?;
+        let now = self.deps.now();
+        let mut pauses: HashMap<String, Option<String>> = HashMap::new();
+        let mut out = Vec::with_capacity(list.len());
+        for n in list {
+            let paused_reason = match n.state.is_open() {
+                false => None,
+                true => match pauses.get(&n.page_id) {
+                    Some(r) => r.clone(),
+                    None => {
+                        let r = store.pause_reason(&n.page_id, now).await?;
+                        pauses.insert(n.page_id.clone(), r.clone());
+                        r
+                    }
+                },
+            };
+            out.push(NotificationStatus {
                 counts: counts.remove(&n.id).unwrap_or_default(),
                 notification: n,
-            })
-            .collect())
+                paused_reason,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Resumes a page whose circuit breaker tripped; whether it had, and why the page is still
+    /// paused (a pause this does not lift), if it is.
+    pub(crate) async fn resume_page(
+        &self,
+        page_id: &str,
+        actor: &Actor,
+    ) -> Result<(bool, Option<String>)> {
+        self.deps.pages().get(page_id)?;
+        let store = self.deps.store();
+        let now = self.deps.now();
+        let resumed = store.resume_breaker(page_id, now).await?;
+        if resumed {
+            crate::ops::metrics::breaker_tripped(page_id, false);
+            tracing::warn!(
+                page_id,
+                actor = actor.as_str(),
+                "circuit breaker reset: the page sends again"
+            );
+        }
+        Ok((resumed, store.pause_reason(page_id, now).await?))
     }
 
     /// A page of a page's notifications, newest first, after the one with id `before`.

@@ -2,6 +2,7 @@
 //! queries of each concern (built with sea-query, so placeholders suit each backend).
 
 mod api_keys;
+mod breaker;
 pub(crate) mod bus;
 mod cancel;
 mod candidates;

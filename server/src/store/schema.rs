@@ -217,3 +217,11 @@ pub(crate) enum Erasures {
     PersonHmac,
     ErasedAt,
 }
+
+#[derive(DeriveIden, Clone, Copy)]
+pub(crate) enum PageSignals {
+    Table,
+    PageId,
+    Kind,
+    At,
+}

@@ -24,6 +24,14 @@ fn page_psid(v: &mut Violations, page_id: &str, psid: &str) -> (Option<PageId>, 
     )
 }
 
+/// A page.
+pub(super) fn page(page_id: &str) -> Result<PageId> {
+    let mut v = Violations::default();
+    let page = v.check(PageId::parse("page_id", page_id));
+    v.finish()?;
+    checked(page)
+}
+
 /// A page and a person.
 pub(super) fn person(page_id: &str, psid: &str) -> Result<(PageId, Psid)> {
     let mut v = Violations::default();

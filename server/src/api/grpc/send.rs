@@ -209,5 +209,6 @@ pub(crate) fn notification(s: &NotificationStatus) -> pb::Notification {
             .map(|t| t.as_str().to_string())
             .unwrap_or_default(),
         planning: n.planning,
+        paused_reason: s.paused_reason.clone().unwrap_or_default(),
     }
 }

@@ -279,6 +279,23 @@ impl NotificationService for Api {
         }))
     }
 
+    async fn resume_page(
+        &self,
+        req: Request<pb::ResumePageRequest>,
+    ) -> Result<Response<pb::ResumePageResponse>, Status> {
+        let caller = Caller::of(&req);
+        let page = requests::page(&req.get_ref().page_id)?;
+        caller.may_act_on(page.as_str())?;
+        let (resumed, still) = self
+            .sending
+            .resume_page(page.as_str(), caller.actor())
+            .await?;
+        Ok(Response::new(pb::ResumePageResponse {
+            resumed,
+            paused_reason: still.unwrap_or_default(),
+        }))
+    }
+
     type StreamDeliveryEventsStream = stream::DeliveryEventStream;
 
     async fn stream_delivery_events(

@@ -15,6 +15,7 @@ mod m0011_planner;
 mod m0012_echoes;
 mod m0013_sent_indexes;
 mod m0030_polite;
+mod m0031_breaker;
 
 use sea_orm::{ConnectionTrait, DatabaseBackend};
 use sea_orm_migration::prelude::*;
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0012_echoes::M0012Echoes),
             Box::new(m0013_sent_indexes::M0013SentIndexes),
             Box::new(m0030_polite::M0030Polite),
+            Box::new(m0031_breaker::M0031Breaker),
         ]
     }
 }
