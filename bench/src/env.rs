@@ -132,6 +132,7 @@ pub(crate) fn page(page_id: &str, rate_limit_per_sec: u32) -> PageConfig {
         region: None,
         rate_limit_per_sec,
         enabled: true,
+        politeness: Default::default(),
     }
 }
 

@@ -154,4 +154,18 @@ impl Client {
         })
         .await
     }
+
+    /// Resumes a page whose circuit breaker tripped (pause reason `negative_feedback`).
+    pub async fn resume_page(
+        &self,
+        page_id: impl Into<String>,
+    ) -> Result<pb::ResumePageResponse, Error> {
+        let req = pb::ResumePageRequest {
+            page_id: page_id.into(),
+        };
+        self.call(Safety::Other, req, |mut c, r| async move {
+            c.resume_page(r).await
+        })
+        .await
+    }
 }

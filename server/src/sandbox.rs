@@ -61,6 +61,8 @@ impl Sandbox {
             region: None,
             rate_limit_per_sec: 300,
             enabled: true,
+            // The sandbox's people are the simulator's, messaged when you say: no cap, no night.
+            politeness: crate::config::Politeness::off(),
         };
         let now = clock.clone();
         let state = state_file(config);

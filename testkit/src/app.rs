@@ -84,6 +84,9 @@ impl World {
             region: None,
             rate_limit_per_sec: 1000,
             enabled: true,
+            // Tests about something else send without a cap or quiet hours; the politeness
+            // tests turn them on.
+            politeness: otn_server::config::Politeness::off(),
         };
         let now = clock.clone();
         let sim = Simulator::start(

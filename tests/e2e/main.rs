@@ -16,6 +16,7 @@ mod operations;
 mod opt_in;
 mod planning;
 mod policy;
+mod polite;
 mod receipts;
 mod reflection;
 mod restart;

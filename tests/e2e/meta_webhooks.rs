@@ -244,6 +244,7 @@ async fn an_entry_signed_with_another_apps_secret_is_skipped_and_its_batch_appli
         region: None,
         rate_limit_per_sec: 100,
         enabled: true,
+        politeness: otn_server::config::Politeness::off(),
     };
     let mut app = world.spawn_with(|c| c.pages.push(other.clone())).await;
     let t = app.clock.now_ms() - 1_000;

@@ -59,6 +59,7 @@ RPCS: Dict[str, Tuple[Type[Message], str, Type[Message]]] = {
     "StreamDeliveryEvents": (service_pb2.StreamDeliveryEventsRequest, "stream_delivery_events",
                              service_pb2.StreamDeliveryEventsResponse),
     "GetFunnel": (funnel_pb2.GetFunnelRequest, "get_funnel", funnel_pb2.GetFunnelResponse),
+    "ResumePage": (service_pb2.ResumePageRequest, "resume_page", service_pb2.ResumePageResponse),
 }
 
 

@@ -261,9 +261,10 @@ class AsyncClient(ClientBase):
         self, request: Optional[service_pb2.UpdateRecipientRequest] = None, /, *, page_id: Optional[str] = None,
         psid: Optional[str] = None, add_tags: Optional[Sequence[str]] = None,
         remove_tags: Optional[Sequence[str]] = None, region: Optional[str] = None,
-        timeout: Optional[float] = None, **unknown: NoReturn,
+        time_zone: Optional[str] = None, timeout: Optional[float] = None, **unknown: NoReturn,
     ) -> service_pb2.UpdateRecipientResponse:
-        """UpdateRecipient: tags to add/remove; ``region`` None keeps it, ``""`` clears it."""
+        """UpdateRecipient: tags to add/remove; ``region`` and ``time_zone`` (IANA) None keep them,
+        ``""`` clears them."""
         req = self._prepare("UpdateRecipient", request, F(locals()), unknown)
         return await self._unary("UpdateRecipient", req, timeout, service_pb2.UpdateRecipientResponse)
 
@@ -325,6 +326,13 @@ class AsyncClient(ClientBase):
         notification (``notification_id``), over UTC days ``start_date`` to ``end_date``."""
         req = self._prepare("GetFunnel", request, F(locals()), unknown)
         return await self._unary("GetFunnel", req, timeout, funnel_pb2.GetFunnelResponse)
+    async def resume_page(
+        self, request: Optional[service_pb2.ResumePageRequest] = None, /, *, page_id: Optional[str] = None,
+        timeout: Optional[float] = None, **unknown: NoReturn,
+    ) -> service_pb2.ResumePageResponse:
+        """ResumePage: resumes a page whose circuit breaker tripped (pause ``negative_feedback``)."""
+        req = self._prepare("ResumePage", request, F(locals()), unknown)
+        return await self._unary("ResumePage", req, timeout, service_pb2.ResumePageResponse)
 
     async def cancel_notification(
         self, request: Optional[service_pb2.CancelNotificationRequest] = None, /, *,

@@ -19,6 +19,8 @@ import {
   type AssignGrantResponse,
   CancelNotificationRequest,
   type CancelNotificationResponse,
+  ResumePageRequest,
+  type ResumePageResponse,
   type EligibleRecipient,
   ForgetRecipientRequest,
   type ForgetRecipientResponse,
@@ -281,7 +283,7 @@ export class Client {
     return this.unary("RecordInteraction", this.raw.recordInteraction, r, opts);
   }
 
-  /** UpdateRecipient: tags to add or remove, the region. */
+  /** UpdateRecipient: tags to add or remove, the region, the IANA time zone. */
   async updateRecipient(req: DeepPartial<UpdateRecipientRequest>, opts?: CallOptions): Promise<UpdateRecipientResponse> {
     const r = this.build(UpdateRecipientRequest, "otn.v1.UpdateRecipientRequest", req);
     return this.unary("UpdateRecipient", this.raw.updateRecipient, r, opts);
@@ -331,6 +333,10 @@ export class Client {
   async getFunnel(req: DeepPartial<GetFunnelRequest>, opts?: CallOptions): Promise<GetFunnelResponse> {
     const r = this.build(GetFunnelRequest, "otn.v1.GetFunnelRequest", req);
     return this.unary("GetFunnel", this.raw.getFunnel, r, opts);
+  /** ResumePage: resumes a page whose circuit breaker tripped (pause `negative_feedback`). */
+  async resumePage(req: DeepPartial<ResumePageRequest>, opts?: CallOptions): Promise<ResumePageResponse> {
+    const r = this.build(ResumePageRequest, "otn.v1.ResumePageRequest", req);
+    return this.unary("ResumePage", this.raw.resumePage, r, opts);
   }
 
   /** CancelNotification: cancels what is still queued. */

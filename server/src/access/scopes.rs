@@ -7,7 +7,7 @@ pub(crate) enum Scope {
     Read,
     /// Changing consent: opt-ins, interactions, tags and regions, revocations, assignments.
     Consent,
-    /// Sending and cancelling notifications.
+    /// Sending and cancelling notifications, resuming a page's tripped circuit breaker.
     Send,
     /// Erasing a person.
     Erase,
@@ -37,7 +37,7 @@ impl Scope {
 }
 
 /// The methods of NotificationService (the `method` label of the RPC metrics).
-pub(crate) const METHODS: [&str; 14] = [
+pub(crate) const METHODS: [&str; 15] = [
     "RequestOptIn",
     "RecordOptIn",
     "ListEligible",
@@ -52,6 +52,7 @@ pub(crate) const METHODS: [&str; 14] = [
     "ListNotifications",
     "StreamDeliveryEvents",
     "GetFunnel",
+    "ResumePage",
 ];
 
 /// The scope the method `name` of NotificationService needs; `None` for a name the service
@@ -65,7 +66,7 @@ pub(crate) fn scope_of(name: &str) -> Option<Scope> {
         | "GetFunnel" => Scope::Read,
         "RequestOptIn" | "RecordOptIn" | "RecordInteraction" | "UpdateRecipient"
         | "RevokeGrant" | "AssignGrant" => Scope::Consent,
-        "SendNotification" | "CancelNotification" => Scope::Send,
+        "SendNotification" | "CancelNotification" | "ResumePage" => Scope::Send,
         "ForgetRecipient" => Scope::Erase,
         _ => return None,
     })

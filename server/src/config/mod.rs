@@ -18,7 +18,7 @@ pub use layers::{ConfigError, Env};
 
 pub use clicks::ClickSettings;
 pub use ops::{ListenerLimits, ListenersSettings, RetentionSettings, TelemetrySettings};
-pub use pages::{PageConfig, Secret};
+pub use pages::{PageConfig, Politeness, Secret};
 pub use tls::{ClientIdentity, TlsSettings};
 
 /// Log output format.
@@ -362,6 +362,11 @@ impl Config {
         for p in &self.pages {
             if !seen.insert(&p.page_id) {
                 return Err(format!("configuration: page {} is listed twice", p.page_id).into());
+            }
+            if let Some(problem) = p.politeness.problem() {
+                return Err(
+                    format!("configuration: page {} politeness: {problem}", p.page_id).into(),
+                );
             }
             if p.rate_limit_per_sec == 0 {
                 return Err(

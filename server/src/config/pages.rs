@@ -54,6 +54,80 @@ pub struct PageConfig {
     /// its webhook events are skipped, its RPCs answer NOT_FOUND.
     #[serde(default = "default_enabled")]
     pub enabled: bool,
+    /// How often and when one person may be messaged (`[pages.politeness]`).
+    #[serde(default)]
+    pub politeness: Politeness,
+}
+
+/// A page's politeness: a frequency cap per person and quiet hours in the person's time zone.
+/// Every field has a default, so a page without the table is polite too.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Politeness {
+    /// At most this many notifications to one person per `frequency_window_secs`, across the
+    /// page's topics (0: no cap). A send may override it.
+    pub frequency_cap: u32,
+    /// The cap's rolling window, in seconds.
+    pub frequency_window_secs: u64,
+    /// The quiet window in each person's local time, `HH:MM-HH:MM` (empty: none). Deliveries
+    /// that would land inside it wait for its end; a send may opt out.
+    pub quiet_hours: String,
+    /// The page's IANA time zone, for people whose own zone is unknown. Unset: such people have
+    /// no quiet hours (the service cannot tell when their night is).
+    pub time_zone: Option<String>,
+    /// The circuit breaker: this many negative signals (STOPs, blocks, policy enforcement) within
+    /// `breaker_window_secs` pause the page's notification sends until an operator resumes them
+    /// (ResumePage); 0: never.
+    pub breaker_threshold: u32,
+    /// The breaker's rolling window, in seconds.
+    pub breaker_window_secs: u64,
+}
+
+impl Default for Politeness {
+    fn default() -> Self {
+        Self {
+            frequency_cap: 3,
+            frequency_window_secs: 86_400,
+            quiet_hours: "21:00-08:00".into(),
+            time_zone: None,
+            breaker_threshold: 100,
+            breaker_window_secs: 3_600,
+        }
+    }
+}
+
+impl Politeness {
+    /// No cap, no quiet hours, no breaker (what a page had before politeness; tests that are
+    /// about something else).
+    pub fn off() -> Self {
+        Self {
+            frequency_cap: 0,
+            quiet_hours: String::new(),
+            breaker_threshold: 0,
+            ..Self::default()
+        }
+    }
+
+    /// Why this is not a valid politeness, if it is not.
+    pub(crate) fn problem(&self) -> Option<String> {
+        if !(60..=2_592_000).contains(&self.frequency_window_secs) {
+            return Some("frequency_window_secs must be 60 to 2592000 (30 days)".into());
+        }
+        if !(60..=2_592_000).contains(&self.breaker_window_secs) {
+            return Some("breaker_window_secs must be 60 to 2592000 (30 days)".into());
+        }
+        if !self.quiet_hours.is_empty()
+            && let Err(e) = crate::domain::polite::QuietHours::parse(&self.quiet_hours)
+        {
+            return Some(e);
+        }
+        match &self.time_zone {
+            Some(z) if !crate::domain::polite::known_zone(z) => {
+                Some(format!("time_zone `{z}` is not an IANA time zone"))
+            }
+            _ => None,
+        }
+    }
 }
 
 fn default_enabled() -> bool {

@@ -13,6 +13,7 @@ use super::outcome::{self, PageAction};
 use super::{Dispatcher, PACE_MARGIN};
 use crate::domain::event::Failure;
 use crate::domain::outcome::{Claimed, Completed, GrantAfter, Outcome};
+use crate::domain::polite::Signal;
 use crate::messenger::wire;
 use crate::ops::metrics;
 use tracing::Instrument;
@@ -210,6 +211,18 @@ impl Pump {
             &code,
             clock.elapsed().as_secs_f64(),
         );
+        // A person who blocked the page is negative feedback for its circuit breaker (counted
+        // aside, so the outcome is recorded without waiting for it).
+        if let Err(e) = &result
+            && let Some(signal) = Signal::of_refusal(e.codes().0, e.codes().1)
+        {
+            let (deps, page) = (self.d.deps.clone(), self.page.clone());
+            tokio::spawn(async move {
+                if let Err(e) = deps.signal(&page, signal).await {
+                    tracing::error!(page_id = page, error = %e, "could not count a block");
+                }
+            });
+        }
         let (outcome, action) = outcome::decide(
             &c,
             result,

@@ -35,6 +35,8 @@ pub(crate) struct NewEvent {
     pub(crate) interaction: Option<InteractionKind>,
     /// What the event implies for the funnel's counts (not stored: counted as it is appended).
     pub(crate) implied: Implied,
+    /// A DEFERRED delivery's not-before time.
+    pub(crate) not_before_ms: Option<i64>,
 }
 
 impl NewEvent {
@@ -55,6 +57,7 @@ impl NewEvent {
             actor: None,
             interaction: None,
             implied: Implied::default(),
+            not_before_ms: None,
         }
     }
 }

@@ -126,7 +126,7 @@ pub(crate) fn steps_of(ev: &NewEvent) -> Vec<FunnelStep> {
         EventKind::GrantStopped => out.push(S::GrantStopped),
         EventKind::GrantResumed => out.push(S::GrantResumed),
         EventKind::GrantRevoked => out.push(S::GrantRevoked),
-        EventKind::RetryScheduled | EventKind::RecipientForgotten => {}
+        EventKind::RetryScheduled | EventKind::RecipientForgotten | EventKind::Deferred => {}
     }
     if ev.implied.first_engagement && matches!(ev.kind, EventKind::Engaged | EventKind::Clicked) {
         out.push(S::Engaged);

@@ -96,6 +96,9 @@ pub(crate) struct RecipientView {
     pub(crate) tags: Vec<String>,
     pub(crate) region: Option<String>,
     pub(crate) last_interaction_ms: Option<i64>,
+    /// Their IANA time zone: set by UpdateRecipient, else their latest Marketing Messages
+    /// opt-in's.
+    pub(crate) time_zone: Option<String>,
 }
 
 /// A grant to record.

@@ -14,5 +14,6 @@ pub(crate) mod outcome;
 pub(crate) mod plan;
 pub(crate) mod planning;
 pub(crate) mod policy;
+pub(crate) mod polite;
 pub(crate) mod values;
 pub(crate) mod vocab;

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use super::content::Content;
 use super::grant::TagFilter;
+use super::polite::{Deferral, FrequencyCap, Polite};
 use super::values::{PageId, Psid, Region, RequestId, Title, TopicKey};
 use super::vocab::{DeliveryPath, DeliveryState, ExclusionReason, MessageTag, NotificationState};
 
@@ -55,6 +56,12 @@ pub(crate) struct SendOptions {
     pub(crate) rolling_title: Option<Title>,
     pub(crate) regions: Vec<Region>,
     pub(crate) message_tag: Option<MessageTag>,
+    /// Overrides the page's frequency cap: `Some(None)` sends without one.
+    pub(crate) frequency_cap: Option<Option<FrequencyCap>>,
+    /// Leave people over the cap out (grant kept) rather than defer them.
+    pub(crate) exclude_over_cap: bool,
+    /// Send inside the recipients' quiet hours (a time-critical alert).
+    pub(crate) ignore_quiet_hours: bool,
 }
 
 /// A validated SendNotification.
@@ -78,6 +85,10 @@ pub(crate) struct PlanCounts {
     pub(crate) window_sends: i64,
     pub(crate) tag_sends: i64,
     pub(crate) exclusions: BTreeMap<ExclusionReason, i64>,
+    /// Of the sends, how many wait for the person's frequency cap.
+    pub(crate) deferred_by_cap: i64,
+    /// Of the sends, how many wait for the end of the person's quiet hours.
+    pub(crate) deferred_by_quiet: i64,
 }
 
 impl PlanCounts {
@@ -85,6 +96,14 @@ impl PlanCounts {
     pub(crate) fn exclude(&mut self, reason: ExclusionReason, n: i64) {
         if n > 0 {
             *self.exclusions.entry(reason).or_default() += n;
+        }
+    }
+
+    /// Counts `n` more sends deferred for `why` (negative: fewer).
+    pub(crate) fn defer(&mut self, why: Deferral, n: i64) {
+        match why {
+            Deferral::FrequencyCap => self.deferred_by_cap += n,
+            Deferral::QuietHours => self.deferred_by_quiet += n,
         }
     }
 
@@ -116,6 +135,8 @@ pub(crate) struct Notification {
     pub(crate) created_ms: i64,
     pub(crate) completed_ms: Option<i64>,
     pub(crate) created_by: String,
+    /// The frequency cap and quiet hours it observes.
+    pub(crate) polite: Polite,
 }
 
 /// A notification with its deliveries counted per state.
@@ -123,4 +144,6 @@ pub(crate) struct Notification {
 pub(crate) struct NotificationStatus {
     pub(crate) notification: Notification,
     pub(crate) counts: HashMap<DeliveryState, i64>,
+    /// Why its page's sending is paused, while it is open and the page is.
+    pub(crate) paused_reason: Option<String>,
 }

@@ -2,6 +2,7 @@
 //! asks for, and the deliveries to queue. The chunked planning itself is `planning`.
 
 use super::grant::PersonFacts;
+use super::polite::{Deferred, Polite};
 use super::vocab::{DeliveryPath, MessageTag};
 
 /// One person who might receive a send.
@@ -14,6 +15,11 @@ pub(crate) struct Candidate {
     /// Whether they pass the send's region filter.
     pub(crate) region_ok: bool,
     pub(crate) facts: PersonFacts,
+    /// The person's own time zone (UpdateRecipient, else their Marketing Messages opt-in).
+    pub(crate) zone: Option<String>,
+    /// When the person's other notifications were sent or are due (read only when the send
+    /// has a frequency cap): what the cap counts.
+    pub(crate) times: Vec<i64>,
 }
 
 /// A delivery to queue.
@@ -24,14 +30,22 @@ pub(crate) struct NewDelivery {
     pub(crate) grant_id: Option<i64>,
     pub(crate) path: DeliveryPath,
     pub(crate) rule: String,
+    /// Held back (a frequency cap, quiet hours) until a not-before time.
+    pub(crate) deferred: Option<Deferred>,
+    /// The zone whose quiet hours the delivery keeps (checked again when it is due).
+    pub(crate) quiet_zone: Option<String>,
 }
 
 /// What the send asks for, beyond its audience.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct Ask {
     pub(crate) include_window: bool,
     pub(crate) message_tag: Option<MessageTag>,
     pub(crate) max_recipients: Option<u32>,
+    /// The frequency cap and quiet hours it observes.
+    pub(crate) polite: Polite,
+    /// When the send is due (its scheduled time): what the politeness rules are checked at.
+    pub(crate) due_ms: i64,
 }
 
 #[cfg(test)]
@@ -90,6 +104,8 @@ mod tests {
             psid: format!("u{id}"),
             tag_ok: true,
             region_ok: true,
+            zone: None,
+            times: Vec::new(),
             facts: PersonFacts {
                 region: Some("US".into()),
                 last_interaction_ms,
@@ -110,6 +126,8 @@ mod tests {
             include_window: false,
             message_tag: None,
             max_recipients: None,
+            polite: Default::default(),
+            due_ms: 0,
         }
     }
 

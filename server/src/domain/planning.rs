@@ -11,6 +11,7 @@ use super::grant::TagFilter;
 use super::notification::{Audience, PlanCounts, SendInput};
 use super::plan::{Ask, Candidate, NewDelivery};
 use super::policy::Policy;
+use super::polite::{Gate, Polite};
 use super::values::{Psid, Region};
 use super::vocab::{DeliveryPath, ExclusionReason, MessageTag};
 
@@ -24,11 +25,13 @@ pub(crate) struct Spec {
     pub(crate) include_window: bool,
     pub(crate) message_tag: Option<MessageTag>,
     pub(crate) max_recipients: Option<u32>,
+    /// The frequency cap and quiet hours the send observes (resolved when it was made).
+    pub(crate) polite: Polite,
 }
 
 impl Spec {
-    /// The planner's view of a send.
-    pub(crate) fn of(input: &SendInput) -> Self {
+    /// The planner's view of a send that observes `polite`.
+    pub(crate) fn of(input: &SendInput, polite: Polite) -> Self {
         let (tags, named) = match &input.audience {
             Audience::AllEligible => (TagFilter::default(), None),
             Audience::Tags(t) => (t.clone(), None),
@@ -42,15 +45,18 @@ impl Spec {
             include_window: o.include_window_recipients,
             message_tag: o.message_tag,
             max_recipients: o.max_recipients,
+            polite,
         }
     }
 
-    /// What the send asks of the policy engine and the plan.
-    pub(crate) fn ask(&self) -> Ask {
+    /// What the send asks of the policy engine and the plan, due at `due_ms`.
+    pub(crate) fn ask(&self, due_ms: i64) -> Ask {
         Ask {
             include_window: self.include_window,
             message_tag: self.message_tag,
             max_recipients: self.max_recipients,
+            polite: self.polite.clone(),
+            due_ms,
         }
     }
 }
@@ -96,7 +102,28 @@ pub(crate) struct ChunkPlan {
 }
 
 impl ChunkPlan {
-    fn queue(&mut self, c: &Candidate, path: DeliveryPath, grant_id: Option<i64>, rule: String) {
+    /// Queues a send the engine decided, as the politeness gate lets it: now, deferred, or not
+    /// at all (counted as excluded). Whether it was queued.
+    fn queue(
+        &mut self,
+        policy: &Policy,
+        ask: &Ask,
+        c: &Candidate,
+        (path, grant_id, rule): (DeliveryPath, Option<i64>, String),
+        now_ms: i64,
+    ) -> bool {
+        let (gate, quiet_zone) = gate(policy, ask, c, path, now_ms);
+        let deferred = match gate {
+            Gate::Exclude(reason) => {
+                self.counts.exclude(reason, 1);
+                return false;
+            }
+            Gate::Now => None,
+            Gate::Defer(d) => {
+                self.counts.defer(d.why, 1);
+                Some(d)
+            }
+        };
         self.counts.send(path, 1);
         self.deliveries.push(NewDelivery {
             recipient_id: c.recipient_id,
@@ -104,8 +131,30 @@ impl ChunkPlan {
             grant_id,
             path,
             rule,
+            deferred,
+            quiet_zone,
         });
+        true
     }
+}
+
+/// The politeness gate for one person the engine sends to by `path`, and the zone of quiet
+/// hours their delivery keeps.
+fn gate(
+    policy: &Policy,
+    ask: &Ask,
+    c: &Candidate,
+    path: DeliveryPath,
+    now_ms: i64,
+) -> (Gate, Option<String>) {
+    let p = &ask.polite;
+    if !p.active() {
+        return (Gate::Now, None);
+    }
+    let zone = p.quiet_zone(c.zone.as_deref());
+    let at = Ord::max(now_ms, ask.due_ms);
+    let closes = c.facts.last_interaction_ms.map(|t| t + policy.window_ms());
+    (p.plan(path, zone.as_deref(), &c.times, at, closes), zone)
 }
 
 /// How many more deliveries `max_recipients` allows after `queued` (None: no limit).
@@ -164,7 +213,18 @@ pub(crate) fn first_grants(
             ask.message_tag,
             now_ms,
         ) {
-            out.queue(c, DeliveryPath::Grant, grant_id, rule);
+            // Excluded by the gate: not queued, and not counted here (the sweep counts it).
+            let mut probe = ChunkPlan::default();
+            if probe.queue(
+                policy,
+                ask,
+                c,
+                (DeliveryPath::Grant, grant_id, rule),
+                now_ms,
+            ) {
+                merge(&mut out.counts, &probe.counts);
+                out.deliveries.extend(probe.deliveries);
+            }
         }
     }
     out
@@ -212,8 +272,9 @@ pub(crate) fn sweep(
                 grant_id,
                 rule,
             } => {
-                out.queue(c, path, grant_id, rule);
-                room = room.map(|r| r - 1);
+                if out.queue(policy, ask, c, (path, grant_id, rule), now_ms) {
+                    room = room.map(|r| r - 1);
+                }
             }
         }
     }
@@ -246,9 +307,13 @@ pub(crate) fn scan_of(candidates: &[Candidate], now_ms: i64) -> Vec<Scanned> {
 /// reserved it first): they are counted RESERVED instead of sent.
 pub(crate) fn drop_lost(chunk: &mut ChunkPlan, reserved: &HashSet<i64>) {
     let before = chunk.deliveries.len();
-    chunk
-        .deliveries
-        .retain(|d| d.grant_id.is_none_or(|g| reserved.contains(&g)));
+    let kept = |d: &NewDelivery| d.grant_id.is_none_or(|g| reserved.contains(&g));
+    for d in chunk.deliveries.iter().filter(|d| !kept(d)) {
+        if let Some(deferred) = &d.deferred {
+            chunk.counts.defer(deferred.why, -1);
+        }
+    }
+    chunk.deliveries.retain(kept);
     let lost = (before - chunk.deliveries.len()) as i64;
     chunk.counts.grant_sends -= lost;
     chunk.counts.exclude(ExclusionReason::Reserved, lost);
@@ -259,6 +324,8 @@ pub(crate) fn merge(counts: &mut PlanCounts, more: &PlanCounts) {
     counts.grant_sends += more.grant_sends;
     counts.window_sends += more.window_sends;
     counts.tag_sends += more.tag_sends;
+    counts.deferred_by_cap += more.deferred_by_cap;
+    counts.deferred_by_quiet += more.deferred_by_quiet;
     for (r, n) in &more.exclusions {
         counts.exclude(*r, *n);
     }
@@ -279,6 +346,8 @@ mod tests {
             psid: format!("u{id}"),
             tag_ok: true,
             region_ok: true,
+            zone: None,
+            times: Vec::new(),
             facts: PersonFacts {
                 region: Some("US".into()),
                 last_interaction_ms: None,
@@ -302,6 +371,8 @@ mod tests {
             include_window: false,
             message_tag: None,
             max_recipients: max,
+            polite: Default::default(),
+            due_ms: 0,
         }
     }
 

@@ -93,6 +93,10 @@ words!(
         MaxRecipients,
         TagRetired,
         KindNotSupported,
+        /// Over the person's frequency cap, and the send asked to leave such people out.
+        FrequencyCap,
+        /// Inside the person's quiet hours, on a path that would not hold until they end.
+        QuietHours,
     }
 );
 
@@ -184,6 +188,8 @@ words!(
         Clicked,
         /// A grant expired unused.
         GrantExpired,
+        /// A delivery waits (a frequency cap, quiet hours) until its not-before time.
+        Deferred,
     }
 );
 

@@ -18,6 +18,8 @@ pub(crate) enum Inbound {
         token: String,
         payload: String,
         title: Option<String>,
+        /// A Marketing Messages opt-in's `notification_messages_timezone` (the person's zone).
+        time_zone: Option<String>,
     },
     /// A person stopped (`stop`) or resumed marketing messages.
     NotificationStatus {
@@ -296,6 +298,7 @@ fn optin(page_id: String, psid: String, at_ms: i64, o: &Value) -> Result<Inbound
         token,
         payload: text(o, "payload").unwrap_or_default(),
         title: text(o, "title"),
+        time_zone: text(o, "notification_messages_timezone").filter(|z| !z.is_empty()),
     })
 }
 

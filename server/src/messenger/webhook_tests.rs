@@ -79,15 +79,17 @@ fn drifting_types_in_unused_or_lenient_fields_do_not_break_the_event() {
     let p = one(
         json!({"sender":{"id":"U1"},"recipient":{"id":"P1"},"timestamp":"13",
         "optin":{"type":"notification_messages","notification_messages_token":"M1","payload":"deals",
-                 "token_expiry_timestamp":"1790000000000","user_token_status":"REFRESHED"}}),
+                 "token_expiry_timestamp":"1790000000000","user_token_status":"REFRESHED",
+                 "notification_messages_timezone":"Europe/Berlin"}}),
     );
     assert!(matches!(
         &p.events[0],
         Inbound::OptIn {
             at_ms: 13,
             kind: GrantKind::MarketingMessages,
+            time_zone: Some(z),
             ..
-        }
+        } if z == "Europe/Berlin"
     ));
     let p = one(
         json!({"sender":{"id":"U1"},"recipient":{"id":"P1"},"timestamp":14,

@@ -263,6 +263,18 @@ pub(crate) fn page_paused(page: &str, paused: bool, for_secs: f64) {
     gauge!("otn_page_pause_remaining_seconds", "page_id" => page.to_string()).set(for_secs);
 }
 
+/// A negative signal of a page (`kind`: stop, block, policy_enforcement), as the circuit
+/// breaker counts them.
+pub(crate) fn negative_signal(page: &str, kind: &'static str) {
+    counter!("otn_negative_signals_total", "page_id" => page.to_string(), "kind" => kind)
+        .increment(1);
+}
+
+/// Whether a page's circuit breaker has tripped (its sending paused until an operator resumes).
+pub(crate) fn breaker_tripped(page: &str, tripped: bool) {
+    gauge!("otn_breaker_tripped", "page_id" => page.to_string()).set(f64::from(u8::from(tripped)));
+}
+
 /// Grants by state, as last sampled.
 pub(crate) fn grants(state: &'static str, n: u64) {
     gauge!("otn_grants", "state" => state).set(n as f64);

@@ -53,9 +53,14 @@ async fn sample(deps: &Deps, round: u32) -> crate::error::Result<()> {
         metrics::open_deliveries(&page, state, n);
     }
     let now = deps.now();
-    for (page, until) in store.page_pauses().await? {
+    for (page, until, reason) in store.page_pauses().await? {
+        if deps.pages().get(&page).is_err() {
+            continue;
+        }
         let left = until.map_or(0.0, |u| ((u - now) as f64 / 1000.0).max(0.0));
         metrics::page_paused(&page, left > 0.0, left);
+        let tripped = left > 0.0 && reason.as_deref() == Some(crate::domain::polite::BREAKER_PAUSE);
+        metrics::breaker_tripped(&page, tripped);
     }
     let (in_use, idle) = store.pool_use();
     metrics::db_connections(in_use, idle);

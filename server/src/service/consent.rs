@@ -146,7 +146,7 @@ impl Consent {
             .await
     }
 
-    /// Adds and removes tags, and sets or clears the region.
+    /// Adds and removes tags, and sets or clears the region and the time zone.
     pub(crate) async fn update_recipient(
         &self,
         page: &PageId,
@@ -154,11 +154,12 @@ impl Consent {
         add: &[Tag],
         remove: &[Tag],
         region: Option<Option<Region>>,
+        time_zone: Option<Option<String>>,
     ) -> Result<RecipientView> {
         self.deps.pages().get(page.as_str())?;
         self.deps
             .store()
-            .update_recipient(page, psid, add, remove, region, self.deps.now())
+            .update_recipient(page, psid, add, remove, region, time_zone, self.deps.now())
             .await
     }
 

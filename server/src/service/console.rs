@@ -30,6 +30,11 @@ impl Views {
         self.deps.store().console_pages(ids).await
     }
 
+    /// A page's negative signals (the circuit breaker's) after `since_ms`.
+    pub(crate) async fn negative_signals(&self, page_id: &str, since_ms: i64) -> Result<i64> {
+        self.deps.store().signals_since(page_id, since_ms).await
+    }
+
     /// Send API calls of these pages refused with Meta's `code` since `since_ms`, per page.
     pub(crate) async fn recent_code(
         &self,

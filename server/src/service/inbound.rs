@@ -7,6 +7,7 @@ use super::{Consent, OptInInput, opt_in::PAYLOAD_PREFIX};
 use crate::domain::evidence::Echo;
 use crate::domain::grant::NewGrant;
 use crate::domain::notification::Actor;
+use crate::domain::polite::Signal;
 use crate::domain::values::{PageId, Payload, Psid, RequestId, Title, Token, TopicKey};
 use crate::domain::vocab::{GrantKind, InteractionKind};
 use crate::error::{Error, Reason, Result};
@@ -152,6 +153,7 @@ impl Consent {
                 token,
                 payload,
                 title,
+                time_zone,
             } => {
                 let grant = match self
                     .grant_from_opt_in(&page_id, &psid, at_ms, kind, &token, &payload, title)
@@ -168,6 +170,11 @@ impl Consent {
                     }) => return Ok(Some("recipient_forgotten")),
                     Err(e) => return Err(e),
                 };
+                // The person's zone, as Meta's Marketing Messages opt-in tells it: their quiet
+                // hours follow it unless UpdateRecipient set one. An unknown name is ignored.
+                if let Some(zone) = time_zone.filter(|z| crate::domain::polite::known_zone(z)) {
+                    store.set_optin_time_zone(&page_id, &psid, &zone).await?;
+                }
                 // One per opt-in: summarised at INFO by ops::summary.
                 tracing::debug!(
                     grant_id = g.id,
@@ -188,6 +195,10 @@ impl Consent {
                     .set_stopped(&page_id, &psid, &token, stop, at_ms, now)
                     .await?;
                 tracing::info!(stop, changed, "notification status applied");
+                // A STOP that changed something (not a redelivery) is negative feedback.
+                if stop && changed {
+                    self.deps.signal(&page_id, Signal::Stop).await?;
+                }
             }
             Inbound::Interaction {
                 page_id,
@@ -250,7 +261,12 @@ impl Consent {
                 // rather than fail its deliveries one by one.
                 tracing::warn!(page_id, block, reason, "policy enforcement");
                 match block {
-                    true => store.pause_page(&page_id, None, POLICY_PAUSE).await?,
+                    true => {
+                        store.pause_page(&page_id, None, POLICY_PAUSE).await?;
+                        self.deps
+                            .signal(&page_id, Signal::PolicyEnforcement)
+                            .await?;
+                    }
                     false => store.resume_page(&page_id, POLICY_PAUSE).await?,
                 }
             }

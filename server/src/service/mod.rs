@@ -141,4 +141,36 @@ impl Deps {
     pub(crate) fn pages(&self) -> &Pages {
         &self.pages
     }
+
+    /// Counts a negative signal of a page for its circuit breaker; past the page's threshold in
+    /// its window the page's notification sends pause (on every replica) until an operator
+    /// resumes them. A page no longer configured is left alone.
+    pub(crate) async fn signal(
+        &self,
+        page_id: &str,
+        signal: crate::domain::polite::Signal,
+    ) -> crate::error::Result<()> {
+        let Ok(page) = self.pages.get(page_id) else {
+            return Ok(());
+        };
+        let p = &page.politeness;
+        crate::ops::metrics::negative_signal(page_id, signal.name());
+        let window_ms = (p.breaker_window_secs as i64).saturating_mul(1000);
+        let (count, tripped) = self
+            .store
+            .record_signal(page_id, signal, self.now(), p.breaker_threshold, window_ms)
+            .await?;
+        if tripped {
+            crate::ops::metrics::breaker_tripped(page_id, true);
+            tracing::warn!(
+                page_id,
+                count,
+                threshold = p.breaker_threshold,
+                window_secs = p.breaker_window_secs,
+                "circuit breaker tripped: the page's notification sends are paused until an \
+                 operator resumes them (ResumePage)"
+            );
+        }
+        Ok(())
+    }
 }

@@ -94,7 +94,7 @@ impl Planner {
             queued: HashSet::new(),
             counts: PlanCounts::default(),
         };
-        let mut cursor = Cursor::start(&spec.ask());
+        let mut cursor = Cursor::start(&spec.ask(n.scheduled_ms));
         while cursor != Cursor::Done {
             let (chunk, next) = self.chunk(n, spec, cursor, &sink).await?;
             if let Sink::Dry { queued, counts } = &mut sink {
@@ -164,7 +164,7 @@ impl Planner {
     ) -> Result<(ChunkPlan, Cursor)> {
         let store = self.deps.store();
         let now = self.deps.now();
-        let ask = spec.ask();
+        let ask = spec.ask(n.scheduled_ms);
         let policy = self.deps.policy();
         let page = n.page_id.as_str();
         let topic = store
@@ -195,12 +195,12 @@ impl Planner {
                     .usable_in_opt_in_order(topic_id, only.as_deref(), after, SCAN_CHUNK, now)
                     .await?;
                 let ids: Vec<i64> = distinct(scanned.iter().map(|s| s.recipient_id));
-                let people: HashMap<i64, _> = store
+                let mut found = store
                     .candidates(page, topic, &spec.tags, &spec.regions, Who::Ids(&ids))
-                    .await?
-                    .into_iter()
-                    .map(|c| (c.recipient_id, c))
-                    .collect();
+                    .await?;
+                self.with_times(page, &ask, &mut found, now).await?;
+                let people: HashMap<i64, _> =
+                    found.into_iter().map(|c| (c.recipient_id, c)).collect();
                 let already = queued(ids).await?;
                 let left = room.unwrap_or(u64::MAX);
                 let chunk = first_grants(policy, &scanned, &people, &already, left, &ask, now);
@@ -262,6 +262,8 @@ impl Planner {
                         (c, 0, next)
                     }
                 };
+                let mut candidates = candidates;
+                self.with_times(page, &ask, &mut candidates, now).await?;
                 let ids = candidates.iter().map(|c| c.recipient_id).collect();
                 let already = queued(ids).await?;
                 let chunk = sweep(policy, &candidates, unknown, &already, room, &ask, now);
@@ -269,6 +271,31 @@ impl Planner {
             }
             Cursor::Done => Ok((ChunkPlan::default(), Cursor::Done)),
         }
+    }
+
+    /// Reads, when the send has a frequency cap, what the cap counts for each candidate: their
+    /// notifications sent in the window before the send is due, and those queued.
+    async fn with_times(
+        &self,
+        page: &str,
+        ask: &crate::domain::plan::Ask,
+        candidates: &mut [crate::domain::plan::Candidate],
+        now: i64,
+    ) -> Result<()> {
+        let Some(cap) = ask.polite.cap else {
+            return Ok(());
+        };
+        let at = now.max(ask.due_ms);
+        let psids: Vec<String> = candidates.iter().map(|c| c.psid.clone()).collect();
+        let mut times = self
+            .deps
+            .store()
+            .person_times(page, &psids, at - cap.window_ms, now)
+            .await?;
+        for c in candidates.iter_mut() {
+            c.times = times.remove(&c.psid).unwrap_or_default();
+        }
+        Ok(())
     }
 
     /// Starts this process's planner task: it finishes the planning of every notification left

@@ -1,13 +1,17 @@
 //! SendNotification, GetNotification, ListNotifications and CancelNotification: idempotency, the
 //! intent stored at once, and planning handed to the planner.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::Deps;
 use super::planner::Planner;
 use crate::access::Caller;
-use crate::domain::notification::{Actor, Notification, NotificationStatus, PlanCounts, SendInput};
+use crate::domain::notification::{
+    Actor, Notification, NotificationStatus, PlanCounts, SendInput, SendOptions,
+};
 use crate::domain::planning::Spec;
+use crate::domain::polite::{FrequencyCap, Polite, QuietHours};
 use crate::domain::vocab::NotificationState;
 use crate::error::{Error, Reason, Result};
 use crate::messenger::wire;
@@ -35,7 +39,7 @@ impl Sending {
         actor: &Actor,
     ) -> Result<(Notification, bool)> {
         let page_id = input.page_id.as_str();
-        self.deps.pages().get(page_id)?;
+        let page = self.deps.pages().get(page_id)?;
         let store = self.deps.store();
         if let Some(existing) = store
             .notification_by_request(page_id, input.request_id.as_str())
@@ -44,8 +48,9 @@ impl Sending {
             return replay(existing, &input);
         }
         let now = self.deps.now();
-        let spec = Spec::of(&input);
         let o = &input.options;
+        let polite = polite(&page.politeness, o);
+        let spec = Spec::of(&input, polite.clone());
         let scheduled = o.scheduled_ms.unwrap_or(now).max(now);
         let state = if o.dry_run {
             NotificationState::Planned
@@ -69,6 +74,7 @@ impl Sending {
             created_ms: now,
             completed_ms: None,
             created_by: actor.as_str().to_string(),
+            polite,
         };
         if o.dry_run {
             notification.plan = self.planner.dry_run(&notification, &spec).await?;
@@ -120,14 +126,52 @@ impl Sending {
 
     async fn with_counts(&self, list: Vec<Notification>) -> Result<Vec<NotificationStatus>> {
         let ids: Vec<String> = list.iter().map(|n| n.id.clone()).collect();
-        let mut counts = self.deps.store().delivery_counts(&ids).await?;
-        Ok(list
-            .into_iter()
-            .map(|n| NotificationStatus {
+        let store = self.deps.store();
+        let mut counts = store.delivery_counts(&ids).await?;
+        let now = self.deps.now();
+        let mut pauses: HashMap<String, Option<String>> = HashMap::new();
+        let mut out = Vec::with_capacity(list.len());
+        for n in list {
+            let paused_reason = match n.state.is_open() {
+                false => None,
+                true => match pauses.get(&n.page_id) {
+                    Some(r) => r.clone(),
+                    None => {
+                        let r = store.pause_reason(&n.page_id, now).await?;
+                        pauses.insert(n.page_id.clone(), r.clone());
+                        r
+                    }
+                },
+            };
+            out.push(NotificationStatus {
                 counts: counts.remove(&n.id).unwrap_or_default(),
                 notification: n,
-            })
-            .collect())
+                paused_reason,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Resumes a page whose circuit breaker tripped; whether it had, and why the page is still
+    /// paused (a pause this does not lift), if it is.
+    pub(crate) async fn resume_page(
+        &self,
+        page_id: &str,
+        actor: &Actor,
+    ) -> Result<(bool, Option<String>)> {
+        self.deps.pages().get(page_id)?;
+        let store = self.deps.store();
+        let now = self.deps.now();
+        let resumed = store.resume_breaker(page_id, now).await?;
+        if resumed {
+            crate::ops::metrics::breaker_tripped(page_id, false);
+            tracing::warn!(
+                page_id,
+                actor = actor.as_str(),
+                "circuit breaker reset: the page sends again"
+            );
+        }
+        Ok((resumed, store.pause_reason(page_id, now).await?))
     }
 
     /// A page of a page's notifications, newest first, after the one with id `before`.
@@ -182,5 +226,24 @@ fn replay(existing: Notification, input: &SendInput) -> Result<(Notification, bo
             reason: Reason::RequestIdReused,
             message: "request_id was used before with a different request".into(),
         })
+    }
+}
+
+/// What a send observes: the page's politeness as the send's options override it.
+pub(crate) fn polite(page: &crate::config::Politeness, o: &SendOptions) -> Polite {
+    let page_cap = (page.frequency_cap > 0).then(|| FrequencyCap {
+        max: page.frequency_cap,
+        window_ms: (page.frequency_window_secs as i64).saturating_mul(1000),
+    });
+    let quiet = match page.quiet_hours.is_empty() {
+        true => None,
+        false => QuietHours::parse(&page.quiet_hours).ok(),
+    };
+    Polite {
+        cap: o.frequency_cap.unwrap_or(page_cap),
+        exclude_over_cap: o.exclude_over_cap,
+        quiet: quiet.filter(|_| !o.ignore_quiet_hours),
+        quiet_ignored: o.ignore_quiet_hours && quiet.is_some(),
+        page_zone: page.time_zone.clone(),
     }
 }

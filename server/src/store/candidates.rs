@@ -1,17 +1,19 @@
 //! The candidates of a chunk of a send: people (by row id, or named) with their grants on the
 //! topic and whether they pass the send's filters.
 
-use sea_orm::FromQueryResult;
+use std::collections::HashMap;
+
 use sea_orm::sea_query::{Alias, CaseStatement, Cond, Expr, ExprTrait, Order, Query};
+use sea_orm::{ConnectionTrait, FromQueryResult};
 
 use super::Store;
 use super::codes::Code;
 use super::eligible::{region_condition, tag_condition};
-use super::schema::{Grants, Recipients};
+use super::schema::{Deliveries, Grants, Recipients};
 use crate::domain::grant::{GrantFacts, PersonFacts, TagFilter};
 use crate::domain::plan::Candidate;
 use crate::domain::values::{Psid, Region};
-use crate::domain::vocab::{GrantKind, GrantState};
+use crate::domain::vocab::{DeliveryState, GrantKind, GrantState};
 use crate::error::Result;
 
 #[derive(FromQueryResult)]
@@ -20,6 +22,8 @@ struct CandidateRow {
     psid: String,
     region: Option<String>,
     last_interaction_at: Option<i64>,
+    time_zone: Option<String>,
+    optin_time_zone: Option<String>,
     tag_ok: i32,
     region_ok: i32,
     gid: Option<i64>,
@@ -69,6 +73,8 @@ impl Store {
                 r(Recipients::Psid),
                 r(Recipients::Region),
                 r(Recipients::LastInteractionAt),
+                r(Recipients::TimeZone),
+                r(Recipients::OptinTimeZone),
             ])
             .expr_as(
                 flag(tag_condition(tags, r(Recipients::Id))),
@@ -111,6 +117,8 @@ impl Store {
                     psid: row.psid.clone(),
                     tag_ok: row.tag_ok == 1,
                     region_ok: row.region_ok == 1,
+                    zone: row.time_zone.clone().or(row.optin_time_zone.clone()),
+                    times: Vec::new(),
                     facts: PersonFacts {
                         region: row.region.clone(),
                         last_interaction_ms: row.last_interaction_at,
@@ -133,6 +141,62 @@ impl Store {
                     expires_ms: row.expires_at,
                     last_sent_ms: row.last_sent_at,
                 });
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl Store {
+    /// What a frequency cap counts for these people of the page: when each was sent a
+    /// notification after `since_ms` (the sent-only person index), their deliveries being sent
+    /// (as now), and when each of their queued deliveries is due, no earlier than `now_ms` (the
+    /// queued-only person index).
+    pub(crate) async fn person_times(
+        &self,
+        page_id: &str,
+        psids: &[String],
+        since_ms: i64,
+        now_ms: i64,
+    ) -> Result<HashMap<String, Vec<i64>>> {
+        let mut out: HashMap<String, Vec<i64>> = HashMap::new();
+        for chunk in psids.chunks(500) {
+            let sent = Query::select()
+                .columns([Deliveries::Psid, Deliveries::SentAt])
+                .from(Deliveries::Table)
+                .and_where(Expr::col(Deliveries::PageId).eq(page_id))
+                .and_where(Expr::col(Deliveries::Psid).is_in(chunk.iter().cloned()))
+                .and_where(Expr::col(Deliveries::SentAt).gt(since_ms))
+                .to_owned();
+            for r in self.db().query_all(&sent).await? {
+                out.entry(r.try_get("", "psid")?)
+                    .or_default()
+                    .push(r.try_get("", "sent_at")?);
+            }
+            // In flight (the partial leased index, a page's few claims): counted as now.
+            let sending = Query::select()
+                .column(Deliveries::Psid)
+                .from(Deliveries::Table)
+                .and_where(Expr::col(Deliveries::PageId).eq(page_id))
+                .and_where(Expr::col(Deliveries::State).eq(DeliveryState::Sending.literal()))
+                .and_where(Expr::col(Deliveries::Psid).is_in(chunk.iter().cloned()))
+                .to_owned();
+            for r in self.db().query_all(&sending).await? {
+                out.entry(r.try_get("", "psid")?).or_default().push(now_ms);
+            }
+            let queued = Query::select()
+                .columns([Deliveries::Psid, Deliveries::NextAttemptAt])
+                .from(Deliveries::Table)
+                .and_where(Expr::col(Deliveries::PageId).eq(page_id))
+                .and_where(Expr::col(Deliveries::Psid).is_in(chunk.iter().cloned()))
+                // A literal, so the partial index on queued rows serves it.
+                .and_where(Expr::col(Deliveries::State).eq(DeliveryState::Queued.literal()))
+                .to_owned();
+            for r in self.db().query_all(&queued).await? {
+                let due: i64 = r.try_get("", "next_attempt_at")?;
+                out.entry(r.try_get("", "psid")?)
+                    .or_default()
+                    .push(Ord::max(due, now_ms));
             }
         }
         Ok(out)

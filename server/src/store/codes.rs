@@ -87,7 +87,7 @@ codes!(EventKind, "event kind", {
     Queued = 1, Sent = 2, Delivered = 3, Read = 4, Failed = 5, GrantConsumed = 6,
     OptInRecorded = 7, Engaged = 8, Cancelled = 9, RetryScheduled = 10, GrantRevoked = 11,
     RecipientForgotten = 12, GrantStopped = 13, GrantResumed = 14, GrantAssigned = 15,
-    Unconfirmed = 16, OptInRequested = 40, Clicked = 41, GrantExpired = 42,
+    Unconfirmed = 16, Deferred = 30, OptInRequested = 40, Clicked = 41, GrantExpired = 42,
 });
 codes!(FunnelStep, "funnel step", {
     OptInRequested = 1, OptedIn = 2, GrantUsed = 3, Queued = 4, Sent = 5, Delivered = 6,
@@ -101,7 +101,7 @@ codes!(InteractionKind, "interaction kind", {
 codes!(ExclusionReason, "exclusion reason", {
     NoGrant = 1, Expired = 2, Stopped = 3, Consumed = 4, Reserved = 5, Revoked = 6, Invalid = 7,
     TagFilter = 8, RegionFilter = 9, RegionPolicy = 10, Cooldown = 11, MaxRecipients = 12,
-    TagRetired = 13, KindNotSupported = 14,
+    TagRetired = 13, KindNotSupported = 14, FrequencyCap = 30, QuietHours = 31,
 });
 codes!(OptInTemplate, "opt-in template", { OneTimeNotification = 1, NotificationMessages = 2 });
 codes!(MessageTag, "message tag", {

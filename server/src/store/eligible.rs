@@ -167,6 +167,8 @@ impl Store {
             )
             .column((Recipients::Table, Recipients::Region))
             .column((Recipients::Table, Recipients::LastInteractionAt))
+            .column((Recipients::Table, Recipients::TimeZone))
+            .column((Recipients::Table, Recipients::OptinTimeZone))
             .expr_as(Expr::cust(tags), Alias::new("tags"))
             .join_subquery(
                 JoinType::InnerJoin,
@@ -197,6 +199,9 @@ impl Store {
                             .unwrap_or_default(),
                         region: r.try_get("", "region")?,
                         last_interaction_ms: r.try_get("", "last_interaction_at")?,
+                        time_zone: r
+                            .try_get::<Option<String>>("", "time_zone")?
+                            .or(r.try_get("", "optin_time_zone")?),
                     },
                     grants: Vec::new(),
                 });

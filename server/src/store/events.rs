@@ -96,6 +96,7 @@ pub(super) async fn flush(w: &mut WriteTxn<'_>) -> Result<Flushed> {
             Events::Failure,
             Events::Actor,
             Events::Interaction,
+            Events::NotBefore,
         ]);
         for (i, ev) in chunk.iter().enumerate() {
             insert.values_panic([
@@ -117,6 +118,7 @@ pub(super) async fn flush(w: &mut WriteTxn<'_>) -> Result<Flushed> {
                     .into(),
                 ev.actor.clone().into(),
                 ev.interaction.map_or(0, Code::code).into(),
+                ev.not_before_ms.into(),
             ]);
         }
         txn.execute(&insert).await?;
@@ -167,6 +169,7 @@ struct EventRow {
     failure: Option<String>,
     actor: Option<String>,
     interaction: i32,
+    not_before: Option<i64>,
 }
 
 impl TryFrom<EventRow> for Event {
@@ -198,6 +201,7 @@ impl TryFrom<EventRow> for Event {
                     c => Some(InteractionKind::from_code(c)?),
                 },
                 implied: Default::default(),
+                not_before_ms: r.not_before,
             },
         })
     }
@@ -285,6 +289,7 @@ impl Store {
             Events::Failure,
             Events::Actor,
             Events::Interaction,
+            Events::NotBefore,
         ])
         .from(Events::Table)
         .and_where(Expr::col(Events::Seq).gt(after_seq));

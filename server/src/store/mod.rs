@@ -2,6 +2,7 @@
 //! queries of each concern (built with sea-query, so placeholders suit each backend).
 
 mod api_keys;
+mod breaker;
 pub(crate) mod bus;
 mod cancel;
 mod candidates;
@@ -25,6 +26,7 @@ mod notifications;
 mod optins;
 mod pacing;
 mod planning;
+mod polite;
 mod receipts;
 mod recipients;
 mod retention;
@@ -73,6 +75,8 @@ pub(crate) struct Store {
     write_lock: Arc<Mutex<()>>,
     /// Topic ids already seen (topics are never deleted).
     topic_ids: grant_batch::TopicIds,
+    /// Notifications' politeness (fixed when they are made), for the claims' gate.
+    polite_cache: polite::PoliteCache,
     /// When set, events are stamped by this clock as they are appended (the last step before
     /// their transaction commits), so an event's time is when it became visible, not when the
     /// work that wrote it began. Store tests leave it unset and pass every time explicitly.
@@ -158,6 +162,7 @@ impl Store {
             bus: EventBus::new(),
             write_lock: Arc::new(Mutex::new(())),
             topic_ids: Default::default(),
+            polite_cache: Default::default(),
             stamp: None,
             longest_write_us: Default::default(),
         })

@@ -15,6 +15,7 @@ use crate::domain::event::NewEvent;
 use crate::domain::notification::{Notification, PlanCounts};
 use crate::domain::plan::NewDelivery;
 use crate::domain::planning::{Cursor, Spec};
+use crate::domain::polite::Polite;
 use crate::domain::vocab::{
     DeliveryState, EventKind, ExclusionReason, MessageTag, NotificationState,
 };
@@ -48,6 +49,7 @@ struct NotificationRow {
     message_tag: Option<i32>,
     created_by: Option<String>,
     planning: i32,
+    polite: Option<String>,
 }
 
 /// The plan as stored: JSON with exclusion reasons by their codes.
@@ -57,6 +59,10 @@ struct StoredPlan {
     window_sends: i64,
     tag_sends: i64,
     exclusions: BTreeMap<i32, i64>,
+    #[serde(default)]
+    deferred_by_cap: i64,
+    #[serde(default)]
+    deferred_by_quiet: i64,
 }
 
 pub(super) fn plan_json(p: &PlanCounts) -> Result<String> {
@@ -65,6 +71,8 @@ pub(super) fn plan_json(p: &PlanCounts) -> Result<String> {
         window_sends: p.window_sends,
         tag_sends: p.tag_sends,
         exclusions: p.exclusions.iter().map(|(r, n)| (r.code(), *n)).collect(),
+        deferred_by_cap: p.deferred_by_cap,
+        deferred_by_quiet: p.deferred_by_quiet,
     };
     serde_json::to_string(&stored).map_err(|e| Error::Internal(format!("plan: {e}")))
 }
@@ -80,7 +88,20 @@ pub(super) fn plan_of(json: &str) -> Result<PlanCounts> {
             .into_iter()
             .map(|(c, n)| Ok((ExclusionReason::from_code(c)?, n)))
             .collect::<Result<_>>()?,
+        deferred_by_cap: p.deferred_by_cap,
+        deferred_by_quiet: p.deferred_by_quiet,
     })
+}
+
+/// The stored form of a notification's politeness.
+pub(super) fn polite_json(p: &Polite) -> Result<String> {
+    serde_json::to_string(p).map_err(|e| Error::Internal(format!("politeness: {e}")))
+}
+
+/// A notification's politeness as stored (none before politeness existed).
+pub(crate) fn polite_of(json: Option<&str>) -> Polite {
+    json.and_then(|j| serde_json::from_str(j).ok())
+        .unwrap_or_default()
 }
 
 impl TryFrom<NotificationRow> for Notification {
@@ -101,6 +122,7 @@ impl TryFrom<NotificationRow> for Notification {
             created_ms: r.created_at,
             completed_ms: r.completed_at,
             created_by: r.created_by.unwrap_or_default(),
+            polite: polite_of(r.polite.as_deref()),
         })
     }
 }
@@ -122,6 +144,7 @@ fn notification_select() -> SelectStatement {
             Notifications::MessageTag,
             Notifications::CreatedBy,
             Notifications::Planning,
+            Notifications::Polite,
         ])
         .from(Notifications::Table)
         .to_owned()
@@ -217,7 +240,7 @@ impl Store {
             Some(spec) => (
                 Some(spec_json(spec)?),
                 1,
-                Some(cursor_json(&Cursor::start(&spec.ask()))?),
+                Some(cursor_json(&Cursor::start(&spec.ask(row.scheduled_ms)))?),
             ),
             None => (None, 0, None),
         };
@@ -243,6 +266,7 @@ impl Store {
                 Notifications::Audience,
                 Notifications::Planning,
                 Notifications::PlanCursor,
+                Notifications::Polite,
             ])
             .values_panic([
                 row.id.clone().into(),
@@ -264,6 +288,7 @@ impl Store {
                 audience.into(),
                 planning.into(),
                 cursor.into(),
+                polite_json(&row.polite)?.into(),
             ])
             .on_conflict(
                 OnConflict::columns([Notifications::PageId, Notifications::RequestId])
@@ -306,6 +331,7 @@ pub(super) async fn queue_deliveries(
                 Deliveries::Ambiguous,
                 Deliveries::NextAttemptAt,
                 Deliveries::CreatedAt,
+                Deliveries::QuietZone,
             ])
             .returning(Query::returning().columns([Deliveries::Id, Deliveries::RecipientId]));
         for d in chunk {
@@ -321,8 +347,12 @@ pub(super) async fn queue_deliveries(
                 DeliveryState::Queued.code().into(),
                 0.into(),
                 0.into(),
-                n.scheduled_ms.into(),
+                d.deferred
+                    .as_ref()
+                    .map_or(n.scheduled_ms, |x| Ord::max(x.until_ms, n.scheduled_ms))
+                    .into(),
                 now_ms.into(),
+                d.quiet_zone.clone().into(),
             ]);
         }
         let by_recipient: HashMap<i64, &NewDelivery> =
@@ -342,6 +372,15 @@ pub(super) async fn queue_deliveries(
             ev.path = Some(d.path);
             ev.rule = Some(d.rule.clone());
             ev.actor = Some(n.created_by.clone());
+            if let Some(x) = &d.deferred {
+                let mut deferred = ev.clone();
+                deferred.kind = EventKind::Deferred;
+                deferred.rule = Some(x.rule.clone());
+                deferred.not_before_ms = Some(Ord::max(x.until_ms, n.scheduled_ms));
+                evs.push(ev);
+                evs.push(deferred);
+                continue;
+            }
             evs.push(ev);
         }
     }

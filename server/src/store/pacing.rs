@@ -76,7 +76,7 @@ impl Store {
         lease_ms: i64,
         now_ms: i64,
     ) -> Result<PageClaim> {
-        let w = self.write().await?;
+        let mut w = self.write().await?;
         let mut page = Query::select();
         page.columns([Pages::NextSlotUs, Pages::PausedUntil, Pages::PauseReason])
             .from(Pages::Table)
@@ -112,39 +112,44 @@ impl Store {
             max as i64,
         );
         let mut ids: Vec<i64> = Vec::new();
-        for (col, state) in [
-            (Deliveries::LeaseUntil, DeliveryState::Sending),
-            (Deliveries::NextAttemptAt, DeliveryState::Queued),
-        ] {
-            let want = room - ids.len() as i64;
-            if want <= 0 {
-                break;
-            }
-            let due = match state {
-                DeliveryState::Sending => Expr::col(col).lt(now_ms),
-                _ => Expr::col(col).lte(now_ms),
-            };
-            let pick = Query::select()
-                .column(Deliveries::Id)
-                .from(Deliveries::Table)
-                .and_where(Expr::col(Deliveries::PageId).eq(page_id))
-                // A literal, so the partial due/leased index serves every run of it.
-                .and_where(Expr::col(Deliveries::State).eq(state.literal()))
-                .and_where(due)
-                .order_by(col, Order::Asc)
-                .order_by(Deliveries::Id, Order::Asc)
-                .limit(want as u64)
-                .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
-                .to_owned();
-            let stmt = claim_update(now_ms, lease_ms)
-                .and_where(Expr::col(Deliveries::Id).in_subquery(pick))
-                .returning_col(Deliveries::Id)
-                .to_owned();
-            for r in w.txn().query_all(&stmt).await? {
-                ids.push(r.try_get("", "id")?);
+        // Lapsed leases first (an attempt may be in flight: settle it before anything new).
+        let pick = Query::select()
+            .column(Deliveries::Id)
+            .from(Deliveries::Table)
+            .and_where(Expr::col(Deliveries::PageId).eq(page_id))
+            // A literal, so the partial leased index serves every run of it.
+            .and_where(Expr::col(Deliveries::State).eq(DeliveryState::Sending.literal()))
+            .and_where(Expr::col(Deliveries::LeaseUntil).lt(now_ms))
+            .order_by(Deliveries::LeaseUntil, Order::Asc)
+            .order_by(Deliveries::Id, Order::Asc)
+            .limit(room as u64)
+            .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
+            .to_owned();
+        let stmt = claim_update(now_ms, lease_ms)
+            .and_where(Expr::col(Deliveries::Id).in_subquery(pick))
+            .returning_col(Deliveries::Id)
+            .to_owned();
+        for r in w.txn().query_all(&stmt).await? {
+            ids.push(r.try_get("", "id")?);
+        }
+        // Then due queued deliveries, as the politeness gate lets them go.
+        let want = room - ids.len() as i64;
+        if want > 0 {
+            let due = self.gate_due(&mut w, page_id, want as u64, now_ms).await?;
+            if !due.is_empty() {
+                let stmt = claim_update(now_ms, lease_ms)
+                    .and_where(Expr::col(Deliveries::Id).is_in(due.iter().copied()))
+                    .and_where(Expr::col(Deliveries::State).eq(DeliveryState::Queued.code()))
+                    .returning_col(Deliveries::Id)
+                    .to_owned();
+                for r in w.txn().query_all(&stmt).await? {
+                    ids.push(r.try_get("", "id")?);
+                }
             }
         }
         if ids.is_empty() {
+            // Deferrals (their events) are worth keeping even when nothing was claimed.
+            w.commit().await?;
             return Ok(PageClaim {
                 now_us,
                 ..Default::default()

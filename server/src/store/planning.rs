@@ -41,6 +41,8 @@ struct StoredSpec {
     include_window: bool,
     message_tag: Option<String>,
     max_recipients: Option<u32>,
+    #[serde(default)]
+    polite: crate::domain::polite::Polite,
 }
 
 /// The stored form of a spec.
@@ -58,6 +60,7 @@ pub(super) fn spec_json(s: &Spec) -> Result<String> {
         include_window: s.include_window,
         message_tag: s.message_tag.map(|t| t.as_str().to_string()),
         max_recipients: s.max_recipients,
+        polite: s.polite.clone(),
     };
     serde_json::to_string(&stored).map_err(|e| Error::Internal(format!("spec: {e}")))
 }
@@ -93,6 +96,7 @@ pub(crate) fn spec_of(json: &str) -> Result<Spec> {
         include_window: s.include_window,
         message_tag: s.message_tag.as_deref().and_then(MessageTag::from_name),
         max_recipients: s.max_recipients,
+        polite: s.polite,
     })
 }
 

@@ -28,6 +28,8 @@ struct RecipientRow {
     psid: String,
     region: Option<String>,
     last_interaction_at: Option<i64>,
+    time_zone: Option<String>,
+    optin_time_zone: Option<String>,
 }
 
 /// What ForgetRecipient erased.
@@ -158,6 +160,8 @@ impl Store {
                 Recipients::Psid,
                 Recipients::Region,
                 Recipients::LastInteractionAt,
+                Recipients::TimeZone,
+                Recipients::OptinTimeZone,
             ])
             .from(Recipients::Table)
             .and_where(Expr::col(Recipients::PageId).eq(page_id))
@@ -178,6 +182,7 @@ impl Store {
             psid: r.psid,
             region: r.region,
             last_interaction_ms: r.last_interaction_at,
+            time_zone: r.time_zone.or(r.optin_time_zone),
         }))
     }
 
@@ -231,7 +236,11 @@ impl Store {
             .ok_or_else(|| Error::Internal("recipient vanished".into()))
     }
 
-    /// Adds and removes tags and sets the region (`Some(None)` clears it).
+    /// Adds and removes tags, sets the region and the time zone (`Some(None)` clears either).
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "one change of a person, field by field"
+    )]
     pub(crate) async fn update_recipient(
         &self,
         page_id: &PageId,
@@ -239,6 +248,7 @@ impl Store {
         add: &[Tag],
         remove: &[Tag],
         region: Option<Option<Region>>,
+        time_zone: Option<Option<String>>,
         now_ms: i64,
     ) -> Result<RecipientView> {
         let w = self.write().await?;
@@ -275,10 +285,38 @@ impl Store {
                 .to_owned();
             w.txn().execute(&stmt).await?;
         }
+        if let Some(zone) = time_zone {
+            let stmt = Query::update()
+                .table(Recipients::Table)
+                .value(Recipients::TimeZone, zone)
+                .and_where(Expr::col(Recipients::Id).eq(id))
+                .to_owned();
+            w.txn().execute(&stmt).await?;
+        }
         w.commit().await?;
         self.recipient(page_id.as_str(), psid.as_str())
             .await?
             .ok_or_else(|| Error::Internal("recipient vanished".into()))
+    }
+
+    /// Keeps the time zone of a person's latest Marketing Messages opt-in (Meta's
+    /// `notification_messages_timezone`), used for their quiet hours unless UpdateRecipient set
+    /// one. A person the page does not know is left alone (their opt-in creates them first).
+    pub(crate) async fn set_optin_time_zone(
+        &self,
+        page_id: &str,
+        psid: &str,
+        zone: &str,
+    ) -> Result<()> {
+        let w = self.write().await?;
+        let stmt = Query::update()
+            .table(Recipients::Table)
+            .value(Recipients::OptinTimeZone, zone)
+            .and_where(Expr::col(Recipients::PageId).eq(page_id))
+            .and_where(Expr::col(Recipients::Psid).eq(psid))
+            .to_owned();
+        w.txn().execute(&stmt).await?;
+        w.commit().await
     }
 
     /// Erases a person: deliveries, grants, tags, opt-in requests and the row itself; their

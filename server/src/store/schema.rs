@@ -24,6 +24,8 @@ pub(crate) enum Recipients {
     CreatedAt,
     DeliveredWatermark,
     ReadWatermark,
+    TimeZone,
+    OptinTimeZone,
 }
 
 #[derive(DeriveIden, Clone, Copy)]
@@ -113,6 +115,7 @@ pub(crate) enum Notifications {
     Audience,
     Planning,
     PlanCursor,
+    Polite,
 }
 
 #[derive(DeriveIden, Clone, Copy)]
@@ -142,6 +145,7 @@ pub(crate) enum Deliveries {
     EchoMid,
     EchoAt,
     ClickedAt,
+    QuietZone,
 }
 
 #[derive(DeriveIden, Clone, Copy)]
@@ -171,6 +175,7 @@ pub(crate) enum Events {
     Failure,
     Actor,
     Interaction,
+    NotBefore,
 }
 
 #[derive(DeriveIden, Clone, Copy)]
@@ -224,4 +229,12 @@ pub(crate) enum FunnelDays {
     Day,
     Step,
     N,
+}
+
+#[derive(DeriveIden, Clone, Copy)]
+pub(crate) enum PageSignals {
+    Table,
+    PageId,
+    Kind,
+    At,
 }

@@ -35,15 +35,19 @@ impl Store {
         Ok(out)
     }
 
-    /// `(page, paused until ms)` of every page row.
-    pub(crate) async fn page_pauses(&self) -> Result<Vec<(String, Option<i64>)>> {
+    /// `(page, paused until ms, pause reason)` of every page row.
+    pub(crate) async fn page_pauses(&self) -> Result<Vec<(String, Option<i64>, Option<String>)>> {
         let q = Query::select()
-            .columns([Pages::PageId, Pages::PausedUntil])
+            .columns([Pages::PageId, Pages::PausedUntil, Pages::PauseReason])
             .from(Pages::Table)
             .to_owned();
         let mut out = Vec::new();
         for r in self.db().query_all(&q).await? {
-            out.push((r.try_get("", "page_id")?, r.try_get("", "paused_until")?));
+            out.push((
+                r.try_get("", "page_id")?,
+                r.try_get("", "paused_until")?,
+                r.try_get("", "pause_reason")?,
+            ));
         }
         Ok(out)
     }

@@ -6,6 +6,7 @@ mod access;
 mod hostile;
 mod kill;
 mod operations;
+mod polite;
 mod reload;
 mod replicas;
 

@@ -254,6 +254,13 @@ pub(crate) enum Notifications {
         /// The notification id.
         id: String,
     },
+    /// Resume a page whose circuit breaker tripped (STOPs, blocks, policy enforcement): its
+    /// queued deliveries go again.
+    ResumePage {
+        /// The page.
+        #[arg(long)]
+        page: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

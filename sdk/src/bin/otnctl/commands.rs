@@ -199,6 +199,18 @@ pub(crate) fn show_notification(out: Out, n: &pb::Notification) {
     if n.complete_time.is_some() {
         pairs.push(("completed", time(&n.complete_time)));
     }
+    if plan.deferred_by_frequency_cap + plan.deferred_by_quiet_hours > 0 {
+        pairs.push((
+            "deferred",
+            format!(
+                "{} by the frequency cap, {} by quiet hours",
+                plan.deferred_by_frequency_cap, plan.deferred_by_quiet_hours
+            ),
+        ));
+    }
+    if !n.paused_reason.is_empty() {
+        pairs.push(("paused", n.paused_reason.clone()));
+    }
     for e in &plan.exclusions {
         pairs.push((
             "excluded",
@@ -217,6 +229,23 @@ pub(crate) async fn notifications(
         Notifications::Show { id } => {
             let n = client.get_notification(id).await?;
             show_notification(out, &n);
+        }
+        Notifications::ResumePage { page } => {
+            let r = client.resume_page(page).await?;
+            if out.is_json() {
+                out.json(&serde_json::json!({
+                    "resumed": r.resumed,
+                    "paused_reason": r.paused_reason,
+                }));
+            } else {
+                out.line(match r.resumed {
+                    true => "resumed: the circuit breaker is reset",
+                    false => "the page's circuit breaker had not tripped",
+                });
+                if !r.paused_reason.is_empty() {
+                    out.line(&format!("still paused: {}", r.paused_reason));
+                }
+            }
         }
         Notifications::Cancel { id } => {
             let resp = client.cancel_notification(id).await?;

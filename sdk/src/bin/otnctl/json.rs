@@ -67,6 +67,7 @@ pub(crate) fn recipient(r: &pb::Recipient) -> Value {
         "psid": r.psid,
         "tags": r.tags,
         "region": r.region,
+        "time_zone": r.time_zone,
         "last_interaction_time": time(&r.last_interaction_time),
         "window_close_time": time(&r.window_close_time),
     })
@@ -106,6 +107,13 @@ pub(crate) fn plan(p: &Option<pb::SendPlan>) -> Value {
         "window_sends": p.window_sends,
         "tag_sends": p.tag_sends,
         "exclusions": exclusions(&p.exclusions),
+        "deferred_by_frequency_cap": p.deferred_by_frequency_cap,
+        "deferred_by_quiet_hours": p.deferred_by_quiet_hours,
+        "frequency_cap": p.frequency_cap.map(|c| json!({
+            "max_notifications": c.max_notifications, "window_seconds": c.window_seconds,
+        })),
+        "quiet_hours": p.quiet_hours.map(|q| json!({ "start": q.start, "end": q.end })),
+        "quiet_hours_ignored": p.quiet_hours_ignored,
     })
 }
 
@@ -132,6 +140,7 @@ pub(crate) fn notification(n: &pb::Notification) -> Value {
         "create_time": time(&n.create_time),
         "scheduled_time": time(&n.scheduled_time),
         "complete_time": time(&n.complete_time),
+        "paused_reason": n.paused_reason,
     })
 }
 
@@ -149,6 +158,7 @@ pub(crate) fn event(e: &pb::DeliveryEvent) -> Value {
         "message_id": e.message_id,
         "path": path(e.path),
         "rule": e.rule,
+        "not_before_time": time(&e.not_before_time),
         "failure": e.failure.as_ref().map(|f| json!({
             "reason": f.reason, "code": f.code, "subcode": f.subcode, "message": f.message,
         })),

@@ -73,6 +73,7 @@ export const MESSAGES: { readonly [message: string]: { readonly [field: string]:
     failure: { name: "failure", kind: "message", repeated: false, type: "otn.v1.DeliveryFailure" },
     actor: { name: "actor", kind: "string", repeated: false },
     interaction: { name: "interaction", kind: "enum", repeated: false, type: "otn.v1.InteractionKind" },
+    notBeforeTime: { name: "not_before_time", kind: "timestamp", repeated: false },
   },
   "otn.v1.DeliveryFailure": {
     reason: { name: "reason", kind: "string", repeated: false },
@@ -97,6 +98,10 @@ export const MESSAGES: { readonly [message: string]: { readonly [field: string]:
     grantsErased: { name: "grants_erased", kind: "int64", repeated: false },
     optInRequestsErased: { name: "opt_in_requests_erased", kind: "int64", repeated: false },
     deliveriesErased: { name: "deliveries_erased", kind: "int64", repeated: false },
+  },
+  "otn.v1.FrequencyCap": {
+    maxNotifications: { name: "max_notifications", kind: "int32", repeated: false },
+    windowSeconds: { name: "window_seconds", kind: "int64", repeated: false },
   },
   "otn.v1.FunnelCounts": {
     optInRequests: { name: "opt_in_requests", kind: "int64", repeated: false },
@@ -215,6 +220,7 @@ export const MESSAGES: { readonly [message: string]: { readonly [field: string]:
     createdBy: { name: "created_by", kind: "string", repeated: false },
     messageTag: { name: "message_tag", kind: "string", repeated: false },
     planning: { name: "planning", kind: "bool", repeated: false },
+    pausedReason: { name: "paused_reason", kind: "string", repeated: false },
   },
   "otn.v1.OptInRequest": {
     optInRequestId: { name: "opt_in_request_id", kind: "string", repeated: false },
@@ -229,6 +235,10 @@ export const MESSAGES: { readonly [message: string]: { readonly [field: string]:
     template: { name: "template", kind: "enum", repeated: false, type: "otn.v1.OptInTemplate" },
     requestedBy: { name: "requested_by", kind: "string", repeated: false },
   },
+  "otn.v1.QuietHours": {
+    start: { name: "start", kind: "string", repeated: false },
+    end: { name: "end", kind: "string", repeated: false },
+  },
   "otn.v1.Recipient": {
     pageId: { name: "page_id", kind: "string", repeated: false },
     psid: { name: "psid", kind: "string", repeated: false },
@@ -236,6 +246,7 @@ export const MESSAGES: { readonly [message: string]: { readonly [field: string]:
     region: { name: "region", kind: "string", repeated: false },
     lastInteractionTime: { name: "last_interaction_time", kind: "timestamp", repeated: false },
     windowCloseTime: { name: "window_close_time", kind: "timestamp", repeated: false },
+    timeZone: { name: "time_zone", kind: "string", repeated: false },
   },
   "otn.v1.RecipientList": {
     psids: { name: "psids", kind: "string", repeated: true },
@@ -278,6 +289,13 @@ export const MESSAGES: { readonly [message: string]: { readonly [field: string]:
     optInRequest: { name: "opt_in_request", kind: "message", repeated: false, type: "otn.v1.OptInRequest" },
     replayed: { name: "replayed", kind: "bool", repeated: false },
   },
+  "otn.v1.ResumePageRequest": {
+    pageId: { name: "page_id", kind: "string", repeated: false },
+  },
+  "otn.v1.ResumePageResponse": {
+    resumed: { name: "resumed", kind: "bool", repeated: false },
+    pausedReason: { name: "paused_reason", kind: "string", repeated: false },
+  },
   "otn.v1.RevokeGrantRequest": {
     grantId: { name: "grant_id", kind: "string", repeated: false },
     pageId: { name: "page_id", kind: "string", repeated: false },
@@ -310,12 +328,20 @@ export const MESSAGES: { readonly [message: string]: { readonly [field: string]:
     rollingConsent: { name: "rolling_consent", kind: "message", repeated: false, type: "otn.v1.RollingConsent" },
     regions: { name: "regions", kind: "string", repeated: true },
     messageTag: { name: "message_tag", kind: "string", repeated: false },
+    frequencyCap: { name: "frequency_cap", kind: "message", repeated: false, type: "otn.v1.FrequencyCap" },
+    overCap: { name: "over_cap", kind: "enum", repeated: false, type: "otn.v1.OverCapAction" },
+    ignoreQuietHours: { name: "ignore_quiet_hours", kind: "bool", repeated: false },
   },
   "otn.v1.SendPlan": {
     grantSends: { name: "grant_sends", kind: "int64", repeated: false },
     windowSends: { name: "window_sends", kind: "int64", repeated: false },
     exclusions: { name: "exclusions", kind: "message", repeated: true, type: "otn.v1.ExclusionCount" },
     tagSends: { name: "tag_sends", kind: "int64", repeated: false },
+    deferredByFrequencyCap: { name: "deferred_by_frequency_cap", kind: "int64", repeated: false },
+    deferredByQuietHours: { name: "deferred_by_quiet_hours", kind: "int64", repeated: false },
+    frequencyCap: { name: "frequency_cap", kind: "message", repeated: false, type: "otn.v1.FrequencyCap" },
+    quietHours: { name: "quiet_hours", kind: "message", repeated: false, type: "otn.v1.QuietHours" },
+    quietHoursIgnored: { name: "quiet_hours_ignored", kind: "bool", repeated: false },
   },
   "otn.v1.StreamDeliveryEventsRequest": {
     pageId: { name: "page_id", kind: "string", repeated: false },
@@ -344,6 +370,7 @@ export const MESSAGES: { readonly [message: string]: { readonly [field: string]:
     addTags: { name: "add_tags", kind: "string", repeated: true },
     removeTags: { name: "remove_tags", kind: "string", repeated: true },
     region: { name: "region", kind: "string", repeated: false },
+    timeZone: { name: "time_zone", kind: "string", repeated: false },
   },
   "otn.v1.UpdateRecipientResponse": {
     recipient: { name: "recipient", kind: "message", repeated: false, type: "otn.v1.Recipient" },
@@ -381,6 +408,7 @@ export const ENUMS: { readonly [enumName: string]: { readonly [value: number]: s
     40: "DELIVERY_EVENT_TYPE_OPT_IN_REQUESTED",
     41: "DELIVERY_EVENT_TYPE_CLICKED",
     42: "DELIVERY_EVENT_TYPE_GRANT_EXPIRED",
+    30: "DELIVERY_EVENT_TYPE_DEFERRED",
   },
   "otn.v1.DeliveryPath": {
     0: "DELIVERY_PATH_UNSPECIFIED",
@@ -442,6 +470,8 @@ export const ENUMS: { readonly [enumName: string]: { readonly [value: number]: s
     12: "EXCLUSION_REASON_MAX_RECIPIENTS",
     13: "EXCLUSION_REASON_TAG_RETIRED",
     14: "EXCLUSION_REASON_KIND_NOT_SUPPORTED",
+    30: "EXCLUSION_REASON_FREQUENCY_CAP",
+    31: "EXCLUSION_REASON_QUIET_HOURS",
   },
   "otn.v1.GrantKind": {
     0: "GRANT_KIND_UNSPECIFIED",
@@ -483,5 +513,10 @@ export const ENUMS: { readonly [enumName: string]: { readonly [value: number]: s
     0: "OPT_IN_TEMPLATE_UNSPECIFIED",
     1: "OPT_IN_TEMPLATE_ONE_TIME_NOTIFICATION",
     2: "OPT_IN_TEMPLATE_NOTIFICATION_MESSAGES",
+  },
+  "otn.v1.OverCapAction": {
+    0: "OVER_CAP_ACTION_UNSPECIFIED",
+    1: "OVER_CAP_ACTION_DEFER",
+    2: "OVER_CAP_ACTION_EXCLUDE",
   },
 };

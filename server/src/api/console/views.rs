@@ -113,6 +113,9 @@ pub(super) async fn pages(
         let config = c.deps().pages().get(id)?;
         let row = rows.iter().find(|r| &r.page_id == id);
         let until = row.and_then(|r| r.paused_until).filter(|u| *u > now);
+        let breaker = &config.politeness;
+        let window_ms = (breaker.breaker_window_secs as i64).saturating_mul(1000);
+        let signals = c.views.negative_signals(id, now - window_ms).await?;
         out.push(json!({
             "pageId": id,
             "region": config.region,
@@ -121,6 +124,9 @@ pub(super) async fn pages(
             "pausedUntil": until.map(time_ms),
             "pauseReason": until.and(row.and_then(|r| r.pause_reason.clone())),
             "recentRateLimited": recent.counts.get(id).copied().unwrap_or(0),
+            "negativeSignals": signals,
+            "breakerThreshold": breaker.breaker_threshold,
+            "breakerWindowSecs": breaker.breaker_window_secs,
         }));
     }
     Ok(Json(

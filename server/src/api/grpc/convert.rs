@@ -79,6 +79,8 @@ pub(super) fn exclusion(r: ExclusionReason) -> pb::ExclusionReason {
         ExclusionReason::MaxRecipients => P::MaxRecipients,
         ExclusionReason::TagRetired => P::TagRetired,
         ExclusionReason::KindNotSupported => P::KindNotSupported,
+        ExclusionReason::FrequencyCap => P::FrequencyCap,
+        ExclusionReason::QuietHours => P::QuietHours,
     }
 }
 
@@ -131,6 +133,7 @@ pub(super) fn event_kind(k: EventKind) -> pb::DeliveryEventType {
         EventKind::OptInRequested => P::OptInRequested,
         EventKind::Clicked => P::Clicked,
         EventKind::GrantExpired => P::GrantExpired,
+        EventKind::Deferred => P::Deferred,
     }
 }
 
@@ -184,6 +187,7 @@ pub(super) fn recipient(r: &RecipientView, window_ms: i64) -> pb::Recipient {
         region: r.region.clone().unwrap_or_default(),
         last_interaction_time: r.last_interaction_ms.map(ts),
         window_close_time: r.last_interaction_ms.map(|t| ts(t + window_ms)),
+        time_zone: r.time_zone.clone().unwrap_or_default(),
     }
 }
 

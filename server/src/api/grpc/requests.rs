@@ -24,6 +24,14 @@ fn page_psid(v: &mut Violations, page_id: &str, psid: &str) -> (Option<PageId>, 
     )
 }
 
+/// A page.
+pub(super) fn page(page_id: &str) -> Result<PageId> {
+    let mut v = Violations::default();
+    let page = v.check(PageId::parse("page_id", page_id));
+    v.finish()?;
+    checked(page)
+}
+
 /// A page and a person.
 pub(super) fn person(page_id: &str, psid: &str) -> Result<(PageId, Psid)> {
     let mut v = Violations::default();
@@ -167,6 +175,8 @@ pub(super) struct RecipientChange {
     pub(super) remove: Vec<Tag>,
     /// `Some(None)` clears the region.
     pub(super) region: Option<Option<Region>>,
+    /// `Some(None)` clears the time zone.
+    pub(super) time_zone: Option<Option<String>>,
 }
 
 /// An UpdateRecipient's change.
@@ -181,6 +191,18 @@ pub(super) fn recipient_change(r: &pb::UpdateRecipientRequest) -> Result<Recipie
         Some("") => Some(None),
         Some(code) => v.check(Region::parse("region", code)).map(Some),
     };
+    let time_zone = match r.time_zone.as_deref() {
+        None => None,
+        Some("") => Some(None),
+        Some(z) if crate::domain::polite::known_zone(z) => Some(Some(z.to_string())),
+        Some(_) => {
+            v.push(
+                "time_zone",
+                "is not an IANA time zone (for example Europe/Berlin)",
+            );
+            None
+        }
+    };
     if add.len() + remove.len() > max {
         v.push(
             "add_tags",
@@ -194,6 +216,7 @@ pub(super) fn recipient_change(r: &pb::UpdateRecipientRequest) -> Result<Recipie
         add,
         remove,
         region,
+        time_zone,
     })
 }
 

@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 use super::convert::{exclusion, notification_state, tag_filter, ts};
 use crate::domain::content::{Button, Content};
 use crate::domain::notification::{Audience, NotificationStatus, SendInput, SendOptions};
+use crate::domain::polite::{FrequencyCap, QuietHours};
 use crate::domain::values::{
     PageId, Psid, RequestId, Title, TopicKey, Violations, checked, parse_regions,
 };
@@ -96,6 +97,7 @@ pub(super) fn send_input(r: &pb::SendNotificationRequest) -> Result<SendInput> {
         "" => None,
         t => MessageTag::from_name(t),
     };
+    let cap = o.frequency_cap.as_ref().map(|c| frequency_cap(&mut v, c));
     v.finish()?;
     let content = content(r.content.as_ref())?;
     let mut canonical = r.clone();
@@ -116,8 +118,44 @@ pub(super) fn send_input(r: &pb::SendNotificationRequest) -> Result<SendInput> {
             rolling_title: rolling,
             regions,
             message_tag: tag,
+            frequency_cap: cap.map(|c| c.flatten()),
+            exclude_over_cap: o.over_cap == pb::OverCapAction::Exclude as i32,
+            ignore_quiet_hours: o.ignore_quiet_hours,
         },
     })
+}
+
+/// A send's frequency cap: `None` for `max_notifications = 0` (no cap).
+fn frequency_cap(v: &mut Violations, c: &pb::FrequencyCap) -> Option<Option<FrequencyCap>> {
+    let mut ok = true;
+    if !(0..=10_000).contains(&c.max_notifications) {
+        v.push(
+            "options.frequency_cap.max_notifications",
+            "must be 0 to 10000",
+        );
+        ok = false;
+    }
+    if c.max_notifications > 0 && !(60..=2_592_000).contains(&c.window_seconds) {
+        v.push(
+            "options.frequency_cap.window_seconds",
+            "must be 60 to 2592000 (30 days)",
+        );
+        ok = false;
+    }
+    ok.then(|| {
+        (c.max_notifications > 0).then(|| FrequencyCap {
+            max: c.max_notifications as u32,
+            window_ms: c.window_seconds * 1000,
+        })
+    })
+}
+
+/// The wire form of a frequency cap.
+fn cap_of(c: &FrequencyCap) -> pb::FrequencyCap {
+    pb::FrequencyCap {
+        max_notifications: c.max as i32,
+        window_seconds: c.window_ms / 1000,
+    }
 }
 
 /// The wire form of a notification with its counts.
@@ -143,6 +181,14 @@ pub(crate) fn notification(s: &NotificationStatus) -> pb::Notification {
                     count: *count,
                 })
                 .collect(),
+            deferred_by_frequency_cap: n.plan.deferred_by_cap,
+            deferred_by_quiet_hours: n.plan.deferred_by_quiet,
+            frequency_cap: n.polite.cap.as_ref().map(cap_of),
+            quiet_hours: n.polite.quiet.map(|q| pb::QuietHours {
+                start: QuietHours::clock(q.start_min),
+                end: QuietHours::clock(q.end_min),
+            }),
+            quiet_hours_ignored: n.polite.quiet_ignored,
         }),
         counts: Some(pb::DeliveryCounts {
             queued: c(DeliveryState::Queued),
@@ -163,5 +209,6 @@ pub(crate) fn notification(s: &NotificationStatus) -> pb::Notification {
             .map(|t| t.as_str().to_string())
             .unwrap_or_default(),
         planning: n.planning,
+        paused_reason: s.paused_reason.clone().unwrap_or_default(),
     }
 }

@@ -158,7 +158,7 @@ impl NotificationService for Api {
         caller.may_act_on(c.page.as_str())?;
         let rec = self
             .consent
-            .update_recipient(&c.page, &c.psid, &c.add, &c.remove, c.region)
+            .update_recipient(&c.page, &c.psid, &c.add, &c.remove, c.region, c.time_zone)
             .await?;
         Ok(Response::new(pb::UpdateRecipientResponse {
             recipient: Some(recipient(&rec, self.window_ms())),
@@ -276,6 +276,23 @@ impl NotificationService for Api {
         Ok(Response::new(pb::ListNotificationsResponse {
             notifications: list.iter().map(send::notification).collect(),
             next_page_token: next.unwrap_or_default(),
+        }))
+    }
+
+    async fn resume_page(
+        &self,
+        req: Request<pb::ResumePageRequest>,
+    ) -> Result<Response<pb::ResumePageResponse>, Status> {
+        let caller = Caller::of(&req);
+        let page = requests::page(&req.get_ref().page_id)?;
+        caller.may_act_on(page.as_str())?;
+        let (resumed, still) = self
+            .sending
+            .resume_page(page.as_str(), caller.actor())
+            .await?;
+        Ok(Response::new(pb::ResumePageResponse {
+            resumed,
+            paused_reason: still.unwrap_or_default(),
         }))
     }
 

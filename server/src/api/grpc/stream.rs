@@ -53,6 +53,7 @@ pub(crate) fn event_to_proto(e: &Event) -> pb::DeliveryEvent {
         interaction: ev
             .interaction
             .map_or(pb::InteractionKind::Unspecified, interaction) as i32,
+        not_before_time: ev.not_before_ms.map(ts),
     }
 }
 

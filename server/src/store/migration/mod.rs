@@ -14,6 +14,8 @@ mod m0010_edges;
 mod m0011_planner;
 mod m0012_echoes;
 mod m0013_sent_indexes;
+mod m0030_polite;
+mod m0031_breaker;
 mod m0040_funnel;
 
 use sea_orm::{ConnectionTrait, DatabaseBackend};
@@ -40,6 +42,8 @@ impl MigratorTrait for Migrator {
             Box::new(m0011_planner::M0011Planner),
             Box::new(m0012_echoes::M0012Echoes),
             Box::new(m0013_sent_indexes::M0013SentIndexes),
+            Box::new(m0030_polite::M0030Polite),
+            Box::new(m0031_breaker::M0031Breaker),
             Box::new(m0040_funnel::M0040Funnel),
         ]
     }

@@ -40,7 +40,17 @@ async fn claimed(store: &Store, n: usize) -> (String, Vec<Claimed>) {
 
 /// A SCHEDULED notification of `n` one-time grant sends on page `p`, due at 1,000 ms.
 pub(super) async fn queued(store: &Store, n: usize) -> String {
+    queued_polite(store, n, Default::default()).await
+}
+
+/// [`queued`], observing `polite` (queued as planned by a planner that saw nothing to defer).
+pub(super) async fn queued_polite(
+    store: &Store,
+    n: usize,
+    polite: crate::domain::polite::Polite,
+) -> String {
     let now = 1_000;
+    let tag = uuid::Uuid::new_v4().simple().to_string();
     let mut deliveries = Vec::new();
     for i in 0..n {
         let g = NewGrant {
@@ -49,7 +59,7 @@ pub(super) async fn queued(store: &Store, n: usize) -> String {
             topic_key: TopicKey::parse("t", "t").unwrap(),
             topic_title: Title::parse("t", "T").unwrap(),
             kind: GrantKind::OneTimeNotification,
-            token: Token::parse("t", &format!("tok-{i}")).unwrap(),
+            token: Token::parse("t", &format!("tok-{i}-{tag}")).unwrap(),
             payload: String::new(),
             opted_in_ms: now,
             expires_ms: None,
@@ -66,6 +76,8 @@ pub(super) async fn queued(store: &Store, n: usize) -> String {
             grant_id: Some(view.id),
             path: DeliveryPath::Grant,
             rule: "grant.one_time_notification".into(),
+            deferred: None,
+            quiet_zone: None,
         });
     }
     let notification = Notification {
@@ -83,6 +95,7 @@ pub(super) async fn queued(store: &Store, n: usize) -> String {
         created_ms: now,
         completed_ms: None,
         created_by: "t".into(),
+        polite: polite.clone(),
     };
     let id = notification.id.clone();
     let spec = Spec {
@@ -92,6 +105,7 @@ pub(super) async fn queued(store: &Store, n: usize) -> String {
         include_window: false,
         message_tag: None,
         max_recipients: None,
+        polite,
     };
     let new = NewNotification {
         notification,

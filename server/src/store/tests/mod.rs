@@ -35,5 +35,6 @@ mod echoes;
 mod funnel;
 mod interleavings;
 mod pacing;
+mod polite;
 mod repository;
 mod stream;

@@ -272,9 +272,12 @@ async function loadPages() {
   $("page-rows").replaceChildren(...pages.map((p) => el("tr", { "data-page-id": p.pageId },
     el("td", { text: p.pageId + (p.region ? ` (${p.region})` : "") }),
     el("td", { class: "num", text: String(p.rateLimitPerSec) }),
-    p.paused
+    p.paused && p.pauseReason === "negative_feedback"
+      ? el("td", { class: "paused", text: `paused by the circuit breaker (${p.negativeSignals} STOPs, blocks and policy ` +
+          `enforcements in ${p.breakerWindowSecs / 60} min; threshold ${p.breakerThreshold}) until an operator resumes it (ResumePage)` })
+      : p.paused
       ? el("td", { class: "paused", text: `paused until ${when(p.pausedUntil)}: ${p.pauseReason || ""}` })
-      : el("td", { text: "running" }),
+      : el("td", { text: `running (${p.negativeSignals} negative signals in ${p.breakerWindowSecs / 60} min)` }),
     el("td", { class: "num", text: String(p.recentRateLimited) }))));
 }
 

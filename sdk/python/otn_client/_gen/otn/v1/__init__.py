@@ -34,10 +34,12 @@ from .funnel_pb2 import GetFunnelResponse as GetFunnelResponse
 from .resources_pb2 import EXCLUSION_REASON_CONSUMED as EXCLUSION_REASON_CONSUMED
 from .resources_pb2 import EXCLUSION_REASON_COOLDOWN as EXCLUSION_REASON_COOLDOWN
 from .resources_pb2 import EXCLUSION_REASON_EXPIRED as EXCLUSION_REASON_EXPIRED
+from .resources_pb2 import EXCLUSION_REASON_FREQUENCY_CAP as EXCLUSION_REASON_FREQUENCY_CAP
 from .resources_pb2 import EXCLUSION_REASON_INVALID as EXCLUSION_REASON_INVALID
 from .resources_pb2 import EXCLUSION_REASON_KIND_NOT_SUPPORTED as EXCLUSION_REASON_KIND_NOT_SUPPORTED
 from .resources_pb2 import EXCLUSION_REASON_MAX_RECIPIENTS as EXCLUSION_REASON_MAX_RECIPIENTS
 from .resources_pb2 import EXCLUSION_REASON_NO_GRANT as EXCLUSION_REASON_NO_GRANT
+from .resources_pb2 import EXCLUSION_REASON_QUIET_HOURS as EXCLUSION_REASON_QUIET_HOURS
 from .resources_pb2 import EXCLUSION_REASON_REGION_FILTER as EXCLUSION_REASON_REGION_FILTER
 from .resources_pb2 import EXCLUSION_REASON_REGION_POLICY as EXCLUSION_REASON_REGION_POLICY
 from .resources_pb2 import EXCLUSION_REASON_RESERVED as EXCLUSION_REASON_RESERVED
@@ -48,6 +50,7 @@ from .resources_pb2 import EXCLUSION_REASON_TAG_RETIRED as EXCLUSION_REASON_TAG_
 from .resources_pb2 import EXCLUSION_REASON_UNSPECIFIED as EXCLUSION_REASON_UNSPECIFIED
 from .resources_pb2 import ExclusionCount as ExclusionCount
 from .resources_pb2 import ExclusionReason as ExclusionReason
+from .resources_pb2 import FrequencyCap as FrequencyCap
 from .resources_pb2 import GRANT_KIND_MARKETING_MESSAGES as GRANT_KIND_MARKETING_MESSAGES
 from .resources_pb2 import GRANT_KIND_MARKETING_SUBSCRIPTION as GRANT_KIND_MARKETING_SUBSCRIPTION
 from .resources_pb2 import GRANT_KIND_ONE_TIME_NOTIFICATION as GRANT_KIND_ONE_TIME_NOTIFICATION
@@ -69,6 +72,7 @@ from .resources_pb2 import INTERACTION_KIND_REACTION as INTERACTION_KIND_REACTIO
 from .resources_pb2 import INTERACTION_KIND_REFERRAL as INTERACTION_KIND_REFERRAL
 from .resources_pb2 import INTERACTION_KIND_UNSPECIFIED as INTERACTION_KIND_UNSPECIFIED
 from .resources_pb2 import InteractionKind as InteractionKind
+from .resources_pb2 import QuietHours as QuietHours
 from .resources_pb2 import Recipient as Recipient
 from .resources_pb2 import TagFilter as TagFilter
 from .resources_pb2 import Topic as Topic
@@ -79,6 +83,7 @@ from .sending_pb2 import ButtonTemplate as ButtonTemplate
 from .sending_pb2 import Content as Content
 from .sending_pb2 import DELIVERY_EVENT_TYPE_CANCELLED as DELIVERY_EVENT_TYPE_CANCELLED
 from .sending_pb2 import DELIVERY_EVENT_TYPE_CLICKED as DELIVERY_EVENT_TYPE_CLICKED
+from .sending_pb2 import DELIVERY_EVENT_TYPE_DEFERRED as DELIVERY_EVENT_TYPE_DEFERRED
 from .sending_pb2 import DELIVERY_EVENT_TYPE_DELIVERED as DELIVERY_EVENT_TYPE_DELIVERED
 from .sending_pb2 import DELIVERY_EVENT_TYPE_ENGAGED as DELIVERY_EVENT_TYPE_ENGAGED
 from .sending_pb2 import DELIVERY_EVENT_TYPE_FAILED as DELIVERY_EVENT_TYPE_FAILED
@@ -124,6 +129,10 @@ from .sending_pb2 import NOTIFICATION_STATE_SCHEDULED as NOTIFICATION_STATE_SCHE
 from .sending_pb2 import NOTIFICATION_STATE_UNSPECIFIED as NOTIFICATION_STATE_UNSPECIFIED
 from .sending_pb2 import Notification as Notification
 from .sending_pb2 import NotificationState as NotificationState
+from .sending_pb2 import OVER_CAP_ACTION_DEFER as OVER_CAP_ACTION_DEFER
+from .sending_pb2 import OVER_CAP_ACTION_EXCLUDE as OVER_CAP_ACTION_EXCLUDE
+from .sending_pb2 import OVER_CAP_ACTION_UNSPECIFIED as OVER_CAP_ACTION_UNSPECIFIED
+from .sending_pb2 import OverCapAction as OverCapAction
 from .sending_pb2 import RecipientList as RecipientList
 from .sending_pb2 import RollingConsent as RollingConsent
 from .sending_pb2 import SendOptions as SendOptions
@@ -164,6 +173,8 @@ from .service_pb2 import RecordOptInRequest as RecordOptInRequest
 from .service_pb2 import RecordOptInResponse as RecordOptInResponse
 from .service_pb2 import RequestOptInRequest as RequestOptInRequest
 from .service_pb2 import RequestOptInResponse as RequestOptInResponse
+from .service_pb2 import ResumePageRequest as ResumePageRequest
+from .service_pb2 import ResumePageResponse as ResumePageResponse
 from .service_pb2 import RevokeGrantRequest as RevokeGrantRequest
 from .service_pb2 import RevokeGrantResponse as RevokeGrantResponse
 from .service_pb2 import SendNotificationRequest as SendNotificationRequest
@@ -192,6 +203,7 @@ __all__ = [
     "CtaText",
     "DELIVERY_EVENT_TYPE_CANCELLED",
     "DELIVERY_EVENT_TYPE_CLICKED",
+    "DELIVERY_EVENT_TYPE_DEFERRED",
     "DELIVERY_EVENT_TYPE_DELIVERED",
     "DELIVERY_EVENT_TYPE_ENGAGED",
     "DELIVERY_EVENT_TYPE_FAILED",
@@ -257,10 +269,12 @@ __all__ = [
     "EXCLUSION_REASON_CONSUMED",
     "EXCLUSION_REASON_COOLDOWN",
     "EXCLUSION_REASON_EXPIRED",
+    "EXCLUSION_REASON_FREQUENCY_CAP",
     "EXCLUSION_REASON_INVALID",
     "EXCLUSION_REASON_KIND_NOT_SUPPORTED",
     "EXCLUSION_REASON_MAX_RECIPIENTS",
     "EXCLUSION_REASON_NO_GRANT",
+    "EXCLUSION_REASON_QUIET_HOURS",
     "EXCLUSION_REASON_REGION_FILTER",
     "EXCLUSION_REASON_REGION_POLICY",
     "EXCLUSION_REASON_RESERVED",
@@ -275,6 +289,7 @@ __all__ = [
     "ExclusionReason",
     "ForgetRecipientRequest",
     "ForgetRecipientResponse",
+    "FrequencyCap",
     "FunnelCounts",
     "FunnelDay",
     "FunnelRates",
@@ -323,8 +338,13 @@ __all__ = [
     "OPT_IN_TEMPLATE_NOTIFICATION_MESSAGES",
     "OPT_IN_TEMPLATE_ONE_TIME_NOTIFICATION",
     "OPT_IN_TEMPLATE_UNSPECIFIED",
+    "OVER_CAP_ACTION_DEFER",
+    "OVER_CAP_ACTION_EXCLUDE",
+    "OVER_CAP_ACTION_UNSPECIFIED",
     "OptInRequest",
     "OptInTemplate",
+    "OverCapAction",
+    "QuietHours",
     "Recipient",
     "RecipientList",
     "RecordInteractionRequest",
@@ -333,6 +353,8 @@ __all__ = [
     "RecordOptInResponse",
     "RequestOptInRequest",
     "RequestOptInResponse",
+    "ResumePageRequest",
+    "ResumePageResponse",
     "RevokeGrantRequest",
     "RevokeGrantResponse",
     "RollingConsent",

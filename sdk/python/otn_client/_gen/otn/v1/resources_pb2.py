@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16otn/v1/resources.proto\x12\x06otn.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xba\x01\n\tRecipient\x12\x0f\n\x07page_id\x18\x01 \x01(\t\x12\x0c\n\x04psid\x18\x02 \x01(\t\x12\x0c\n\x04tags\x18\x03 \x03(\t\x12\x0e\n\x06region\x18\x04 \x01(\t\x12\x39\n\x15last_interaction_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x35\n\x11window_close_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xcd\x02\n\x05Grant\x12\x10\n\x08grant_id\x18\x01 \x01(\t\x12\x0f\n\x07page_id\x18\x02 \x01(\t\x12\x0c\n\x04psid\x18\x03 \x01(\t\x12\x11\n\ttopic_key\x18\x04 \x01(\t\x12\x1f\n\x04kind\x18\x05 \x01(\x0e\x32\x11.otn.v1.GrantKind\x12\x0f\n\x07payload\x18\x06 \x01(\t\x12/\n\x0bopt_in_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x65xpire_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12!\n\x05state\x18\t \x01(\x0e\x32\x12.otn.v1.GrantState\x12\x35\n\x11state_change_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nrevoked_by\x18\x0b \x01(\t\")\n\x05Topic\x12\x11\n\ttopic_key\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\"<\n\tTagFilter\x12\x0e\n\x06\x61ll_of\x18\x01 \x03(\t\x12\x0e\n\x06\x61ny_of\x18\x02 \x03(\t\x12\x0f\n\x07none_of\x18\x03 \x03(\t\"H\n\x0e\x45xclusionCount\x12\'\n\x06reason\x18\x01 \x01(\x0e\x32\x17.otn.v1.ExclusionReason\x12\r\n\x05\x63ount\x18\x02 \x01(\x03*\x97\x01\n\tGrantKind\x12\x1a\n\x16GRANT_KIND_UNSPECIFIED\x10\x00\x12$\n GRANT_KIND_ONE_TIME_NOTIFICATION\x10\x01\x12!\n\x1dGRANT_KIND_MARKETING_MESSAGES\x10\x02\x12%\n!GRANT_KIND_MARKETING_SUBSCRIPTION\x10\x03*\xd9\x01\n\nGrantState\x12\x1b\n\x17GRANT_STATE_UNSPECIFIED\x10\x00\x12\x16\n\x12GRANT_STATE_ACTIVE\x10\x01\x12\x18\n\x14GRANT_STATE_RESERVED\x10\x02\x12\x18\n\x14GRANT_STATE_CONSUMED\x10\x03\x12\x17\n\x13GRANT_STATE_EXPIRED\x10\x04\x12\x17\n\x13GRANT_STATE_STOPPED\x10\x05\x12\x17\n\x13GRANT_STATE_REVOKED\x10\x06\x12\x17\n\x13GRANT_STATE_INVALID\x10\x07*\xae\x01\n\x0fInteractionKind\x12 \n\x1cINTERACTION_KIND_UNSPECIFIED\x10\x00\x12\x1c\n\x18INTERACTION_KIND_MESSAGE\x10\x01\x12\x1d\n\x19INTERACTION_KIND_POSTBACK\x10\x02\x12\x1d\n\x19INTERACTION_KIND_REACTION\x10\x03\x12\x1d\n\x19INTERACTION_KIND_REFERRAL\x10\x04*\x80\x04\n\x0f\x45xclusionReason\x12 \n\x1c\x45XCLUSION_REASON_UNSPECIFIED\x10\x00\x12\x1d\n\x19\x45XCLUSION_REASON_NO_GRANT\x10\x01\x12\x1c\n\x18\x45XCLUSION_REASON_EXPIRED\x10\x02\x12\x1c\n\x18\x45XCLUSION_REASON_STOPPED\x10\x03\x12\x1d\n\x19\x45XCLUSION_REASON_CONSUMED\x10\x04\x12\x1d\n\x19\x45XCLUSION_REASON_RESERVED\x10\x05\x12\x1c\n\x18\x45XCLUSION_REASON_REVOKED\x10\x06\x12\x1c\n\x18\x45XCLUSION_REASON_INVALID\x10\x07\x12\x1f\n\x1b\x45XCLUSION_REASON_TAG_FILTER\x10\x08\x12\"\n\x1e\x45XCLUSION_REASON_REGION_FILTER\x10\t\x12\"\n\x1e\x45XCLUSION_REASON_REGION_POLICY\x10\n\x12\x1d\n\x19\x45XCLUSION_REASON_COOLDOWN\x10\x0b\x12#\n\x1f\x45XCLUSION_REASON_MAX_RECIPIENTS\x10\x0c\x12 \n\x1c\x45XCLUSION_REASON_TAG_RETIRED\x10\r\x12\'\n#EXCLUSION_REASON_KIND_NOT_SUPPORTED\x10\x0e\x42&Z$example.invalid/otn/gen/otn/v1;otnv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16otn/v1/resources.proto\x12\x06otn.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xcd\x01\n\tRecipient\x12\x0f\n\x07page_id\x18\x01 \x01(\t\x12\x0c\n\x04psid\x18\x02 \x01(\t\x12\x0c\n\x04tags\x18\x03 \x03(\t\x12\x0e\n\x06region\x18\x04 \x01(\t\x12\x39\n\x15last_interaction_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x35\n\x11window_close_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\ttime_zone\x18\x1e \x01(\t\"A\n\x0c\x46requencyCap\x12\x19\n\x11max_notifications\x18\x01 \x01(\x05\x12\x16\n\x0ewindow_seconds\x18\x02 \x01(\x03\"(\n\nQuietHours\x12\r\n\x05start\x18\x01 \x01(\t\x12\x0b\n\x03\x65nd\x18\x02 \x01(\t\"\xcd\x02\n\x05Grant\x12\x10\n\x08grant_id\x18\x01 \x01(\t\x12\x0f\n\x07page_id\x18\x02 \x01(\t\x12\x0c\n\x04psid\x18\x03 \x01(\t\x12\x11\n\ttopic_key\x18\x04 \x01(\t\x12\x1f\n\x04kind\x18\x05 \x01(\x0e\x32\x11.otn.v1.GrantKind\x12\x0f\n\x07payload\x18\x06 \x01(\t\x12/\n\x0bopt_in_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x65xpire_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12!\n\x05state\x18\t \x01(\x0e\x32\x12.otn.v1.GrantState\x12\x35\n\x11state_change_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nrevoked_by\x18\x0b \x01(\t\")\n\x05Topic\x12\x11\n\ttopic_key\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\"<\n\tTagFilter\x12\x0e\n\x06\x61ll_of\x18\x01 \x03(\t\x12\x0e\n\x06\x61ny_of\x18\x02 \x03(\t\x12\x0f\n\x07none_of\x18\x03 \x03(\t\"H\n\x0e\x45xclusionCount\x12\'\n\x06reason\x18\x01 \x01(\x0e\x32\x17.otn.v1.ExclusionReason\x12\r\n\x05\x63ount\x18\x02 \x01(\x03*\x97\x01\n\tGrantKind\x12\x1a\n\x16GRANT_KIND_UNSPECIFIED\x10\x00\x12$\n GRANT_KIND_ONE_TIME_NOTIFICATION\x10\x01\x12!\n\x1dGRANT_KIND_MARKETING_MESSAGES\x10\x02\x12%\n!GRANT_KIND_MARKETING_SUBSCRIPTION\x10\x03*\xd9\x01\n\nGrantState\x12\x1b\n\x17GRANT_STATE_UNSPECIFIED\x10\x00\x12\x16\n\x12GRANT_STATE_ACTIVE\x10\x01\x12\x18\n\x14GRANT_STATE_RESERVED\x10\x02\x12\x18\n\x14GRANT_STATE_CONSUMED\x10\x03\x12\x17\n\x13GRANT_STATE_EXPIRED\x10\x04\x12\x17\n\x13GRANT_STATE_STOPPED\x10\x05\x12\x17\n\x13GRANT_STATE_REVOKED\x10\x06\x12\x17\n\x13GRANT_STATE_INVALID\x10\x07*\xae\x01\n\x0fInteractionKind\x12 \n\x1cINTERACTION_KIND_UNSPECIFIED\x10\x00\x12\x1c\n\x18INTERACTION_KIND_MESSAGE\x10\x01\x12\x1d\n\x19INTERACTION_KIND_POSTBACK\x10\x02\x12\x1d\n\x19INTERACTION_KIND_REACTION\x10\x03\x12\x1d\n\x19INTERACTION_KIND_REFERRAL\x10\x04*\xc6\x04\n\x0f\x45xclusionReason\x12 \n\x1c\x45XCLUSION_REASON_UNSPECIFIED\x10\x00\x12\x1d\n\x19\x45XCLUSION_REASON_NO_GRANT\x10\x01\x12\x1c\n\x18\x45XCLUSION_REASON_EXPIRED\x10\x02\x12\x1c\n\x18\x45XCLUSION_REASON_STOPPED\x10\x03\x12\x1d\n\x19\x45XCLUSION_REASON_CONSUMED\x10\x04\x12\x1d\n\x19\x45XCLUSION_REASON_RESERVED\x10\x05\x12\x1c\n\x18\x45XCLUSION_REASON_REVOKED\x10\x06\x12\x1c\n\x18\x45XCLUSION_REASON_INVALID\x10\x07\x12\x1f\n\x1b\x45XCLUSION_REASON_TAG_FILTER\x10\x08\x12\"\n\x1e\x45XCLUSION_REASON_REGION_FILTER\x10\t\x12\"\n\x1e\x45XCLUSION_REASON_REGION_POLICY\x10\n\x12\x1d\n\x19\x45XCLUSION_REASON_COOLDOWN\x10\x0b\x12#\n\x1f\x45XCLUSION_REASON_MAX_RECIPIENTS\x10\x0c\x12 \n\x1c\x45XCLUSION_REASON_TAG_RETIRED\x10\r\x12\'\n#EXCLUSION_REASON_KIND_NOT_SUPPORTED\x10\x0e\x12\"\n\x1e\x45XCLUSION_REASON_FREQUENCY_CAP\x10\x1e\x12 \n\x1c\x45XCLUSION_REASON_QUIET_HOURS\x10\x1f\x42&Z$example.invalid/otn/gen/otn/v1;otnv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,22 +33,26 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'otn.v1.resources_pb2', _glo
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'Z$example.invalid/otn/gen/otn/v1;otnv1'
-  _globals['_GRANTKIND']._serialized_start=772
-  _globals['_GRANTKIND']._serialized_end=923
-  _globals['_GRANTSTATE']._serialized_start=926
-  _globals['_GRANTSTATE']._serialized_end=1143
-  _globals['_INTERACTIONKIND']._serialized_start=1146
-  _globals['_INTERACTIONKIND']._serialized_end=1320
-  _globals['_EXCLUSIONREASON']._serialized_start=1323
-  _globals['_EXCLUSIONREASON']._serialized_end=1835
+  _globals['_GRANTKIND']._serialized_start=900
+  _globals['_GRANTKIND']._serialized_end=1051
+  _globals['_GRANTSTATE']._serialized_start=1054
+  _globals['_GRANTSTATE']._serialized_end=1271
+  _globals['_INTERACTIONKIND']._serialized_start=1274
+  _globals['_INTERACTIONKIND']._serialized_end=1448
+  _globals['_EXCLUSIONREASON']._serialized_start=1451
+  _globals['_EXCLUSIONREASON']._serialized_end=2033
   _globals['_RECIPIENT']._serialized_start=68
-  _globals['_RECIPIENT']._serialized_end=254
-  _globals['_GRANT']._serialized_start=257
-  _globals['_GRANT']._serialized_end=590
-  _globals['_TOPIC']._serialized_start=592
-  _globals['_TOPIC']._serialized_end=633
-  _globals['_TAGFILTER']._serialized_start=635
-  _globals['_TAGFILTER']._serialized_end=695
-  _globals['_EXCLUSIONCOUNT']._serialized_start=697
-  _globals['_EXCLUSIONCOUNT']._serialized_end=769
+  _globals['_RECIPIENT']._serialized_end=273
+  _globals['_FREQUENCYCAP']._serialized_start=275
+  _globals['_FREQUENCYCAP']._serialized_end=340
+  _globals['_QUIETHOURS']._serialized_start=342
+  _globals['_QUIETHOURS']._serialized_end=382
+  _globals['_GRANT']._serialized_start=385
+  _globals['_GRANT']._serialized_end=718
+  _globals['_TOPIC']._serialized_start=720
+  _globals['_TOPIC']._serialized_end=761
+  _globals['_TAGFILTER']._serialized_start=763
+  _globals['_TAGFILTER']._serialized_end=823
+  _globals['_EXCLUSIONCOUNT']._serialized_start=825
+  _globals['_EXCLUSIONCOUNT']._serialized_end=897
 # @@protoc_insertion_point(module_scope)

@@ -53,6 +53,8 @@ class ExclusionReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     EXCLUSION_REASON_MAX_RECIPIENTS: _ClassVar[ExclusionReason]
     EXCLUSION_REASON_TAG_RETIRED: _ClassVar[ExclusionReason]
     EXCLUSION_REASON_KIND_NOT_SUPPORTED: _ClassVar[ExclusionReason]
+    EXCLUSION_REASON_FREQUENCY_CAP: _ClassVar[ExclusionReason]
+    EXCLUSION_REASON_QUIET_HOURS: _ClassVar[ExclusionReason]
 GRANT_KIND_UNSPECIFIED: GrantKind
 GRANT_KIND_ONE_TIME_NOTIFICATION: GrantKind
 GRANT_KIND_MARKETING_MESSAGES: GrantKind
@@ -85,22 +87,42 @@ EXCLUSION_REASON_COOLDOWN: ExclusionReason
 EXCLUSION_REASON_MAX_RECIPIENTS: ExclusionReason
 EXCLUSION_REASON_TAG_RETIRED: ExclusionReason
 EXCLUSION_REASON_KIND_NOT_SUPPORTED: ExclusionReason
+EXCLUSION_REASON_FREQUENCY_CAP: ExclusionReason
+EXCLUSION_REASON_QUIET_HOURS: ExclusionReason
 
 class Recipient(_message.Message):
-    __slots__ = ("page_id", "psid", "tags", "region", "last_interaction_time", "window_close_time")
+    __slots__ = ("page_id", "psid", "tags", "region", "last_interaction_time", "window_close_time", "time_zone")
     PAGE_ID_FIELD_NUMBER: _ClassVar[int]
     PSID_FIELD_NUMBER: _ClassVar[int]
     TAGS_FIELD_NUMBER: _ClassVar[int]
     REGION_FIELD_NUMBER: _ClassVar[int]
     LAST_INTERACTION_TIME_FIELD_NUMBER: _ClassVar[int]
     WINDOW_CLOSE_TIME_FIELD_NUMBER: _ClassVar[int]
+    TIME_ZONE_FIELD_NUMBER: _ClassVar[int]
     page_id: str
     psid: str
     tags: _containers.RepeatedScalarFieldContainer[str]
     region: str
     last_interaction_time: _timestamp_pb2.Timestamp
     window_close_time: _timestamp_pb2.Timestamp
-    def __init__(self, page_id: _Optional[str] = ..., psid: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., region: _Optional[str] = ..., last_interaction_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., window_close_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    time_zone: str
+    def __init__(self, page_id: _Optional[str] = ..., psid: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., region: _Optional[str] = ..., last_interaction_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., window_close_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., time_zone: _Optional[str] = ...) -> None: ...
+
+class FrequencyCap(_message.Message):
+    __slots__ = ("max_notifications", "window_seconds")
+    MAX_NOTIFICATIONS_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    max_notifications: int
+    window_seconds: int
+    def __init__(self, max_notifications: _Optional[int] = ..., window_seconds: _Optional[int] = ...) -> None: ...
+
+class QuietHours(_message.Message):
+    __slots__ = ("start", "end")
+    START_FIELD_NUMBER: _ClassVar[int]
+    END_FIELD_NUMBER: _ClassVar[int]
+    start: str
+    end: str
+    def __init__(self, start: _Optional[str] = ..., end: _Optional[str] = ...) -> None: ...
 
 class Grant(_message.Message):
     __slots__ = ("grant_id", "page_id", "psid", "topic_key", "kind", "payload", "opt_in_time", "expire_time", "state", "state_change_time", "revoked_by")

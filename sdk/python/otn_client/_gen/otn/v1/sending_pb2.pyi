@@ -11,6 +11,12 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class OverCapAction(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    OVER_CAP_ACTION_UNSPECIFIED: _ClassVar[OverCapAction]
+    OVER_CAP_ACTION_DEFER: _ClassVar[OverCapAction]
+    OVER_CAP_ACTION_EXCLUDE: _ClassVar[OverCapAction]
+
 class NotificationState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     NOTIFICATION_STATE_UNSPECIFIED: _ClassVar[NotificationState]
@@ -61,6 +67,10 @@ class DeliveryEventType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     DELIVERY_EVENT_TYPE_OPT_IN_REQUESTED: _ClassVar[DeliveryEventType]
     DELIVERY_EVENT_TYPE_CLICKED: _ClassVar[DeliveryEventType]
     DELIVERY_EVENT_TYPE_GRANT_EXPIRED: _ClassVar[DeliveryEventType]
+    DELIVERY_EVENT_TYPE_DEFERRED: _ClassVar[DeliveryEventType]
+OVER_CAP_ACTION_UNSPECIFIED: OverCapAction
+OVER_CAP_ACTION_DEFER: OverCapAction
+OVER_CAP_ACTION_EXCLUDE: OverCapAction
 NOTIFICATION_STATE_UNSPECIFIED: NotificationState
 NOTIFICATION_STATE_SCHEDULED: NotificationState
 NOTIFICATION_STATE_DISPATCHING: NotificationState
@@ -100,6 +110,7 @@ DELIVERY_EVENT_TYPE_UNCONFIRMED: DeliveryEventType
 DELIVERY_EVENT_TYPE_OPT_IN_REQUESTED: DeliveryEventType
 DELIVERY_EVENT_TYPE_CLICKED: DeliveryEventType
 DELIVERY_EVENT_TYPE_GRANT_EXPIRED: DeliveryEventType
+DELIVERY_EVENT_TYPE_DEFERRED: DeliveryEventType
 
 class Content(_message.Message):
     __slots__ = ("text", "button_template")
@@ -154,7 +165,7 @@ class RollingConsent(_message.Message):
     def __init__(self, title: _Optional[str] = ...) -> None: ...
 
 class SendOptions(_message.Message):
-    __slots__ = ("max_recipients", "include_window_recipients", "dry_run", "scheduled_time", "rolling_consent", "regions", "message_tag")
+    __slots__ = ("max_recipients", "include_window_recipients", "dry_run", "scheduled_time", "rolling_consent", "regions", "message_tag", "frequency_cap", "over_cap", "ignore_quiet_hours")
     MAX_RECIPIENTS_FIELD_NUMBER: _ClassVar[int]
     INCLUDE_WINDOW_RECIPIENTS_FIELD_NUMBER: _ClassVar[int]
     DRY_RUN_FIELD_NUMBER: _ClassVar[int]
@@ -162,6 +173,9 @@ class SendOptions(_message.Message):
     ROLLING_CONSENT_FIELD_NUMBER: _ClassVar[int]
     REGIONS_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_TAG_FIELD_NUMBER: _ClassVar[int]
+    FREQUENCY_CAP_FIELD_NUMBER: _ClassVar[int]
+    OVER_CAP_FIELD_NUMBER: _ClassVar[int]
+    IGNORE_QUIET_HOURS_FIELD_NUMBER: _ClassVar[int]
     max_recipients: int
     include_window_recipients: bool
     dry_run: bool
@@ -169,19 +183,32 @@ class SendOptions(_message.Message):
     rolling_consent: RollingConsent
     regions: _containers.RepeatedScalarFieldContainer[str]
     message_tag: str
-    def __init__(self, max_recipients: _Optional[int] = ..., include_window_recipients: _Optional[bool] = ..., dry_run: _Optional[bool] = ..., scheduled_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., rolling_consent: _Optional[_Union[RollingConsent, _Mapping]] = ..., regions: _Optional[_Iterable[str]] = ..., message_tag: _Optional[str] = ...) -> None: ...
+    frequency_cap: _resources_pb2.FrequencyCap
+    over_cap: OverCapAction
+    ignore_quiet_hours: bool
+    def __init__(self, max_recipients: _Optional[int] = ..., include_window_recipients: _Optional[bool] = ..., dry_run: _Optional[bool] = ..., scheduled_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., rolling_consent: _Optional[_Union[RollingConsent, _Mapping]] = ..., regions: _Optional[_Iterable[str]] = ..., message_tag: _Optional[str] = ..., frequency_cap: _Optional[_Union[_resources_pb2.FrequencyCap, _Mapping]] = ..., over_cap: _Optional[_Union[OverCapAction, str]] = ..., ignore_quiet_hours: _Optional[bool] = ...) -> None: ...
 
 class SendPlan(_message.Message):
-    __slots__ = ("grant_sends", "window_sends", "exclusions", "tag_sends")
+    __slots__ = ("grant_sends", "window_sends", "exclusions", "tag_sends", "deferred_by_frequency_cap", "deferred_by_quiet_hours", "frequency_cap", "quiet_hours", "quiet_hours_ignored")
     GRANT_SENDS_FIELD_NUMBER: _ClassVar[int]
     WINDOW_SENDS_FIELD_NUMBER: _ClassVar[int]
     EXCLUSIONS_FIELD_NUMBER: _ClassVar[int]
     TAG_SENDS_FIELD_NUMBER: _ClassVar[int]
+    DEFERRED_BY_FREQUENCY_CAP_FIELD_NUMBER: _ClassVar[int]
+    DEFERRED_BY_QUIET_HOURS_FIELD_NUMBER: _ClassVar[int]
+    FREQUENCY_CAP_FIELD_NUMBER: _ClassVar[int]
+    QUIET_HOURS_FIELD_NUMBER: _ClassVar[int]
+    QUIET_HOURS_IGNORED_FIELD_NUMBER: _ClassVar[int]
     grant_sends: int
     window_sends: int
     exclusions: _containers.RepeatedCompositeFieldContainer[_resources_pb2.ExclusionCount]
     tag_sends: int
-    def __init__(self, grant_sends: _Optional[int] = ..., window_sends: _Optional[int] = ..., exclusions: _Optional[_Iterable[_Union[_resources_pb2.ExclusionCount, _Mapping]]] = ..., tag_sends: _Optional[int] = ...) -> None: ...
+    deferred_by_frequency_cap: int
+    deferred_by_quiet_hours: int
+    frequency_cap: _resources_pb2.FrequencyCap
+    quiet_hours: _resources_pb2.QuietHours
+    quiet_hours_ignored: bool
+    def __init__(self, grant_sends: _Optional[int] = ..., window_sends: _Optional[int] = ..., exclusions: _Optional[_Iterable[_Union[_resources_pb2.ExclusionCount, _Mapping]]] = ..., tag_sends: _Optional[int] = ..., deferred_by_frequency_cap: _Optional[int] = ..., deferred_by_quiet_hours: _Optional[int] = ..., frequency_cap: _Optional[_Union[_resources_pb2.FrequencyCap, _Mapping]] = ..., quiet_hours: _Optional[_Union[_resources_pb2.QuietHours, _Mapping]] = ..., quiet_hours_ignored: _Optional[bool] = ...) -> None: ...
 
 class DeliveryCounts(_message.Message):
     __slots__ = ("queued", "sending", "sent", "delivered", "read", "failed", "cancelled", "unconfirmed")
@@ -204,7 +231,7 @@ class DeliveryCounts(_message.Message):
     def __init__(self, queued: _Optional[int] = ..., sending: _Optional[int] = ..., sent: _Optional[int] = ..., delivered: _Optional[int] = ..., read: _Optional[int] = ..., failed: _Optional[int] = ..., cancelled: _Optional[int] = ..., unconfirmed: _Optional[int] = ...) -> None: ...
 
 class Notification(_message.Message):
-    __slots__ = ("notification_id", "request_id", "page_id", "topic_key", "state", "plan", "counts", "create_time", "scheduled_time", "complete_time", "created_by", "message_tag", "planning")
+    __slots__ = ("notification_id", "request_id", "page_id", "topic_key", "state", "plan", "counts", "create_time", "scheduled_time", "complete_time", "created_by", "message_tag", "planning", "paused_reason")
     NOTIFICATION_ID_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     PAGE_ID_FIELD_NUMBER: _ClassVar[int]
@@ -218,6 +245,7 @@ class Notification(_message.Message):
     CREATED_BY_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_TAG_FIELD_NUMBER: _ClassVar[int]
     PLANNING_FIELD_NUMBER: _ClassVar[int]
+    PAUSED_REASON_FIELD_NUMBER: _ClassVar[int]
     notification_id: str
     request_id: str
     page_id: str
@@ -231,7 +259,8 @@ class Notification(_message.Message):
     created_by: str
     message_tag: str
     planning: bool
-    def __init__(self, notification_id: _Optional[str] = ..., request_id: _Optional[str] = ..., page_id: _Optional[str] = ..., topic_key: _Optional[str] = ..., state: _Optional[_Union[NotificationState, str]] = ..., plan: _Optional[_Union[SendPlan, _Mapping]] = ..., counts: _Optional[_Union[DeliveryCounts, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., scheduled_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., complete_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_by: _Optional[str] = ..., message_tag: _Optional[str] = ..., planning: _Optional[bool] = ...) -> None: ...
+    paused_reason: str
+    def __init__(self, notification_id: _Optional[str] = ..., request_id: _Optional[str] = ..., page_id: _Optional[str] = ..., topic_key: _Optional[str] = ..., state: _Optional[_Union[NotificationState, str]] = ..., plan: _Optional[_Union[SendPlan, _Mapping]] = ..., counts: _Optional[_Union[DeliveryCounts, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., scheduled_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., complete_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_by: _Optional[str] = ..., message_tag: _Optional[str] = ..., planning: _Optional[bool] = ..., paused_reason: _Optional[str] = ...) -> None: ...
 
 class DeliveryFailure(_message.Message):
     __slots__ = ("reason", "code", "subcode", "message")
@@ -246,7 +275,7 @@ class DeliveryFailure(_message.Message):
     def __init__(self, reason: _Optional[str] = ..., code: _Optional[int] = ..., subcode: _Optional[int] = ..., message: _Optional[str] = ...) -> None: ...
 
 class DeliveryEvent(_message.Message):
-    __slots__ = ("sequence", "event_time", "type", "page_id", "topic_key", "notification_id", "delivery_id", "psid", "grant_id", "message_id", "path", "rule", "failure", "actor", "interaction")
+    __slots__ = ("sequence", "event_time", "type", "page_id", "topic_key", "notification_id", "delivery_id", "psid", "grant_id", "message_id", "path", "rule", "failure", "actor", "interaction", "not_before_time")
     SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     EVENT_TIME_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
@@ -262,6 +291,7 @@ class DeliveryEvent(_message.Message):
     FAILURE_FIELD_NUMBER: _ClassVar[int]
     ACTOR_FIELD_NUMBER: _ClassVar[int]
     INTERACTION_FIELD_NUMBER: _ClassVar[int]
+    NOT_BEFORE_TIME_FIELD_NUMBER: _ClassVar[int]
     sequence: int
     event_time: _timestamp_pb2.Timestamp
     type: DeliveryEventType
@@ -277,4 +307,5 @@ class DeliveryEvent(_message.Message):
     failure: DeliveryFailure
     actor: str
     interaction: _resources_pb2.InteractionKind
-    def __init__(self, sequence: _Optional[int] = ..., event_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., type: _Optional[_Union[DeliveryEventType, str]] = ..., page_id: _Optional[str] = ..., topic_key: _Optional[str] = ..., notification_id: _Optional[str] = ..., delivery_id: _Optional[str] = ..., psid: _Optional[str] = ..., grant_id: _Optional[str] = ..., message_id: _Optional[str] = ..., path: _Optional[_Union[DeliveryPath, str]] = ..., rule: _Optional[str] = ..., failure: _Optional[_Union[DeliveryFailure, _Mapping]] = ..., actor: _Optional[str] = ..., interaction: _Optional[_Union[_resources_pb2.InteractionKind, str]] = ...) -> None: ...
+    not_before_time: _timestamp_pb2.Timestamp
+    def __init__(self, sequence: _Optional[int] = ..., event_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., type: _Optional[_Union[DeliveryEventType, str]] = ..., page_id: _Optional[str] = ..., topic_key: _Optional[str] = ..., notification_id: _Optional[str] = ..., delivery_id: _Optional[str] = ..., psid: _Optional[str] = ..., grant_id: _Optional[str] = ..., message_id: _Optional[str] = ..., path: _Optional[_Union[DeliveryPath, str]] = ..., rule: _Optional[str] = ..., failure: _Optional[_Union[DeliveryFailure, _Mapping]] = ..., actor: _Optional[str] = ..., interaction: _Optional[_Union[_resources_pb2.InteractionKind, str]] = ..., not_before_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...

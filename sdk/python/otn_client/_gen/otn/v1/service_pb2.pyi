@@ -203,18 +203,20 @@ class RecordInteractionResponse(_message.Message):
     def __init__(self, recipient: _Optional[_Union[_resources_pb2.Recipient, _Mapping]] = ...) -> None: ...
 
 class UpdateRecipientRequest(_message.Message):
-    __slots__ = ("page_id", "psid", "add_tags", "remove_tags", "region")
+    __slots__ = ("page_id", "psid", "add_tags", "remove_tags", "region", "time_zone")
     PAGE_ID_FIELD_NUMBER: _ClassVar[int]
     PSID_FIELD_NUMBER: _ClassVar[int]
     ADD_TAGS_FIELD_NUMBER: _ClassVar[int]
     REMOVE_TAGS_FIELD_NUMBER: _ClassVar[int]
     REGION_FIELD_NUMBER: _ClassVar[int]
+    TIME_ZONE_FIELD_NUMBER: _ClassVar[int]
     page_id: str
     psid: str
     add_tags: _containers.RepeatedScalarFieldContainer[str]
     remove_tags: _containers.RepeatedScalarFieldContainer[str]
     region: str
-    def __init__(self, page_id: _Optional[str] = ..., psid: _Optional[str] = ..., add_tags: _Optional[_Iterable[str]] = ..., remove_tags: _Optional[_Iterable[str]] = ..., region: _Optional[str] = ...) -> None: ...
+    time_zone: str
+    def __init__(self, page_id: _Optional[str] = ..., psid: _Optional[str] = ..., add_tags: _Optional[_Iterable[str]] = ..., remove_tags: _Optional[_Iterable[str]] = ..., region: _Optional[str] = ..., time_zone: _Optional[str] = ...) -> None: ...
 
 class UpdateRecipientResponse(_message.Message):
     __slots__ = ("recipient",)
@@ -369,3 +371,17 @@ class StreamDeliveryEventsResponse(_message.Message):
     event: _sending_pb2.DeliveryEvent
     events: _containers.RepeatedCompositeFieldContainer[_sending_pb2.DeliveryEvent]
     def __init__(self, event: _Optional[_Union[_sending_pb2.DeliveryEvent, _Mapping]] = ..., events: _Optional[_Iterable[_Union[_sending_pb2.DeliveryEvent, _Mapping]]] = ...) -> None: ...
+
+class ResumePageRequest(_message.Message):
+    __slots__ = ("page_id",)
+    PAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    page_id: str
+    def __init__(self, page_id: _Optional[str] = ...) -> None: ...
+
+class ResumePageResponse(_message.Message):
+    __slots__ = ("resumed", "paused_reason")
+    RESUMED_FIELD_NUMBER: _ClassVar[int]
+    PAUSED_REASON_FIELD_NUMBER: _ClassVar[int]
+    resumed: bool
+    paused_reason: str
+    def __init__(self, resumed: _Optional[bool] = ..., paused_reason: _Optional[str] = ...) -> None: ...

@@ -121,6 +121,11 @@ class NotificationServiceStub:
                 request_serializer=otn_dot_v1_dot_funnel__pb2.GetFunnelRequest.SerializeToString,
                 response_deserializer=otn_dot_v1_dot_funnel__pb2.GetFunnelResponse.FromString,
                 _registered_method=True)
+        self.ResumePage = channel.unary_unary(
+                '/otn.v1.NotificationService/ResumePage',
+                request_serializer=otn_dot_v1_dot_service__pb2.ResumePageRequest.SerializeToString,
+                response_deserializer=otn_dot_v1_dot_service__pb2.ResumePageResponse.FromString,
+                _registered_method=True)
 
 
 class NotificationServiceServicer:
@@ -258,6 +263,16 @@ class NotificationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ResumePage(self, request, context):
+        """Resumes a page whose circuit breaker tripped (pause reason `negative_feedback`): its queued
+        deliveries go again, and the negative signals counted so far are set aside, so the breaker
+        trips again only on a new run of them. Scope `send`. A pause for another reason (Meta's, which
+        Meta lifts) is left as it is and reported.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_NotificationServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -330,6 +345,11 @@ def add_NotificationServiceServicer_to_server(servicer, server):
                     servicer.GetFunnel,
                     request_deserializer=otn_dot_v1_dot_funnel__pb2.GetFunnelRequest.FromString,
                     response_serializer=otn_dot_v1_dot_funnel__pb2.GetFunnelResponse.SerializeToString,
+            ),
+            'ResumePage': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResumePage,
+                    request_deserializer=otn_dot_v1_dot_service__pb2.ResumePageRequest.FromString,
+                    response_serializer=otn_dot_v1_dot_service__pb2.ResumePageResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -726,6 +746,33 @@ class NotificationService:
             '/otn.v1.NotificationService/GetFunnel',
             otn_dot_v1_dot_funnel__pb2.GetFunnelRequest.SerializeToString,
             otn_dot_v1_dot_funnel__pb2.GetFunnelResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResumePage(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/otn.v1.NotificationService/ResumePage',
+            otn_dot_v1_dot_service__pb2.ResumePageRequest.SerializeToString,
+            otn_dot_v1_dot_service__pb2.ResumePageResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -237,6 +237,17 @@ export enum ExclusionReason {
    * Message API subscriptions).
    */
   EXCLUSION_REASON_KIND_NOT_SUPPORTED = 14,
+  /**
+   * EXCLUSION_REASON_FREQUENCY_CAP - The person already had as many notifications as the frequency cap allows in its window, and
+   * the send asked to leave such people out (SendOptions.over_cap = OVER_CAP_ACTION_EXCLUDE);
+   * their grant stays ACTIVE for a later send.
+   */
+  EXCLUSION_REASON_FREQUENCY_CAP = 30,
+  /**
+   * EXCLUSION_REASON_QUIET_HOURS - It is night where the person is (their quiet hours) and the only path, a 24-hour window
+   * send, would close before the quiet hours end.
+   */
+  EXCLUSION_REASON_QUIET_HOURS = 31,
   UNRECOGNIZED = -1,
 }
 
@@ -287,6 +298,12 @@ export function exclusionReasonFromJSON(object: any): ExclusionReason {
     case 14:
     case "EXCLUSION_REASON_KIND_NOT_SUPPORTED":
       return ExclusionReason.EXCLUSION_REASON_KIND_NOT_SUPPORTED;
+    case 30:
+    case "EXCLUSION_REASON_FREQUENCY_CAP":
+      return ExclusionReason.EXCLUSION_REASON_FREQUENCY_CAP;
+    case 31:
+    case "EXCLUSION_REASON_QUIET_HOURS":
+      return ExclusionReason.EXCLUSION_REASON_QUIET_HOURS;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -326,6 +343,10 @@ export function exclusionReasonToJSON(object: ExclusionReason): string {
       return "EXCLUSION_REASON_TAG_RETIRED";
     case ExclusionReason.EXCLUSION_REASON_KIND_NOT_SUPPORTED:
       return "EXCLUSION_REASON_KIND_NOT_SUPPORTED";
+    case ExclusionReason.EXCLUSION_REASON_FREQUENCY_CAP:
+      return "EXCLUSION_REASON_FREQUENCY_CAP";
+    case ExclusionReason.EXCLUSION_REASON_QUIET_HOURS:
+      return "EXCLUSION_REASON_QUIET_HOURS";
     case ExclusionReason.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -347,7 +368,34 @@ export interface Recipient {
     | Date
     | undefined;
   /** When the 24-hour window closes (or closed). Unset if the person never interacted. */
-  windowCloseTime?: Date | undefined;
+  windowCloseTime?:
+    | Date
+    | undefined;
+  /**
+   * The person's IANA time zone (for example `Europe/Berlin`), in which their quiet hours are
+   * kept: the one set by UpdateRecipient, else the one of their latest Marketing Messages
+   * opt-in (`notification_messages_timezone`); empty when unknown (the page's zone is used).
+   */
+  timeZone: string;
+}
+
+/**
+ * At most `max_notifications` notifications to one person in any window of `window_seconds`,
+ * across the page's topics and notifications.
+ */
+export interface FrequencyCap {
+  /** How many notifications a person may get in a window; 0 means no cap. */
+  maxNotifications: number;
+  /** The rolling window, in seconds (60 to 2,592,000: a minute to 30 days). */
+  windowSeconds: number;
+}
+
+/** A daily quiet window in the recipient's local time, for example 21:00 to 08:00. */
+export interface QuietHours {
+  /** Local start time, `HH:MM` (24-hour clock). */
+  start: string;
+  /** Local end time, `HH:MM`; earlier than start when the window spans midnight. */
+  end: string;
 }
 
 /** A consent grant, without its token: tokens are secrets and never leave the service. */
@@ -409,7 +457,15 @@ export interface ExclusionCount {
 }
 
 function createBaseRecipient(): Recipient {
-  return { pageId: "", psid: "", tags: [], region: "", lastInteractionTime: undefined, windowCloseTime: undefined };
+  return {
+    pageId: "",
+    psid: "",
+    tags: [],
+    region: "",
+    lastInteractionTime: undefined,
+    windowCloseTime: undefined,
+    timeZone: "",
+  };
 }
 
 export const Recipient: MessageFns<Recipient> = {
@@ -431,6 +487,9 @@ export const Recipient: MessageFns<Recipient> = {
     }
     if (message.windowCloseTime !== undefined) {
       Timestamp.encode(toTimestamp(message.windowCloseTime), writer.uint32(50).fork()).join();
+    }
+    if (message.timeZone !== "") {
+      writer.uint32(242).string(message.timeZone);
     }
     return writer;
   },
@@ -496,6 +555,14 @@ export const Recipient: MessageFns<Recipient> = {
             message.windowCloseTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 30: {
+            if (tag !== 242) {
+              break;
+            }
+
+            message.timeZone = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -528,6 +595,11 @@ export const Recipient: MessageFns<Recipient> = {
         : isSet(object.window_close_time)
         ? fromJsonTimestamp(object.window_close_time)
         : undefined,
+      timeZone: isSet(object.timeZone)
+        ? globalThis.String(object.timeZone)
+        : isSet(object.time_zone)
+        ? globalThis.String(object.time_zone)
+        : "",
     };
   },
 
@@ -551,6 +623,9 @@ export const Recipient: MessageFns<Recipient> = {
     if (message.windowCloseTime !== undefined) {
       obj.windowCloseTime = message.windowCloseTime.toISOString();
     }
+    if (message.timeZone !== "") {
+      obj.timeZone = message.timeZone;
+    }
     return obj;
   },
 
@@ -565,6 +640,185 @@ export const Recipient: MessageFns<Recipient> = {
     message.region = object.region ?? "";
     message.lastInteractionTime = object.lastInteractionTime ?? undefined;
     message.windowCloseTime = object.windowCloseTime ?? undefined;
+    message.timeZone = object.timeZone ?? "";
+    return message;
+  },
+};
+
+function createBaseFrequencyCap(): FrequencyCap {
+  return { maxNotifications: 0, windowSeconds: 0 };
+}
+
+export const FrequencyCap: MessageFns<FrequencyCap> = {
+  encode(message: FrequencyCap, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.maxNotifications !== 0) {
+      writer.uint32(8).int32(message.maxNotifications);
+    }
+    if (message.windowSeconds !== 0) {
+      writer.uint32(16).int64(message.windowSeconds);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FrequencyCap {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFrequencyCap();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.maxNotifications = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.windowSeconds = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FrequencyCap {
+    return {
+      maxNotifications: isSet(object.maxNotifications)
+        ? globalThis.Number(object.maxNotifications)
+        : isSet(object.max_notifications)
+        ? globalThis.Number(object.max_notifications)
+        : 0,
+      windowSeconds: isSet(object.windowSeconds)
+        ? globalThis.Number(object.windowSeconds)
+        : isSet(object.window_seconds)
+        ? globalThis.Number(object.window_seconds)
+        : 0,
+    };
+  },
+
+  toJSON(message: FrequencyCap): unknown {
+    const obj: any = {};
+    if (message.maxNotifications !== 0) {
+      obj.maxNotifications = Math.round(message.maxNotifications);
+    }
+    if (message.windowSeconds !== 0) {
+      obj.windowSeconds = Math.round(message.windowSeconds);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<FrequencyCap>, I>>(base?: I): FrequencyCap {
+    return FrequencyCap.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<FrequencyCap>, I>>(object: I): FrequencyCap {
+    const message = createBaseFrequencyCap();
+    message.maxNotifications = object.maxNotifications ?? 0;
+    message.windowSeconds = object.windowSeconds ?? 0;
+    return message;
+  },
+};
+
+function createBaseQuietHours(): QuietHours {
+  return { start: "", end: "" };
+}
+
+export const QuietHours: MessageFns<QuietHours> = {
+  encode(message: QuietHours, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.start !== "") {
+      writer.uint32(10).string(message.start);
+    }
+    if (message.end !== "") {
+      writer.uint32(18).string(message.end);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): QuietHours {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseQuietHours();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.start = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.end = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): QuietHours {
+    return {
+      start: isSet(object.start) ? globalThis.String(object.start) : "",
+      end: isSet(object.end) ? globalThis.String(object.end) : "",
+    };
+  },
+
+  toJSON(message: QuietHours): unknown {
+    const obj: any = {};
+    if (message.start !== "") {
+      obj.start = message.start;
+    }
+    if (message.end !== "") {
+      obj.end = message.end;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<QuietHours>, I>>(base?: I): QuietHours {
+    return QuietHours.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<QuietHours>, I>>(object: I): QuietHours {
+    const message = createBaseQuietHours();
+    message.start = object.start ?? "";
+    message.end = object.end ?? "";
     return message;
   },
 };

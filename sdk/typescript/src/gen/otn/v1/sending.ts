@@ -9,11 +9,62 @@ import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import { Timestamp } from "../../google/protobuf/timestamp";
 import {
   ExclusionCount,
+  FrequencyCap,
   InteractionKind,
   interactionKindFromJSON,
   interactionKindToJSON,
+  QuietHours,
   TagFilter,
 } from "./resources";
+
+/** What a send does with a person over their frequency cap. */
+export enum OverCapAction {
+  /** OVER_CAP_ACTION_UNSPECIFIED - DEFER. */
+  OVER_CAP_ACTION_UNSPECIFIED = 0,
+  /**
+   * OVER_CAP_ACTION_DEFER - The delivery is queued with its grant reserved and waits until the person is under the cap
+   * (a DEFERRED event names the rule and the time); it is never dropped.
+   */
+  OVER_CAP_ACTION_DEFER = 1,
+  /**
+   * OVER_CAP_ACTION_EXCLUDE - The person is left out (EXCLUSION_REASON_FREQUENCY_CAP) and keeps their grant. A person found
+   * over the cap only when their delivery is due (another send reached them first) is deferred.
+   */
+  OVER_CAP_ACTION_EXCLUDE = 2,
+  UNRECOGNIZED = -1,
+}
+
+export function overCapActionFromJSON(object: any): OverCapAction {
+  switch (object) {
+    case 0:
+    case "OVER_CAP_ACTION_UNSPECIFIED":
+      return OverCapAction.OVER_CAP_ACTION_UNSPECIFIED;
+    case 1:
+    case "OVER_CAP_ACTION_DEFER":
+      return OverCapAction.OVER_CAP_ACTION_DEFER;
+    case 2:
+    case "OVER_CAP_ACTION_EXCLUDE":
+      return OverCapAction.OVER_CAP_ACTION_EXCLUDE;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return OverCapAction.UNRECOGNIZED;
+  }
+}
+
+export function overCapActionToJSON(object: OverCapAction): string {
+  switch (object) {
+    case OverCapAction.OVER_CAP_ACTION_UNSPECIFIED:
+      return "OVER_CAP_ACTION_UNSPECIFIED";
+    case OverCapAction.OVER_CAP_ACTION_DEFER:
+      return "OVER_CAP_ACTION_DEFER";
+    case OverCapAction.OVER_CAP_ACTION_EXCLUDE:
+      return "OVER_CAP_ACTION_EXCLUDE";
+    case OverCapAction.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
 
 /** Lifecycle of a notification. */
 export enum NotificationState {
@@ -279,6 +330,12 @@ export enum DeliveryEventType {
   DELIVERY_EVENT_TYPE_CLICKED = 41,
   /** DELIVERY_EVENT_TYPE_GRANT_EXPIRED - A grant reached its expiry time unused (found by the expiry sweep, within a minute). */
   DELIVERY_EVENT_TYPE_GRANT_EXPIRED = 42,
+  /**
+   * DELIVERY_EVENT_TYPE_DEFERRED - A delivery waits, with its grant reserved, until not_before_time: the person is at their
+   * frequency cap or inside their quiet hours (rule names which, for example
+   * `polite.frequency_cap.3/86400s` or `polite.quiet_hours.21:00-08:00@Europe/Berlin`).
+   */
+  DELIVERY_EVENT_TYPE_DEFERRED = 30,
   UNRECOGNIZED = -1,
 }
 
@@ -344,6 +401,9 @@ export function deliveryEventTypeFromJSON(object: any): DeliveryEventType {
     case 42:
     case "DELIVERY_EVENT_TYPE_GRANT_EXPIRED":
       return DeliveryEventType.DELIVERY_EVENT_TYPE_GRANT_EXPIRED;
+    case 30:
+    case "DELIVERY_EVENT_TYPE_DEFERRED":
+      return DeliveryEventType.DELIVERY_EVENT_TYPE_DEFERRED;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -393,6 +453,8 @@ export function deliveryEventTypeToJSON(object: DeliveryEventType): string {
       return "DELIVERY_EVENT_TYPE_CLICKED";
     case DeliveryEventType.DELIVERY_EVENT_TYPE_GRANT_EXPIRED:
       return "DELIVERY_EVENT_TYPE_GRANT_EXPIRED";
+    case DeliveryEventType.DELIVERY_EVENT_TYPE_DEFERRED:
+      return "DELIVERY_EVENT_TYPE_DEFERRED";
     case DeliveryEventType.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -490,6 +552,18 @@ export interface SendOptions {
    * is never for automation and is refused as INVALID_ARGUMENT.
    */
   messageTag: string;
+  /**
+   * Overrides the page's frequency cap for this send (unset: the page's configuration;
+   * `max_notifications = 0`: no cap). The cap counts every notification the person was sent or
+   * has queued, on any topic; the send's own deliveries to people over it wait (see over_cap).
+   */
+  frequencyCap?:
+    | FrequencyCap
+    | undefined;
+  /** What happens to a grant holder over the cap when the send is planned. */
+  overCap: OverCapAction;
+  /** Send even inside the recipients' quiet hours (a time-critical alert); the plan says so. */
+  ignoreQuietHours: boolean;
 }
 
 /** The plan of a send: how many go each way and how many are left out, and why. */
@@ -502,6 +576,23 @@ export interface SendPlan {
   exclusions: ExclusionCount[];
   /** Recipients reached outside the window with a message tag. */
   tagSends: number;
+  /**
+   * Of the sends above, how many wait for the person's frequency cap (queued with a not-before
+   * time, grant reserved).
+   */
+  deferredByFrequencyCap: number;
+  /** Of the sends above, how many wait for the end of the person's quiet hours. */
+  deferredByQuietHours: number;
+  /** The frequency cap this send observes; unset when it has none. */
+  frequencyCap?:
+    | FrequencyCap
+    | undefined;
+  /** The quiet hours this send observes; unset when the page has none or the send opted out. */
+  quietHours?:
+    | QuietHours
+    | undefined;
+  /** True when the send opted out of the quiet hours (SendOptions.ignore_quiet_hours). */
+  quietHoursIgnored: boolean;
 }
 
 /** Counts of a notification's deliveries per state. */
@@ -569,6 +660,13 @@ export interface Notification {
    * until this is false. A dry run is always fully planned.
    */
   planning: boolean;
+  /**
+   * Set while the notification is open and its page's sending is paused: why, for example
+   * `negative_feedback` (the page's circuit breaker tripped on STOPs, blocks and policy
+   * enforcement: it stays paused until an operator calls ResumePage), `policy_enforcement`
+   * (Meta blocked the page), `access_token_rejected`, `rate_limited`. Its deliveries wait, queued.
+   */
+  pausedReason: string;
 }
 
 /** Why a delivery failed, as Meta said it. */
@@ -626,6 +724,8 @@ export interface DeliveryEvent {
    * attributed to.
    */
   interaction: InteractionKind;
+  /** Set for DEFERRED: the delivery is not sent before this time. */
+  notBeforeTime?: Date | undefined;
 }
 
 function createBaseContent(): Content {
@@ -1223,6 +1323,9 @@ function createBaseSendOptions(): SendOptions {
     rollingConsent: undefined,
     regions: [],
     messageTag: "",
+    frequencyCap: undefined,
+    overCap: 0,
+    ignoreQuietHours: false,
   };
 }
 
@@ -1248,6 +1351,15 @@ export const SendOptions: MessageFns<SendOptions> = {
     }
     if (message.messageTag !== "") {
       writer.uint32(58).string(message.messageTag);
+    }
+    if (message.frequencyCap !== undefined) {
+      FrequencyCap.encode(message.frequencyCap, writer.uint32(242).fork()).join();
+    }
+    if (message.overCap !== 0) {
+      writer.uint32(248).int32(message.overCap);
+    }
+    if (message.ignoreQuietHours !== false) {
+      writer.uint32(256).bool(message.ignoreQuietHours);
     }
     return writer;
   },
@@ -1321,6 +1433,30 @@ export const SendOptions: MessageFns<SendOptions> = {
             message.messageTag = reader.string();
             continue;
           }
+          case 30: {
+            if (tag !== 242) {
+              break;
+            }
+
+            message.frequencyCap = FrequencyCap.decode(reader, reader.uint32());
+            continue;
+          }
+          case 31: {
+            if (tag !== 248) {
+              break;
+            }
+
+            message.overCap = reader.int32() as any;
+            continue;
+          }
+          case 32: {
+            if (tag !== 256) {
+              break;
+            }
+
+            message.ignoreQuietHours = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1368,6 +1504,21 @@ export const SendOptions: MessageFns<SendOptions> = {
         : isSet(object.message_tag)
         ? globalThis.String(object.message_tag)
         : "",
+      frequencyCap: isSet(object.frequencyCap)
+        ? FrequencyCap.fromJSON(object.frequencyCap)
+        : isSet(object.frequency_cap)
+        ? FrequencyCap.fromJSON(object.frequency_cap)
+        : undefined,
+      overCap: isSet(object.overCap)
+        ? overCapActionFromJSON(object.overCap)
+        : isSet(object.over_cap)
+        ? overCapActionFromJSON(object.over_cap)
+        : 0,
+      ignoreQuietHours: isSet(object.ignoreQuietHours)
+        ? globalThis.Boolean(object.ignoreQuietHours)
+        : isSet(object.ignore_quiet_hours)
+        ? globalThis.Boolean(object.ignore_quiet_hours)
+        : false,
     };
   },
 
@@ -1394,6 +1545,15 @@ export const SendOptions: MessageFns<SendOptions> = {
     if (message.messageTag !== "") {
       obj.messageTag = message.messageTag;
     }
+    if (message.frequencyCap !== undefined) {
+      obj.frequencyCap = FrequencyCap.toJSON(message.frequencyCap);
+    }
+    if (message.overCap !== 0) {
+      obj.overCap = overCapActionToJSON(message.overCap);
+    }
+    if (message.ignoreQuietHours !== false) {
+      obj.ignoreQuietHours = message.ignoreQuietHours;
+    }
     return obj;
   },
 
@@ -1411,12 +1571,27 @@ export const SendOptions: MessageFns<SendOptions> = {
       : undefined;
     message.regions = object.regions?.map((e) => e) || [];
     message.messageTag = object.messageTag ?? "";
+    message.frequencyCap = (object.frequencyCap !== undefined && object.frequencyCap !== null)
+      ? FrequencyCap.fromPartial(object.frequencyCap)
+      : undefined;
+    message.overCap = object.overCap ?? 0;
+    message.ignoreQuietHours = object.ignoreQuietHours ?? false;
     return message;
   },
 };
 
 function createBaseSendPlan(): SendPlan {
-  return { grantSends: 0, windowSends: 0, exclusions: [], tagSends: 0 };
+  return {
+    grantSends: 0,
+    windowSends: 0,
+    exclusions: [],
+    tagSends: 0,
+    deferredByFrequencyCap: 0,
+    deferredByQuietHours: 0,
+    frequencyCap: undefined,
+    quietHours: undefined,
+    quietHoursIgnored: false,
+  };
 }
 
 export const SendPlan: MessageFns<SendPlan> = {
@@ -1432,6 +1607,21 @@ export const SendPlan: MessageFns<SendPlan> = {
     }
     if (message.tagSends !== 0) {
       writer.uint32(32).int64(message.tagSends);
+    }
+    if (message.deferredByFrequencyCap !== 0) {
+      writer.uint32(240).int64(message.deferredByFrequencyCap);
+    }
+    if (message.deferredByQuietHours !== 0) {
+      writer.uint32(248).int64(message.deferredByQuietHours);
+    }
+    if (message.frequencyCap !== undefined) {
+      FrequencyCap.encode(message.frequencyCap, writer.uint32(258).fork()).join();
+    }
+    if (message.quietHours !== undefined) {
+      QuietHours.encode(message.quietHours, writer.uint32(266).fork()).join();
+    }
+    if (message.quietHoursIgnored !== false) {
+      writer.uint32(272).bool(message.quietHoursIgnored);
     }
     return writer;
   },
@@ -1481,6 +1671,46 @@ export const SendPlan: MessageFns<SendPlan> = {
             message.tagSends = longToNumber(reader.int64());
             continue;
           }
+          case 30: {
+            if (tag !== 240) {
+              break;
+            }
+
+            message.deferredByFrequencyCap = longToNumber(reader.int64());
+            continue;
+          }
+          case 31: {
+            if (tag !== 248) {
+              break;
+            }
+
+            message.deferredByQuietHours = longToNumber(reader.int64());
+            continue;
+          }
+          case 32: {
+            if (tag !== 258) {
+              break;
+            }
+
+            message.frequencyCap = FrequencyCap.decode(reader, reader.uint32());
+            continue;
+          }
+          case 33: {
+            if (tag !== 266) {
+              break;
+            }
+
+            message.quietHours = QuietHours.decode(reader, reader.uint32());
+            continue;
+          }
+          case 34: {
+            if (tag !== 272) {
+              break;
+            }
+
+            message.quietHoursIgnored = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1513,6 +1743,31 @@ export const SendPlan: MessageFns<SendPlan> = {
         : isSet(object.tag_sends)
         ? globalThis.Number(object.tag_sends)
         : 0,
+      deferredByFrequencyCap: isSet(object.deferredByFrequencyCap)
+        ? globalThis.Number(object.deferredByFrequencyCap)
+        : isSet(object.deferred_by_frequency_cap)
+        ? globalThis.Number(object.deferred_by_frequency_cap)
+        : 0,
+      deferredByQuietHours: isSet(object.deferredByQuietHours)
+        ? globalThis.Number(object.deferredByQuietHours)
+        : isSet(object.deferred_by_quiet_hours)
+        ? globalThis.Number(object.deferred_by_quiet_hours)
+        : 0,
+      frequencyCap: isSet(object.frequencyCap)
+        ? FrequencyCap.fromJSON(object.frequencyCap)
+        : isSet(object.frequency_cap)
+        ? FrequencyCap.fromJSON(object.frequency_cap)
+        : undefined,
+      quietHours: isSet(object.quietHours)
+        ? QuietHours.fromJSON(object.quietHours)
+        : isSet(object.quiet_hours)
+        ? QuietHours.fromJSON(object.quiet_hours)
+        : undefined,
+      quietHoursIgnored: isSet(object.quietHoursIgnored)
+        ? globalThis.Boolean(object.quietHoursIgnored)
+        : isSet(object.quiet_hours_ignored)
+        ? globalThis.Boolean(object.quiet_hours_ignored)
+        : false,
     };
   },
 
@@ -1530,6 +1785,21 @@ export const SendPlan: MessageFns<SendPlan> = {
     if (message.tagSends !== 0) {
       obj.tagSends = Math.round(message.tagSends);
     }
+    if (message.deferredByFrequencyCap !== 0) {
+      obj.deferredByFrequencyCap = Math.round(message.deferredByFrequencyCap);
+    }
+    if (message.deferredByQuietHours !== 0) {
+      obj.deferredByQuietHours = Math.round(message.deferredByQuietHours);
+    }
+    if (message.frequencyCap !== undefined) {
+      obj.frequencyCap = FrequencyCap.toJSON(message.frequencyCap);
+    }
+    if (message.quietHours !== undefined) {
+      obj.quietHours = QuietHours.toJSON(message.quietHours);
+    }
+    if (message.quietHoursIgnored !== false) {
+      obj.quietHoursIgnored = message.quietHoursIgnored;
+    }
     return obj;
   },
 
@@ -1542,6 +1812,15 @@ export const SendPlan: MessageFns<SendPlan> = {
     message.windowSends = object.windowSends ?? 0;
     message.exclusions = object.exclusions?.map((e) => ExclusionCount.fromPartial(e)) || [];
     message.tagSends = object.tagSends ?? 0;
+    message.deferredByFrequencyCap = object.deferredByFrequencyCap ?? 0;
+    message.deferredByQuietHours = object.deferredByQuietHours ?? 0;
+    message.frequencyCap = (object.frequencyCap !== undefined && object.frequencyCap !== null)
+      ? FrequencyCap.fromPartial(object.frequencyCap)
+      : undefined;
+    message.quietHours = (object.quietHours !== undefined && object.quietHours !== null)
+      ? QuietHours.fromPartial(object.quietHours)
+      : undefined;
+    message.quietHoursIgnored = object.quietHoursIgnored ?? false;
     return message;
   },
 };
@@ -1742,6 +2021,7 @@ function createBaseNotification(): Notification {
     createdBy: "",
     messageTag: "",
     planning: false,
+    pausedReason: "",
   };
 }
 
@@ -1785,6 +2065,9 @@ export const Notification: MessageFns<Notification> = {
     }
     if (message.planning !== false) {
       writer.uint32(104).bool(message.planning);
+    }
+    if (message.pausedReason !== "") {
+      writer.uint32(242).string(message.pausedReason);
     }
     return writer;
   },
@@ -1906,6 +2189,14 @@ export const Notification: MessageFns<Notification> = {
             message.planning = reader.bool();
             continue;
           }
+          case 30: {
+            if (tag !== 242) {
+              break;
+            }
+
+            message.pausedReason = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1969,6 +2260,11 @@ export const Notification: MessageFns<Notification> = {
         ? globalThis.String(object.message_tag)
         : "",
       planning: isSet(object.planning) ? globalThis.Boolean(object.planning) : false,
+      pausedReason: isSet(object.pausedReason)
+        ? globalThis.String(object.pausedReason)
+        : isSet(object.paused_reason)
+        ? globalThis.String(object.paused_reason)
+        : "",
     };
   },
 
@@ -2013,6 +2309,9 @@ export const Notification: MessageFns<Notification> = {
     if (message.planning !== false) {
       obj.planning = message.planning;
     }
+    if (message.pausedReason !== "") {
+      obj.pausedReason = message.pausedReason;
+    }
     return obj;
   },
 
@@ -2036,6 +2335,7 @@ export const Notification: MessageFns<Notification> = {
     message.createdBy = object.createdBy ?? "";
     message.messageTag = object.messageTag ?? "";
     message.planning = object.planning ?? false;
+    message.pausedReason = object.pausedReason ?? "";
     return message;
   },
 };
@@ -2174,6 +2474,7 @@ function createBaseDeliveryEvent(): DeliveryEvent {
     failure: undefined,
     actor: "",
     interaction: 0,
+    notBeforeTime: undefined,
   };
 }
 
@@ -2223,6 +2524,9 @@ export const DeliveryEvent: MessageFns<DeliveryEvent> = {
     }
     if (message.interaction !== 0) {
       writer.uint32(320).int32(message.interaction);
+    }
+    if (message.notBeforeTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.notBeforeTime), writer.uint32(242).fork()).join();
     }
     return writer;
   },
@@ -2360,6 +2664,14 @@ export const DeliveryEvent: MessageFns<DeliveryEvent> = {
             message.interaction = reader.int32() as any;
             continue;
           }
+          case 30: {
+            if (tag !== 242) {
+              break;
+            }
+
+            message.notBeforeTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2417,6 +2729,11 @@ export const DeliveryEvent: MessageFns<DeliveryEvent> = {
       failure: isSet(object.failure) ? DeliveryFailure.fromJSON(object.failure) : undefined,
       actor: isSet(object.actor) ? globalThis.String(object.actor) : "",
       interaction: isSet(object.interaction) ? interactionKindFromJSON(object.interaction) : 0,
+      notBeforeTime: isSet(object.notBeforeTime)
+        ? fromJsonTimestamp(object.notBeforeTime)
+        : isSet(object.not_before_time)
+        ? fromJsonTimestamp(object.not_before_time)
+        : undefined,
     };
   },
 
@@ -2467,6 +2784,9 @@ export const DeliveryEvent: MessageFns<DeliveryEvent> = {
     if (message.interaction !== 0) {
       obj.interaction = interactionKindToJSON(message.interaction);
     }
+    if (message.notBeforeTime !== undefined) {
+      obj.notBeforeTime = message.notBeforeTime.toISOString();
+    }
     return obj;
   },
 
@@ -2492,6 +2812,7 @@ export const DeliveryEvent: MessageFns<DeliveryEvent> = {
       : undefined;
     message.actor = object.actor ?? "";
     message.interaction = object.interaction ?? 0;
+    message.notBeforeTime = object.notBeforeTime ?? undefined;
     return message;
   },
 };

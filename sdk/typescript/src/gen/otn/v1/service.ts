@@ -378,7 +378,14 @@ export interface UpdateRecipientRequest {
   /** Tags to remove. */
   removeTags: string[];
   /** New region (ISO 3166-1 alpha-2); unset keeps it, empty clears it. */
-  region?: string | undefined;
+  region?:
+    | string
+    | undefined;
+  /**
+   * New IANA time zone (for example `America/New_York`), in which the person's quiet hours are
+   * kept; unset keeps it, empty clears it. An unknown zone is INVALID_ARGUMENT.
+   */
+  timeZone?: string | undefined;
 }
 
 /** Response of UpdateRecipient. */
@@ -551,6 +558,20 @@ export interface StreamDeliveryEventsResponse {
     | undefined;
   /** The events, in order, when the request set max_events_per_message above 1. */
   events: DeliveryEvent[];
+}
+
+/** Request of ResumePage. */
+export interface ResumePageRequest {
+  /** The page. */
+  pageId: string;
+}
+
+/** Response of ResumePage. */
+export interface ResumePageResponse {
+  /** True when the page's circuit breaker had tripped and is now reset. */
+  resumed: boolean;
+  /** Why the page is still paused, if it is (a pause this call does not lift); empty otherwise. */
+  pausedReason: string;
 }
 
 function createBaseRequestOptInRequest(): RequestOptInRequest {
@@ -2205,7 +2226,7 @@ export const RecordInteractionResponse: MessageFns<RecordInteractionResponse> = 
 };
 
 function createBaseUpdateRecipientRequest(): UpdateRecipientRequest {
-  return { pageId: "", psid: "", addTags: [], removeTags: [], region: undefined };
+  return { pageId: "", psid: "", addTags: [], removeTags: [], region: undefined, timeZone: undefined };
 }
 
 export const UpdateRecipientRequest: MessageFns<UpdateRecipientRequest> = {
@@ -2224,6 +2245,9 @@ export const UpdateRecipientRequest: MessageFns<UpdateRecipientRequest> = {
     }
     if (message.region !== undefined) {
       writer.uint32(42).string(message.region);
+    }
+    if (message.timeZone !== undefined) {
+      writer.uint32(242).string(message.timeZone);
     }
     return writer;
   },
@@ -2281,6 +2305,14 @@ export const UpdateRecipientRequest: MessageFns<UpdateRecipientRequest> = {
             message.region = reader.string();
             continue;
           }
+          case 30: {
+            if (tag !== 242) {
+              break;
+            }
+
+            message.timeZone = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2312,6 +2344,11 @@ export const UpdateRecipientRequest: MessageFns<UpdateRecipientRequest> = {
         ? object.remove_tags.map((e: any) => globalThis.String(e))
         : [],
       region: isSet(object.region) ? globalThis.String(object.region) : undefined,
+      timeZone: isSet(object.timeZone)
+        ? globalThis.String(object.timeZone)
+        : isSet(object.time_zone)
+        ? globalThis.String(object.time_zone)
+        : undefined,
     };
   },
 
@@ -2332,6 +2369,9 @@ export const UpdateRecipientRequest: MessageFns<UpdateRecipientRequest> = {
     if (message.region !== undefined) {
       obj.region = message.region;
     }
+    if (message.timeZone !== undefined) {
+      obj.timeZone = message.timeZone;
+    }
     return obj;
   },
 
@@ -2345,6 +2385,7 @@ export const UpdateRecipientRequest: MessageFns<UpdateRecipientRequest> = {
     message.addTags = object.addTags?.map((e) => e) || [];
     message.removeTags = object.removeTags?.map((e) => e) || [];
     message.region = object.region ?? undefined;
+    message.timeZone = object.timeZone ?? undefined;
     return message;
   },
 };
@@ -4070,6 +4111,168 @@ export const StreamDeliveryEventsResponse: MessageFns<StreamDeliveryEventsRespon
   },
 };
 
+function createBaseResumePageRequest(): ResumePageRequest {
+  return { pageId: "" };
+}
+
+export const ResumePageRequest: MessageFns<ResumePageRequest> = {
+  encode(message: ResumePageRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pageId !== "") {
+      writer.uint32(10).string(message.pageId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ResumePageRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseResumePageRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.pageId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ResumePageRequest {
+    return {
+      pageId: isSet(object.pageId)
+        ? globalThis.String(object.pageId)
+        : isSet(object.page_id)
+        ? globalThis.String(object.page_id)
+        : "",
+    };
+  },
+
+  toJSON(message: ResumePageRequest): unknown {
+    const obj: any = {};
+    if (message.pageId !== "") {
+      obj.pageId = message.pageId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ResumePageRequest>, I>>(base?: I): ResumePageRequest {
+    return ResumePageRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ResumePageRequest>, I>>(object: I): ResumePageRequest {
+    const message = createBaseResumePageRequest();
+    message.pageId = object.pageId ?? "";
+    return message;
+  },
+};
+
+function createBaseResumePageResponse(): ResumePageResponse {
+  return { resumed: false, pausedReason: "" };
+}
+
+export const ResumePageResponse: MessageFns<ResumePageResponse> = {
+  encode(message: ResumePageResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.resumed !== false) {
+      writer.uint32(8).bool(message.resumed);
+    }
+    if (message.pausedReason !== "") {
+      writer.uint32(18).string(message.pausedReason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ResumePageResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseResumePageResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.resumed = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.pausedReason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ResumePageResponse {
+    return {
+      resumed: isSet(object.resumed) ? globalThis.Boolean(object.resumed) : false,
+      pausedReason: isSet(object.pausedReason)
+        ? globalThis.String(object.pausedReason)
+        : isSet(object.paused_reason)
+        ? globalThis.String(object.paused_reason)
+        : "",
+    };
+  },
+
+  toJSON(message: ResumePageResponse): unknown {
+    const obj: any = {};
+    if (message.resumed !== false) {
+      obj.resumed = message.resumed;
+    }
+    if (message.pausedReason !== "") {
+      obj.pausedReason = message.pausedReason;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ResumePageResponse>, I>>(base?: I): ResumePageResponse {
+    return ResumePageResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ResumePageResponse>, I>>(object: I): ResumePageResponse {
+    const message = createBaseResumePageResponse();
+    message.resumed = object.resumed ?? false;
+    message.pausedReason = object.pausedReason ?? "";
+    return message;
+  },
+};
+
 /**
  * NotificationService runs opt-in, one-time notifications on Facebook Messenger: it asks people
  * for consent, keeps the ledger of their grants, sends exactly one message per grant, and streams
@@ -4280,6 +4483,21 @@ export const NotificationServiceService = {
     responseSerialize: (value: GetFunnelResponse): Buffer => Buffer.from(GetFunnelResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetFunnelResponse => GetFunnelResponse.decode(value),
   },
+  /**
+   * Resumes a page whose circuit breaker tripped (pause reason `negative_feedback`): its queued
+   * deliveries go again, and the negative signals counted so far are set aside, so the breaker
+   * trips again only on a new run of them. Scope `send`. A pause for another reason (Meta's, which
+   * Meta lifts) is left as it is and reported.
+   */
+  resumePage: {
+    path: "/otn.v1.NotificationService/ResumePage" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ResumePageRequest): Buffer => Buffer.from(ResumePageRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ResumePageRequest => ResumePageRequest.decode(value),
+    responseSerialize: (value: ResumePageResponse): Buffer => Buffer.from(ResumePageResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ResumePageResponse => ResumePageResponse.decode(value),
+  },
 } as const;
 
 export interface NotificationServiceServer extends UntypedServiceImplementation {
@@ -4343,6 +4561,13 @@ export interface NotificationServiceServer extends UntypedServiceImplementation 
    * events are appended (never by reading the log); they outlive retention and ForgetRecipient.
    */
   getFunnel: handleUnaryCall<GetFunnelRequest, GetFunnelResponse>;
+  /**
+   * Resumes a page whose circuit breaker tripped (pause reason `negative_feedback`): its queued
+   * deliveries go again, and the negative signals counted so far are set aside, so the breaker
+   * trips again only on a new run of them. Scope `send`. A pause for another reason (Meta's, which
+   * Meta lifts) is left as it is and reported.
+   */
+  resumePage: handleUnaryCall<ResumePageRequest, ResumePageResponse>;
 }
 
 export interface NotificationServiceClient extends Client {
@@ -4595,6 +4820,27 @@ export interface NotificationServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetFunnelResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Resumes a page whose circuit breaker tripped (pause reason `negative_feedback`): its queued
+   * deliveries go again, and the negative signals counted so far are set aside, so the breaker
+   * trips again only on a new run of them. Scope `send`. A pause for another reason (Meta's, which
+   * Meta lifts) is left as it is and reported.
+   */
+  resumePage(
+    request: ResumePageRequest,
+    callback: (error: ServiceError | null, response: ResumePageResponse) => void,
+  ): ClientUnaryCall;
+  resumePage(
+    request: ResumePageRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ResumePageResponse) => void,
+  ): ClientUnaryCall;
+  resumePage(
+    request: ResumePageRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ResumePageResponse) => void,
   ): ClientUnaryCall;
 }
 
