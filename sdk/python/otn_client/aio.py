@@ -326,6 +326,7 @@ class AsyncClient(ClientBase):
         notification (``notification_id``), over UTC days ``start_date`` to ``end_date``."""
         req = self._prepare("GetFunnel", request, F(locals()), unknown)
         return await self._unary("GetFunnel", req, timeout, funnel_pb2.GetFunnelResponse)
+
     async def resume_page(
         self, request: Optional[service_pb2.ResumePageRequest] = None, /, *, page_id: Optional[str] = None,
         timeout: Optional[float] = None, **unknown: NoReturn,

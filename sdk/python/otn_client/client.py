@@ -279,6 +279,7 @@ class Client(ClientBase):
         notification (``notification_id``), over UTC days ``start_date`` to ``end_date``."""
         req = self._prepare("GetFunnel", request, F(locals()), unknown)
         return self._unary("GetFunnel", req, timeout, funnel_pb2.GetFunnelResponse)
+
     def resume_page(
         self, request: Optional[service_pb2.ResumePageRequest] = None, /, *, page_id: Optional[str] = None,
         timeout: Optional[float] = None, **unknown: NoReturn,

@@ -333,6 +333,8 @@ export class Client {
   async getFunnel(req: DeepPartial<GetFunnelRequest>, opts?: CallOptions): Promise<GetFunnelResponse> {
     const r = this.build(GetFunnelRequest, "otn.v1.GetFunnelRequest", req);
     return this.unary("GetFunnel", this.raw.getFunnel, r, opts);
+  }
+
   /** ResumePage: resumes a page whose circuit breaker tripped (pause `negative_feedback`). */
   async resumePage(req: DeepPartial<ResumePageRequest>, opts?: CallOptions): Promise<ResumePageResponse> {
     const r = this.build(ResumePageRequest, "otn.v1.ResumePageRequest", req);
