@@ -127,6 +127,10 @@ pub(crate) fn register_pages<'a>(pages: impl IntoIterator<Item = &'a str>) {
         }
         gauge!("otn_page_paused", "page_id" => p()).increment(0.0);
         gauge!("otn_page_pause_remaining_seconds", "page_id" => p()).increment(0.0);
+        for kind in ["stop", "block", "policy_enforcement"] {
+            counter!("otn_negative_signals_total", "page_id" => p(), "kind" => kind).absolute(0);
+        }
+        gauge!("otn_breaker_tripped", "page_id" => p()).increment(0.0);
         for step in crate::domain::funnel::FunnelStep::ALL {
             let step = crate::store::funnel_step_name(step);
             counter!("otn_funnel_steps_total", "page_id" => p(), "step" => step).absolute(0);
