@@ -327,7 +327,8 @@ class Client(ClientBase):
     def stream_delivery_events(
         self, request: Optional[service_pb2.StreamDeliveryEventsRequest] = None, /, *,
         page_id: Optional[str] = None, topic_key: Optional[str] = None, notification_id: Optional[str] = None,
-        after_sequence: Optional[int] = None, from_now: Optional[bool] = None, timeout: Optional[float] = None,
+        after_sequence: Optional[int] = None, from_now: Optional[bool] = None,
+        max_events_per_message: Optional[int] = None, timeout: Optional[float] = None,
         **unknown: NoReturn,
     ) -> DeliveryEventStream:
         """StreamDeliveryEvents as a live iterator of DeliveryEvent that reconnects and resumes

@@ -15,7 +15,8 @@ import random
 import re
 import threading
 import time
-from typing import Any, Callable, FrozenSet, Optional, Tuple, cast
+from collections import deque
+from typing import Any, Callable, Deque, FrozenSet, Optional, Tuple
 
 import grpc
 
@@ -70,6 +71,16 @@ class _Resume:
         self.duplicates_dropped: int = 0
         #: The error that ended the previous connection, if any.
         self.last_error: Optional[OtnError] = None
+        #: Events of a batched message (``max_events_per_message``) not yielded yet.
+        self._pending: Deque[sending_pb2.DeliveryEvent] = deque()
+
+    def _take(self, msg: service_pb2.StreamDeliveryEventsResponse) -> Optional[sending_pb2.DeliveryEvent]:
+        """The next event of ``msg`` (one event, or a batch kept in order), if it is new."""
+        batch = list(msg.events) if len(msg.events) else [msg.event]
+        for e in batch:
+            if self._accept(e):
+                self._pending.append(e)
+        return self._pending.popleft() if self._pending else None
 
     def _next_request(self) -> Tuple[service_pb2.StreamDeliveryEventsRequest, Optional[float]]:
         req = service_pb2.StreamDeliveryEventsRequest()
@@ -127,6 +138,8 @@ class DeliveryEventStream(_Resume):
 
     def __next__(self) -> sending_pb2.DeliveryEvent:
         while True:
+            if self._pending:
+                return self._pending.popleft()
             call = self._connect()
             try:
                 msg = next(call)
@@ -135,8 +148,9 @@ class DeliveryEventStream(_Resume):
             except grpc.RpcError as e:
                 error = OtnError.from_rpc_error(e)
             else:
-                if self._accept(msg.event):
-                    return cast(sending_pb2.DeliveryEvent, msg.event)
+                got = self._take(msg)
+                if got is not None:
+                    return got
                 continue
             self._drop(call)
             if self._cancelled.is_set():
@@ -200,6 +214,8 @@ class AsyncDeliveryEventStream(_Resume):
         while True:
             if self._cancelled:
                 raise StopAsyncIteration
+            if self._pending:
+                return self._pending.popleft()
             if self._call is None:
                 req, remaining = self._next_request()
                 self._call = self._open(req, remaining)
@@ -215,8 +231,9 @@ class AsyncDeliveryEventStream(_Resume):
                 error = OtnError.from_rpc_error(e)
             else:
                 if msg is not grpc.aio.EOF:
-                    if self._accept(msg.event):
-                        return cast(sending_pb2.DeliveryEvent, msg.event)
+                    got = self._take(msg)
+                    if got is not None:
+                        return got
                     continue
             if self._call is call:
                 self._call = None
