@@ -54,7 +54,7 @@ describe("malformed calls (fake server)", { timeout: 60_000 }, () => {
       const codec = (v1 as unknown as Record<string, { fromPartial(o: object): object }>)[request.slice("otn.v1.".length)];
       assert.deepEqual(Object.keys(codec.fromPartial({})).sort(), Object.keys(fields.MESSAGES[request]).sort(), request);
     }
-    assert.equal(RPCS.length, 14);
+    assert.equal(RPCS.length, 15);
   });
 
   for (const { method, request } of RPCS) {
