@@ -3,3 +3,4 @@ export * from "./gen/otn/v1/errors";
 export * from "./gen/otn/v1/resources";
 export * from "./gen/otn/v1/sending";
 export * from "./gen/otn/v1/service";
+export * from "./gen/otn/v1/funnel";
